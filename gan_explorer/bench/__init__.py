@@ -1,0 +1,37 @@
+"""Benchmarks: figures reported as ratios against a named reference measured in the same run."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from gan_explorer.core.errors import GanExplorerError
+
+_BENCHMARKS = {}
+
+
+def register_benchmark(name):
+    def wrap(fn):
+        _BENCHMARKS[name] = fn
+        return fn
+    return wrap
+
+
+def time_call(fn, repeats: int, warmup: int = 1) -> float:
+    """Median wall seconds of fn() over `repeats` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_benchmark(name: str, quick: bool = False) -> dict:
+    from gan_explorer.bench import synthesis  # noqa: F401  (registers)
+
+    if name not in _BENCHMARKS:
+        raise GanExplorerError(f"unknown benchmark {name!r} (known: {', '.join(sorted(_BENCHMARKS))})")
+    return _BENCHMARKS[name](quick=quick)

@@ -1,0 +1,201 @@
+"""The one entry point: `gan-explorer SUBCOMMAND ...` (headless commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from gan_explorer import __version__
+
+
+def _add_model_args(p):
+    p.add_argument("model", help="model file (.safetensors)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+
+
+def _add_truncation_args(p):
+    p.add_argument("--truncation-psi", type=float, default=1.0, help="pull w toward w_avg (1 = off)")
+    p.add_argument("--truncation-cutoff", type=int, default=None, help="truncate only layers below this")
+    p.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gan-explorer", description="Explore and train generative image models.")
+    parser.add_argument("--version", action="version", version=f"gan-explorer {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("new", help="create a randomly initialised model")
+    p.add_argument("--family", required=True, help="stylegan, dcgan, gan, vae, autoencoder or cyclegan")
+    p.add_argument("--resolution", type=int, default=None, help="image resolution in pixels")
+    p.add_argument("--channels", type=int, default=None, help="image channels (3 RGB, 1 grayscale)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="any config option, e.g. --option channel_max=128 (repeatable; values are JSON)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random initialisation")
+    p.add_argument("--out", required=True, help="output .safetensors file")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("info", help="print what a model file holds")
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("generate", help="render images for seeds (or a saved latent)")
+    _add_model_args(p)
+    p.add_argument("--seeds", default="0", help="e.g. 0-15 or 1,5,7 (default 0)")
+    p.add_argument("--latent", default=None, help="render this latent file (.npy/.json) instead of seeds")
+    _add_truncation_args(p)
+    p.add_argument("--noise-seed", type=int, default=0, help="seed of the noise when --noise-mode random")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="one PNG: the image for one seed, a grid for several")
+    out.add_argument("--out-dir", help="one PNG per seed (seed0000.png, ...)")
+    p.add_argument("--cols", type=int, default=None, help="grid columns (default: square-ish)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("mix", help="the style-mixing figure: rows x columns of seeds")
+    _add_model_args(p)
+    p.add_argument("--rows", required=True, help="row seeds, e.g. 1,2,3")
+    p.add_argument("--cols", required=True, help="column seeds, e.g. 4,5")
+    p.add_argument("--layers", default="coarse", help="layers taken from the column seed: 0-3, coarse, middle, fine")
+    _add_truncation_args(p)
+    p.add_argument("--out", required=True, help="output PNG")
+    p.set_defaults(func=cmd_mix)
+
+    p = sub.add_parser("bench", help="run a benchmark and print its figures")
+    p.add_argument("name", nargs="?", default="synthesis", help="benchmark name (default: synthesis)")
+    p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def cmd_new(args):
+    import torch
+
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.models import build_model
+
+    options = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--option {item!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    if args.resolution is not None:
+        options["img_resolution"] = args.resolution
+    if args.channels is not None:
+        options["img_channels"] = args.channels
+    torch.manual_seed(args.seed)
+    model = build_model(args.family, **options)
+    save_model(model, args.out, provenance={"created_by": "gan-explorer new", "init_seed": args.seed})
+    print(f"wrote {args.out}: {args.family}, {model.img_resolution} px, {model.num_parameters():,} parameters")
+
+
+def model_info(model) -> dict:
+    info = {
+        "family": model.family,
+        "img_resolution": model.img_resolution,
+        "img_channels": model.img_channels,
+        "parameters": model.num_parameters(),
+        "capabilities": {k: v for k, v in vars(model.capabilities).items()},
+        "config": model.config.to_dict(),
+        "provenance": getattr(model, "provenance", {}),
+    }
+    if not model.capabilities.is_translation:
+        info.update(z_dim=model.z_dim, w_dim=model.w_dim, num_ws=model.num_ws)
+    return info
+
+
+def cmd_info(args):
+    from gan_explorer.core.io.models import open_model
+
+    info = model_info(open_model(args.model))
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return
+    print(f"{args.model}")
+    for key in ("family", "img_resolution", "img_channels", "z_dim", "w_dim", "num_ws", "parameters"):
+        if key in info:
+            value = info[key]
+            print(f"  {key:15s} {value:,}" if isinstance(value, int) else f"  {key:15s} {value}")
+    caps = [k for k, v in info["capabilities"].items() if v]
+    print(f"  {'capabilities':15s} {', '.join(caps) or '-'}")
+    print(f"  {'config':15s} {json.dumps(info['config'])}")
+    print(f"  {'provenance':15s} {json.dumps(info['provenance'])}")
+
+
+def _open(args):
+    from gan_explorer.core.devices import resolve_device
+    from gan_explorer.core.io.models import open_model
+
+    return open_model(args.model, device=resolve_device(args.device))
+
+
+def cmd_generate(args):
+    from gan_explorer.core.generate import parse_seeds, render_ws, require_latent_model, ws_for_seeds
+    from gan_explorer.core.io.images import make_grid, save_image
+    from gan_explorer.core.latent.files import load_latent
+
+    model = _open(args)
+    require_latent_model(model)
+    if args.latent:
+        ws = load_latent(args.latent, model.num_ws, model.w_dim)
+        names = [f"latent{i:04d}" for i in range(len(ws))]
+    else:
+        seeds = parse_seeds(args.seeds)
+        ws = ws_for_seeds(model, seeds, args.truncation_psi, args.truncation_cutoff)
+        names = [f"seed{s:04d}" for s in seeds]
+    images = render_ws(model, ws, noise_mode=args.noise_mode, noise_seed=args.noise_seed)
+    if args.out_dir:
+        out_dir = Path(args.out_dir)
+        for name, image in zip(names, images):
+            save_image(out_dir / f"{name}.png", image)
+        print(f"wrote {len(images)} images to {out_dir}")
+    else:
+        save_image(args.out, images[0] if len(images) == 1 else make_grid(images, args.cols))
+        print(f"wrote {args.out} ({len(images)} image{'s' if len(images) > 1 else ''})")
+
+
+def cmd_mix(args):
+    from gan_explorer.core.generate import parse_seeds, require_latent_model, style_mixing_figure
+    from gan_explorer.core.io.images import save_image
+    from gan_explorer.core.latent.ops import parse_layers
+
+    model = _open(args)
+    require_latent_model(model)
+    layers = parse_layers(args.layers, model.num_ws)
+    figure = style_mixing_figure(model, parse_seeds(args.rows), parse_seeds(args.cols), layers,
+                                 args.truncation_psi, args.truncation_cutoff, args.noise_mode)
+    save_image(args.out, figure)
+    print(f"wrote {args.out} (layers {layers} from the column seeds)")
+
+
+def cmd_bench(args):
+    from gan_explorer.bench import run_benchmark
+
+    results = run_benchmark(args.name, quick=args.quick)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from gan_explorer.core.errors import GanExplorerError
+
+    try:
+        args.func(args)
+    except GanExplorerError as exc:
+        print(f"gan-explorer {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gan-explorer {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,83 @@
+"""Headless image generation: seed grids and the style-mixing figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.io.images import to_uint8
+from gan_explorer.core.latent.ops import mix_styles
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """'0-15', '1,5,7', '3' -> a list of seeds in the order given."""
+    seeds: list[int] = []
+    for part in str(spec).replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise GanExplorerError(f"seeds {spec!r}: expected e.g. '0-15' or '1,5,7'") from None
+    if not seeds:
+        raise GanExplorerError(f"seeds {spec!r}: no seed given")
+    bad = [s for s in seeds if not 0 <= s < 2**32]
+    if bad:
+        raise GanExplorerError(f"seeds {bad}: must be from 0 to 2**32-1")
+    return seeds
+
+
+def require_latent_model(model):
+    if model.capabilities.is_translation:
+        raise GanExplorerError(f"{model.family} translates images (A->B, B->A); it has no seeds or latents")
+
+
+@torch.no_grad()
+def ws_for_seeds(model, seeds, truncation_psi=1.0, truncation_cutoff=None) -> torch.Tensor:
+    require_latent_model(model)
+    return model.map(model.z_from_seeds(seeds), truncation_psi, truncation_cutoff)
+
+
+@torch.no_grad()
+def render_ws(model, ws: torch.Tensor, noise_mode="const", batch_size=8, noise_seed=0) -> np.ndarray:
+    """ws [n, num_ws, w_dim] -> NHWC uint8 images, rendered in batches."""
+    device = model._device()
+    generator = torch.Generator(device=device).manual_seed(noise_seed) if noise_mode == "random" else None
+    out = [to_uint8(model.synthesize(ws[i:i + batch_size].to(device), noise_mode=noise_mode,
+                                     noise_generator=generator))
+           for i in range(0, len(ws), batch_size)]
+    return np.concatenate(out)
+
+
+@torch.no_grad()
+def style_mixing_figure(model, row_seeds, col_seeds, layers, truncation_psi=1.0,
+                        truncation_cutoff=None, noise_mode="const") -> np.ndarray:
+    """The StyleGAN paper's figure: column seeds on top, row seeds on the left, and cell (r, c)
+    = row seed's ws with `layers` taken from the column seed. Returns one HWC uint8 image."""
+    require_latent_model(model)
+    seeds = list(dict.fromkeys([*row_seeds, *col_seeds]))
+    ws = dict(zip(seeds, ws_for_seeds(model, seeds, truncation_psi, truncation_cutoff)))
+    cells = [ws[s] for s in col_seeds] + [ws[r] for r in row_seeds]
+    for r in row_seeds:
+        for c in col_seeds:
+            cells.append(mix_styles(ws[r][None], ws[c][None], layers)[0])
+    images = render_ws(model, torch.stack(cells), noise_mode=noise_mode)
+    h, w, ch = images.shape[1:]
+    nr, nc = len(row_seeds), len(col_seeds)
+    canvas = np.zeros(((nr + 1) * h, (nc + 1) * w, ch), dtype=np.uint8)
+    it = iter(images)
+    for k in range(nc):
+        canvas[0:h, (k + 1) * w:(k + 2) * w] = next(it)
+    for i in range(nr):
+        canvas[(i + 1) * h:(i + 2) * h, 0:w] = next(it)
+    for i in range(nr):
+        for k in range(nc):
+            canvas[(i + 1) * h:(i + 2) * h, (k + 1) * w:(k + 2) * w] = next(it)
+    return canvas

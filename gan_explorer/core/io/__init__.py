@@ -1,0 +1,1 @@
+"""File formats: our safetensors checkpoints, images, and (later) safe import of foreign models."""

@@ -1,0 +1,39 @@
+"""Tensor images to uint8 arrays, grids and PNG files."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gan_explorer.core.io.atomic import atomic_path
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """NCHW in [-1, 1] -> NHWC uint8, as NVIDIA's tools convert (x * 127.5 + 128, clamped)."""
+    x = (images.detach().to(torch.float32) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    return np.ascontiguousarray(x.permute(0, 2, 3, 1).cpu().numpy())
+
+
+def make_grid(images: np.ndarray, cols: int | None = None) -> np.ndarray:
+    """NHWC uint8 -> one HWC image, row-major, no border; empty cells are black."""
+    n, h, w, c = images.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.zeros((rows * h, cols * w, c), dtype=images.dtype)
+    for i in range(n):
+        r, k = divmod(i, cols)
+        grid[r * h:(r + 1) * h, k * w:(k + 1) * w] = images[i]
+    return grid
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an HWC uint8 image (C = 1 or 3) atomically; the format follows the suffix."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    suffix = os.path.splitext(os.fspath(path))[1] or ".png"
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format=Image.registered_extensions().get(suffix.lower(), "PNG"))

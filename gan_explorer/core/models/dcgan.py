@@ -1,0 +1,113 @@
+"""DCGAN (Radford et al. 2016): all-convolutional generator and discriminator.
+
+The generator projects z to a 4x4 map and doubles the resolution with strided transposed
+convolutions (batch norm + ReLU, tanh output); the discriminator mirrors it with strided
+convolutions and leaky ReLU. With ``d_norm='none'`` it is the WGAN-GP critic (Gulrajani
+et al. 2017: batch norm would break the per-sample gradient penalty).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+
+from gan_explorer.core.errors import ConfigError
+from gan_explorer.core.models.base import GenerativeModel, ModelConfig, check_positive, check_power_of_two
+from gan_explorer.core.models.registry import register_family
+
+
+@dataclass(frozen=True)
+class DCGANConfig(ModelConfig):
+    z_dim: int = 100            # latent dimensionality (nz)
+    img_resolution: int = 64    # output resolution, a power of two from 16 to 512
+    img_channels: int = 3       # 3 for RGB, 1 for grayscale
+    ngf: int = 64               # generator feature maps at the output resolution
+    ndf: int = 64               # discriminator feature maps at the input resolution
+    channel_max: int = 512      # cap on feature maps per layer
+    d_norm: str = "batch"       # discriminator normalisation: 'batch', 'layer' or 'none' (WGAN-GP)
+
+    def validate(self):
+        check_power_of_two("img_resolution", self.img_resolution, 16, 512)
+        for name in ("z_dim", "img_channels", "ngf", "ndf", "channel_max"):
+            check_positive(name, getattr(self, name))
+        if self.d_norm not in ("batch", "layer", "none"):
+            raise ConfigError(f"d_norm={self.d_norm!r}: must be 'batch', 'layer' or 'none'")
+
+    @property
+    def num_doublings(self) -> int:
+        return int(np.log2(self.img_resolution)) - 2  # 4x4 -> img_resolution
+
+
+def _channels(base, level, cap):
+    return min(base * 2**level, cap)
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        n = config.num_doublings
+        ch = [_channels(config.ngf, n - 1 - i, config.channel_max) for i in range(n)]
+        layers = [nn.ConvTranspose2d(config.z_dim, ch[0], 4, 1, 0, bias=False), nn.BatchNorm2d(ch[0]), nn.ReLU(True)]
+        for i in range(1, n):
+            layers += [nn.ConvTranspose2d(ch[i - 1], ch[i], 4, 2, 1, bias=False), nn.BatchNorm2d(ch[i]), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(ch[-1], config.img_channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z):
+        return self.main(z.reshape(z.shape[0], -1, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        n = config.num_doublings
+        ch = [_channels(config.ndf, i, config.channel_max) for i in range(n)]
+        layers = [nn.Conv2d(config.img_channels, ch[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        res = config.img_resolution // 2
+        for i in range(1, n):
+            res //= 2
+            layers.append(nn.Conv2d(ch[i - 1], ch[i], 4, 2, 1, bias=config.d_norm == "none"))
+            if config.d_norm == "batch":
+                layers.append(nn.BatchNorm2d(ch[i]))
+            elif config.d_norm == "layer":
+                layers.append(nn.GroupNorm(1, ch[i]))
+            layers.append(nn.LeakyReLU(0.2, True))
+        layers.append(nn.Conv2d(ch[-1], 1, 4, 1, 0, bias=False))  # 4x4 -> one logit
+        self.main = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, img):
+        return self.main(img).reshape(img.shape[0], 1)
+
+
+def init_dcgan_weights(m):
+    """The paper's initialisation: conv weights ~ N(0, 0.02), norm scales ~ N(1, 0.02)."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+@register_family
+class DCGAN(GenerativeModel):
+    family = "dcgan"
+    config_class = DCGANConfig
+
+    def __init__(self, config: DCGANConfig = DCGANConfig()):
+        super().__init__(config)
+        self.generator = DCGANGenerator(config)
+
+    def synthesize(self, ws, noise_mode="const", noise_generator=None):
+        return self.generator(ws[:, 0])
+
+    def forward(self, z):
+        return self.generator(z)
+
+    def make_discriminator(self):
+        return DCGANDiscriminator(self.config)

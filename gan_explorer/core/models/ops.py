@@ -1,0 +1,140 @@
+"""Low-level tensor operations of StyleGAN2, written from the paper in plain PyTorch.
+
+Conventions follow NVIDIA's published networks so that imported weights render the same:
+padding lists are ``[x0, x1, y0, y1]``; a resampling filter is a normalised 2-D FIR kernel;
+upsampling by 2 multiplies the filter gain by 4 to keep the signal's energy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ACTIVATION_GAINS = {"linear": 1.0, "relu": math.sqrt(2.0), "lrelu": math.sqrt(2.0)}
+
+
+def setup_filter(taps=(1, 3, 3, 1)) -> torch.Tensor:
+    """A normalised 2-D FIR kernel: the outer product of 1-D taps, summing to one."""
+    f = torch.as_tensor(np.asarray(taps, dtype=np.float32))
+    if f.ndim == 1:
+        f = torch.outer(f, f)
+    return f / f.sum()
+
+
+def bias_act(x, b=None, act="linear", alpha=0.2, gain=None, clamp=None):
+    """Add a per-channel bias (dim 1), apply an activation, scale by gain, clamp."""
+    if b is not None:
+        x = x + b.reshape([1, -1] + [1] * (x.ndim - 2)).to(x.dtype)
+    if act == "lrelu":
+        x = F.leaky_relu(x, alpha)
+    elif act == "relu":
+        x = F.relu(x)
+    elif act != "linear":
+        raise ValueError(f"unknown activation {act!r}")
+    gain = ACTIVATION_GAINS[act] if gain is None else gain
+    if gain != 1:
+        x = x * gain
+    if clamp is not None and clamp >= 0:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+def upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), flip_filter=False, gain=1.0):
+    """Upsample by zero insertion, pad (negative values crop), FIR filter, downsample."""
+    n, c, h, w = x.shape
+    if up > 1:
+        x = x.reshape(n, c, h, 1, w, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(n, c, h * up, w * up)
+    px0, px1, py0, py1 = padding
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
+    f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
+    if not flip_filter:
+        f = f.flip(list(range(f.ndim)))  # true convolution, not correlation
+    f = f[None, None].repeat(c, 1, 1, 1)
+    x = F.conv2d(x, f, groups=c)
+    if down > 1:
+        x = x[:, :, ::down, ::down]
+    return x
+
+
+def upsample2d(x, f, up=2):
+    fw = f.shape[-1]
+    p0, p1 = (fw + up - 1) // 2, (fw - up) // 2
+    return upfirdn2d(x, f, up=up, padding=(p0, p1, p0, p1), gain=up * up)
+
+
+def downsample2d(x, f, down=2):
+    fw = f.shape[-1]
+    p0, p1 = (fw - down + 1) // 2, (fw - down) // 2
+    return upfirdn2d(x, f, down=down, padding=(p0, p1, p0, p1))
+
+
+def conv2d_resample(x, w, f=None, up=1, down=1, padding=0, flip_weight=True):
+    """2-D convolution with optional FIR up- or downsampling by 2 (never both).
+
+    ``flip_weight=False`` makes it a true convolution; NVIDIA's layers use that for
+    upsampling layers, and a plain correlation otherwise.
+    """
+    out_ch, in_ch, kh, kw = w.shape
+    if up > 1 and down > 1:
+        raise ValueError("conv2d_resample: up and down at once is not supported")
+    if up == 1 and down == 1:
+        if not flip_weight and (kh > 1 or kw > 1):
+            w = w.flip([2, 3])
+        return F.conv2d(x, w, padding=padding)
+    fw = f.shape[-1]
+    if down > 1:
+        p0 = padding + (fw - down + 1) // 2
+        p1 = padding + (fw - down) // 2
+        if kh == 1 and kw == 1:
+            x = upfirdn2d(x, f, down=down, padding=(p0, p1, p0, p1))
+            return F.conv2d(x, w)
+        x = upfirdn2d(x, f, padding=(p0, p1, p0, p1))
+        if not flip_weight:
+            w = w.flip([2, 3])
+        return F.conv2d(x, w, stride=down)
+    # Upsampling: a transposed convolution with stride `up`, then the FIR filter.
+    p0 = padding + (fw + up - 1) // 2 - (kw - 1)
+    p1 = padding + (fw - up) // 2 - (kw - up)
+    transposed_pad = max(min(-p0, -p1), 0)
+    wt = w.transpose(0, 1)
+    if flip_weight:
+        wt = wt.flip([2, 3])
+    x = F.conv_transpose2d(x, wt, stride=up, padding=transposed_pad)
+    p0 += transposed_pad
+    p1 += transposed_pad
+    return upfirdn2d(x, f, padding=(p0, p1, p0, p1), gain=up * up)
+
+
+def modulated_conv2d(x, weight, styles, noise=None, up=1, down=1, padding=0,
+                     resample_filter=None, demodulate=True, flip_weight=True):
+    """StyleGAN2's modulated convolution (Karras et al. 2020, eq. 1-3).
+
+    Scales the input channels by the per-sample styles, convolves with the shared
+    weight, then rescales each output channel by the demodulation coefficient that
+    the modulated weight would have. Algebraically equal to convolving with per-sample
+    weights, but one convolution for the whole batch.
+    """
+    n = x.shape[0]
+    out_ch, in_ch, kh, kw = weight.shape
+    styles = styles.to(x.dtype)
+    if demodulate:
+        w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)
+        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [n, out_ch]
+    x = x * styles.reshape(n, -1, 1, 1)
+    x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up=up, down=down,
+                        padding=padding, flip_weight=flip_weight)
+    if demodulate:
+        x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
+
+
+def normalize_2nd_moment(x, dim=1, eps=1e-8):
+    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()

@@ -1,0 +1,329 @@
+"""StyleGAN2 (Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN").
+
+Generator = MappingNetwork (z -> w) + SynthesisNetwork (ws -> image), skip architecture;
+Discriminator = residual blocks + minibatch standard deviation. Module and tensor names
+follow NVIDIA's published networks (``mapping.fc0.weight``, ``synthesis.b8.conv0.affine``...)
+so that imported weights load without renaming.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from gan_explorer.core.errors import ConfigError
+from gan_explorer.core.models.base import (
+    Capabilities, GenerativeModel, ModelConfig, check_positive, check_power_of_two,
+)
+from gan_explorer.core.models.layers import Conv2dLayer, FullyConnectedLayer, MinibatchStdLayer
+from gan_explorer.core.models.ops import (
+    ACTIVATION_GAINS, bias_act, modulated_conv2d, normalize_2nd_moment, setup_filter, upsample2d,
+)
+from gan_explorer.core.models.registry import register_family
+
+NOISE_MODES = ("const", "random", "none")
+
+
+@dataclass(frozen=True)
+class StyleGANConfig(ModelConfig):
+    z_dim: int = 512                    # input latent (Z) dimensionality
+    w_dim: int = 512                    # intermediate latent (W) dimensionality
+    img_resolution: int = 64            # output resolution, a power of two from 16 to 1024
+    img_channels: int = 3               # 3 for RGB, 1 for grayscale
+    mapping_layers: int = 8             # depth of the mapping network
+    mapping_lr_multiplier: float = 0.01 # learning-rate multiplier of the mapping layers
+    w_avg_beta: float = 0.995           # decay of the tracked average of w (for truncation)
+    channel_base: int = 32768           # feature maps at resolution r: min(channel_base // r, channel_max)
+    channel_max: int = 512              # cap on feature maps per layer
+    conv_clamp: float | None = None     # clamp conv outputs to +-this (NVIDIA uses 256 with fp16)
+    num_fp16_res: int = 0               # fp16 in the highest-res blocks when training on GPU (kept for provenance)
+    mbstd_group_size: int = 4           # discriminator minibatch-stddev group size
+
+    def validate(self):
+        check_power_of_two("img_resolution", self.img_resolution, 16, 1024)
+        for name in ("z_dim", "w_dim", "img_channels", "mapping_layers", "channel_base", "channel_max"):
+            value = getattr(self, name)
+            if not isinstance(value, int):
+                raise ConfigError(f"{name}={value!r}: must be an integer")
+            check_positive(name, value)
+        check_positive("mapping_lr_multiplier", self.mapping_lr_multiplier)
+        if self.channels(self.img_resolution) < 1:
+            raise ConfigError(f"channel_base={self.channel_base}: too small for {self.img_resolution} px "
+                              f"(needs at least {self.img_resolution})")
+
+    def channels(self, res: int) -> int:
+        return min(self.channel_base // res, self.channel_max)
+
+
+class MappingNetwork(nn.Module):
+    def __init__(self,
+                 z_dim,                 # input latent dimensionality
+                 w_dim,                 # output latent dimensionality
+                 num_ws,                # how many copies of w the synthesis network takes
+                 num_layers=8,          # fully connected layers
+                 lr_multiplier=0.01,    # learning-rate multiplier of every layer
+                 w_avg_beta=0.995,      # decay of the tracked w average
+                 ):
+        super().__init__()
+        self.z_dim, self.w_dim, self.num_ws = z_dim, w_dim, num_ws
+        self.num_layers = num_layers
+        self.w_avg_beta = w_avg_beta
+        self.register_buffer("w_avg", torch.zeros([w_dim]))
+        features = [z_dim] + [w_dim] * num_layers
+        for i in range(num_layers):
+            layer = FullyConnectedLayer(features[i], features[i + 1], activation="lrelu",
+                                        lr_multiplier=lr_multiplier)
+            setattr(self, f"fc{i}", layer)
+
+    def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False):
+        from gan_explorer.core.latent.ops import truncate
+
+        x = normalize_2nd_moment(z.to(torch.float32))
+        for i in range(self.num_layers):
+            x = getattr(self, f"fc{i}")(x)
+        if update_emas:
+            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
+        ws = x.unsqueeze(1).repeat(1, self.num_ws, 1)
+        return truncate(ws, self.w_avg, truncation_psi, truncation_cutoff)
+
+    def extra_repr(self):
+        return f"z_dim={self.z_dim}, w_dim={self.w_dim}, num_ws={self.num_ws}"
+
+
+def make_noise(mode, noise_const, n, generator=None):
+    """The per-pixel noise image of one layer, [n, 1, H, W] or [H, W], or None."""
+    if mode == "const":
+        return noise_const
+    if mode == "random":
+        h, w = noise_const.shape
+        return torch.randn([n, 1, h, w], generator=generator, device=noise_const.device)
+    if mode == "none":
+        return None
+    raise ValueError(f"noise_mode={mode!r}: must be one of {', '.join(NOISE_MODES)}")
+
+
+class SynthesisLayer(nn.Module):
+    """A StyledConv: affine style, modulated 3x3 conv, noise with learned strength, bias, lrelu."""
+
+    def __init__(self,
+                 in_channels,           # number of input channels
+                 out_channels,          # number of output channels
+                 w_dim,                 # intermediate latent dimensionality
+                 resolution,            # output resolution
+                 kernel_size=3,         # convolution kernel size
+                 up=1,                  # 2 to upsample the input first
+                 conv_clamp=None,       # clamp outputs to +-this value
+                 resample_filter=(1, 3, 3, 1),  # low-pass filter taps for upsampling
+                 ):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.resolution = resolution
+        self.up = up
+        self.conv_clamp = conv_clamp
+        self.padding = kernel_size // 2
+        self.act_gain = ACTIVATION_GAINS["lrelu"]
+        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
+        self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.bias = nn.Parameter(torch.zeros([out_channels]))
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+
+    def forward(self, x, w, noise_mode="const", noise_generator=None):
+        styles = self.affine(w)
+        noise = make_noise(noise_mode, self.noise_const, x.shape[0], noise_generator)
+        if noise is not None:
+            noise = noise * self.noise_strength
+        x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
+                             resample_filter=self.resample_filter, flip_weight=(self.up == 1))
+        return bias_act(x, self.bias, act="lrelu", gain=self.act_gain, clamp=self.conv_clamp)
+
+    def extra_repr(self):
+        return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
+                f"resolution={self.resolution}, up={self.up}")
+
+
+class ToRGBLayer(nn.Module):
+    """A 1x1 modulated conv to RGB without demodulation (the skip architecture's outputs)."""
+
+    def __init__(self, in_channels, out_channels, w_dim, conv_clamp=None):
+        super().__init__()
+        self.conv_clamp = conv_clamp
+        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 1, 1]))
+        self.bias = nn.Parameter(torch.zeros([out_channels]))
+        self.weight_gain = 1 / math.sqrt(in_channels)
+
+    def forward(self, x, w):
+        styles = self.affine(w) * self.weight_gain
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+        return bias_act(x, self.bias, clamp=self.conv_clamp)
+
+
+class SynthesisBlock(nn.Module):
+    """One resolution of the synthesis network: (upsampling conv,) conv, ToRGB, skip sum."""
+
+    def __init__(self, in_channels, out_channels, w_dim, resolution, img_channels,
+                 conv_clamp=None, resample_filter=(1, 3, 3, 1)):
+        super().__init__()
+        self.in_channels = in_channels
+        self.resolution = resolution
+        if in_channels == 0:
+            self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        if in_channels != 0:
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=2,
+                                        conv_clamp=conv_clamp, resample_filter=resample_filter)
+        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution,
+                                    conv_clamp=conv_clamp, resample_filter=resample_filter)
+        self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
+        self.num_conv = 1 if in_channels == 0 else 2
+        self.num_torgb = 1
+
+    def forward(self, x, img, ws, noise_mode="const", noise_generator=None):
+        """ws: [n, num_conv + num_torgb, w_dim]."""
+        w_iter = iter(ws.unbind(dim=1))
+        if self.in_channels == 0:
+            x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
+        else:
+            x = self.conv0(x, next(w_iter), noise_mode, noise_generator)
+        x = self.conv1(x, next(w_iter), noise_mode, noise_generator)
+        if img is not None:
+            img = upsample2d(img, self.resample_filter)
+        y = self.torgb(x, next(w_iter))
+        img = y if img is None else img + y
+        return x, img
+
+
+class SynthesisNetwork(nn.Module):
+    def __init__(self, config: StyleGANConfig):
+        super().__init__()
+        self.w_dim = config.w_dim
+        self.img_resolution = config.img_resolution
+        self.img_channels = config.img_channels
+        log2 = int(np.log2(config.img_resolution))
+        self.block_resolutions = [2**i for i in range(2, log2 + 1)]
+        self.num_ws = 0
+        for res in self.block_resolutions:
+            in_channels = config.channels(res // 2) if res > 4 else 0
+            block = SynthesisBlock(in_channels, config.channels(res), config.w_dim, res,
+                                   config.img_channels, conv_clamp=config.conv_clamp)
+            self.num_ws += block.num_conv
+            setattr(self, f"b{res}", block)
+        self.num_ws += 1  # the last block's ToRGB has its own w
+
+    def blocks(self):
+        return [getattr(self, f"b{res}") for res in self.block_resolutions]
+
+    def forward(self, ws, noise_mode="const", noise_generator=None):
+        if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
+            raise ValueError(f"ws has shape {list(ws.shape)}, expected [n, {self.num_ws}, {self.w_dim}]")
+        ws = ws.to(torch.float32)
+        x = img = None
+        w_idx = 0
+        for block in self.blocks():
+            # Consecutive blocks share one w: a block's ToRGB uses the next block's first w.
+            block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
+            x, img = block(x, img, block_ws, noise_mode, noise_generator)
+            w_idx += block.num_conv
+        return img
+
+
+@register_family
+class StyleGAN(GenerativeModel):
+    family = "stylegan"
+    config_class = StyleGANConfig
+    capabilities = Capabilities(has_mapping=True, style_mixing=True, has_noise=True)
+
+    def __init__(self, config: StyleGANConfig = StyleGANConfig()):
+        super().__init__(config)
+        # Synthesis before mapping: the same state_dict order as NVIDIA's networks.
+        self.synthesis = SynthesisNetwork(config)
+        self.mapping = MappingNetwork(config.z_dim, config.w_dim, self.synthesis.num_ws,
+                                      num_layers=config.mapping_layers,
+                                      lr_multiplier=config.mapping_lr_multiplier,
+                                      w_avg_beta=config.w_avg_beta)
+
+    @property
+    def w_dim(self):
+        return self.config.w_dim
+
+    @property
+    def num_ws(self):
+        return self.synthesis.num_ws
+
+    @property
+    def w_avg(self):
+        return self.mapping.w_avg
+
+    def map(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False):
+        return self.mapping(z, truncation_psi, truncation_cutoff, update_emas=update_emas)
+
+    def synthesize(self, ws, noise_mode="const", noise_generator=None):
+        return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator)
+
+    def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", update_emas=False):
+        ws = self.map(z, truncation_psi, truncation_cutoff, update_emas=update_emas)
+        return self.synthesize(ws, noise_mode=noise_mode)
+
+
+class DiscriminatorBlock(nn.Module):
+    """Residual block: two 3x3 convs (the second downsampling) plus a 1x1 downsampling skip."""
+
+    def __init__(self, in_channels, tmp_channels, out_channels, img_channels, conv_clamp=None):
+        super().__init__()
+        self.in_channels = in_channels
+        if in_channels == 0:
+            self.fromrgb = Conv2dLayer(img_channels, tmp_channels, 1, activation="lrelu", conv_clamp=conv_clamp)
+        self.conv0 = Conv2dLayer(tmp_channels, tmp_channels, 3, activation="lrelu", conv_clamp=conv_clamp)
+        self.conv1 = Conv2dLayer(tmp_channels, out_channels, 3, activation="lrelu", down=2, conv_clamp=conv_clamp)
+        self.skip = Conv2dLayer(tmp_channels, out_channels, 1, bias=False, down=2)
+
+    def forward(self, x, img):
+        if self.in_channels == 0:
+            x = self.fromrgb(img)
+        y = self.skip(x, gain=math.sqrt(0.5))
+        x = self.conv0(x)
+        x = self.conv1(x, gain=math.sqrt(0.5))
+        return y + x
+
+
+class DiscriminatorEpilogue(nn.Module):
+    """The 4x4 head: minibatch stddev, conv, fully connected, one logit."""
+
+    def __init__(self, in_channels, resolution=4, mbstd_group_size=4, conv_clamp=None):
+        super().__init__()
+        self.mbstd = MinibatchStdLayer(group_size=mbstd_group_size, num_channels=1)
+        self.conv = Conv2dLayer(in_channels + 1, in_channels, 3, activation="lrelu", conv_clamp=conv_clamp)
+        self.fc = FullyConnectedLayer(in_channels * resolution**2, in_channels, activation="lrelu")
+        self.out = FullyConnectedLayer(in_channels, 1)
+
+    def forward(self, x):
+        x = self.conv(self.mbstd(x))
+        return self.out(self.fc(x.flatten(1)))
+
+
+class StyleGANDiscriminator(nn.Module):
+    def __init__(self, config: StyleGANConfig):
+        super().__init__()
+        self.img_resolution = config.img_resolution
+        self.img_channels = config.img_channels
+        log2 = int(np.log2(config.img_resolution))
+        self.block_resolutions = [2**i for i in range(log2, 2, -1)]
+        for res in self.block_resolutions:
+            in_channels = config.channels(res) if res < config.img_resolution else 0
+            block = DiscriminatorBlock(in_channels, config.channels(res), config.channels(res // 2),
+                                       config.img_channels, conv_clamp=config.conv_clamp)
+            setattr(self, f"b{res}", block)
+        self.b4 = DiscriminatorEpilogue(config.channels(4), mbstd_group_size=config.mbstd_group_size,
+                                        conv_clamp=config.conv_clamp)
+
+    def forward(self, img):
+        x = None
+        for res in self.block_resolutions:
+            x = getattr(self, f"b{res}")(x, img)
+        return self.b4(x)

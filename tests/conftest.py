@@ -1,0 +1,29 @@
+import os
+
+# Before any Qt import: no display on CI, and pyqtgraph must pick PySide6.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+# Tiny configurations: every family builds and runs in well under a second on 2 cores.
+TINY = {
+    "stylegan": dict(z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=32, mapping_layers=2),
+    "dcgan": dict(z_dim=16, img_resolution=16, ngf=8, ndf=8),
+    "gan": dict(z_dim=16, img_resolution=16, g_hidden=(32, 64), d_hidden=(64, 32)),
+    "vae": dict(z_dim=16, img_resolution=16, base_channels=8, channel_max=32),
+    "autoencoder": dict(z_dim=16, img_resolution=16, base_channels=8, channel_max=32),
+    "cyclegan": dict(img_resolution=32, ngf=8, ndf=8, n_blocks=1),
+}
+
+
+@pytest.fixture
+def tiny_options():
+    return {k: dict(v) for k, v in TINY.items()}
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_torch():
+    torch.manual_seed(0)
+    yield
