@@ -62,6 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output PNG")
     p.set_defaults(func=cmd_mix)
 
+    p = sub.add_parser("dataset", help="make or inspect a dataset")
+    dsub = p.add_subparsers(dest="dataset_command", required=True)
+    q = dsub.add_parser("faces", help="write the procedural faces dataset (PNGs + factors)")
+    q.add_argument("--count", type=int, default=20000, help="number of faces (default 20000)")
+    q.add_argument("--resolution", type=int, default=64, help="16 to 512 px (default 64)")
+    q.add_argument("--seed", type=int, default=0, help="the same seed gives the same bytes")
+    q.add_argument("--out", required=True, help="a .zip file or a folder")
+    q.set_defaults(func=cmd_dataset_faces)
+    q = dsub.add_parser("inspect", help="counts, sizes, modes, skipped files, and a preview grid")
+    q.add_argument("path", help="folder, .zip, faces:64, digits or lfw_subset")
+    q.add_argument("--resolution", type=int, default=64, help="preview resolution (default 64)")
+    q.add_argument("--preview", default=None, help="preview grid PNG (default: <name>_preview.png)")
+    q.add_argument("--count", type=int, default=64, help="images in the preview grid")
+    q.set_defaults(func=cmd_dataset_inspect)
+
     p = sub.add_parser("bench", help="run a benchmark and print its figures")
     p.add_argument("name", nargs="?", default="synthesis", help="benchmark name (default: synthesis)")
     p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
@@ -174,6 +189,46 @@ def cmd_mix(args):
     print(f"wrote {args.out} (layers {layers} from the column seeds)")
 
 
+def cmd_dataset_faces(args):
+    from gan_explorer.core.data.faces import MAX_RESOLUTION, MIN_RESOLUTION
+    from gan_explorer.core.data.writer import write_faces
+    from gan_explorer.core.errors import ConfigError
+
+    if not MIN_RESOLUTION <= args.resolution <= MAX_RESOLUTION:
+        raise ConfigError(f"--resolution {args.resolution}: must be from {MIN_RESOLUTION} to {MAX_RESOLUTION}")
+    if args.count < 1:
+        raise ConfigError(f"--count {args.count}: must be at least 1")
+    write_faces(args.out, args.count, args.resolution, seed=args.seed, progress=True)
+    print(f"wrote {args.count} faces at {args.resolution} px to {args.out} (seed {args.seed})")
+
+
+def cmd_dataset_inspect(args):
+    from gan_explorer.core.data import open_dataset, preview_images
+    from gan_explorer.core.io.images import make_grid, save_image
+
+    dataset = open_dataset(args.path, args.resolution)
+    report = getattr(dataset, "report", None)
+    print(f"{args.path}")
+    endless = getattr(dataset, "count", 0) is None
+    print(f"  images used     {'endless (seeded)' if endless else f'{len(dataset):,}'}")
+    if report is not None:
+        print(f"  skipped         {len(report.skipped)}")
+        for name, reason in report.skipped[:20]:
+            print(f"    {name}: {reason}")
+        if len(report.skipped) > 20:
+            print(f"    ... and {len(report.skipped) - 20} more")
+        print(f"  ignored         {report.ignored} (not images by suffix)")
+        sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in report.sizes.most_common(5))
+        print(f"  sizes           {sizes}" + (f" and {len(report.sizes) - 5} more" if len(report.sizes) > 5 else ""))
+        print(f"  modes           {', '.join(f'{m} ({n})' for m, n in report.modes.most_common())}")
+    classes = getattr(dataset, "class_names", [])
+    if classes:
+        print(f"  classes         {len(classes)}: {', '.join(classes[:10])}{' ...' if len(classes) > 10 else ''}")
+    preview = args.preview or f"{Path(str(args.path).replace(':', '_')).stem}_preview.png"
+    save_image(preview, make_grid(preview_images(dataset, args.count)))
+    print(f"  preview         {preview}")
+
+
 def cmd_bench(args):
     from gan_explorer.bench import run_benchmark
 
@@ -188,8 +243,11 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    import logging
+
     from gan_explorer.core.errors import GanExplorerError
 
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     try:
         args.func(args)
     except GanExplorerError as exc:
