@@ -62,6 +62,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output PNG")
     p.set_defaults(func=cmd_mix)
 
+    p = sub.add_parser("train", help="train a model; the run directory holds everything (resumes by itself)")
+    p.add_argument("--run-dir", required=True, help="run directory (created, or resumed if it holds a run)")
+    p.add_argument("--family", default=None,
+                   help="gan, dcgan, wgan-gp, stylegan, vae, autoencoder, cyclegan (not needed to resume)")
+    p.add_argument("--data", default=None, help="folder, .zip, faces:64, digits, lfw_subset")
+    p.add_argument("--data-b", default=None, help="second domain (cyclegan)")
+    p.add_argument("--resolution", type=int, default=0, help="0: from the data or the family default")
+    p.add_argument("--channels", type=int, default=3, choices=[1, 3])
+    p.add_argument("--kimg", type=float, default=0, help="length in thousands of real images (0: default)")
+    p.add_argument("--batch", type=int, default=0, help="global batch size (0: default)")
+    p.add_argument("--lr", type=float, default=0, help="learning rate (0: default)")
+    p.add_argument("--augment", default="auto", choices=["auto", "none", "ada", "diffaugment"])
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="data loader processes")
+    p.add_argument("--tick-kimg", type=float, default=0, help="a stats line every N kimg (0: default)")
+    p.add_argument("--snapshot-ticks", type=int, default=5, help="snapshot every N ticks")
+    p.add_argument("--hflip", action="store_true", help="random horizontal flips")
+    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="model config override, e.g. channel_max=128 (repeatable)")
+    p.add_argument("--r1-gamma", type=float, default=0.0, help="stylegan R1 weight (0: heuristic)")
+    p.add_argument("--n-critic", type=int, default=5, help="wgan-gp critic steps per G step")
+    p.add_argument("--beta", type=float, default=1.0, help="vae KL weight")
+    p.add_argument("--ae-loss", default="l2", choices=["l1", "l2"])
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    p.set_defaults(func=cmd_train)
+
     p = sub.add_parser("dataset", help="make or inspect a dataset")
     dsub = p.add_subparsers(dest="dataset_command", required=True)
     q = dsub.add_parser("faces", help="write the procedural faces dataset (PNGs + factors)")
@@ -91,15 +119,7 @@ def cmd_new(args):
     from gan_explorer.core.io.checkpoint import save_model
     from gan_explorer.core.models import build_model
 
-    options = {}
-    for item in args.option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--option {item!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
+    options = _parse_key_values(args.option, "--option")
     if args.resolution is not None:
         options["img_resolution"] = args.resolution
     if args.channels is not None:
@@ -187,6 +207,44 @@ def cmd_mix(args):
                                  args.truncation_psi, args.truncation_cutoff, args.noise_mode)
     save_image(args.out, figure)
     print(f"wrote {args.out} (layers {layers} from the column seeds)")
+
+
+def _parse_key_values(items, flag):
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            from gan_explorer.core.errors import ConfigError
+            raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+def cmd_train(args):
+    from gan_explorer.core.errors import ConfigError
+    from gan_explorer.core.training.loop import load_run_options, training_loop
+    from gan_explorer.core.training.options import TrainingOptions
+
+    saved = load_run_options(args.run_dir)
+    if args.family is None or args.data is None:
+        if saved is None:
+            raise ConfigError(f"{args.run_dir} holds no run yet: give --family and --data")
+        # Resume exactly what options.json says; only the length and the machine may change.
+        options = saved.replace(kimg=args.kimg or saved.kimg, device=args.device, workers=args.workers,
+                                progress=not args.no_progress)
+    else:
+        options = TrainingOptions(
+            family=args.family, data=args.data, data_b=args.data_b, resolution=args.resolution,
+            channels=args.channels, kimg=args.kimg, batch=args.batch, lr=args.lr, augment=args.augment,
+            device=args.device, precision=args.precision, seed=args.seed, workers=args.workers,
+            tick_kimg=args.tick_kimg, snapshot_ticks=args.snapshot_ticks, hflip=args.hflip,
+            model=_parse_key_values(args.model_option, "--model-option"), r1_gamma=args.r1_gamma,
+            n_critic=args.n_critic, beta=args.beta, ae_loss=args.ae_loss, progress=not args.no_progress)
+    status = training_loop(args.run_dir, options)
+    print(f"training {status}: {args.run_dir}")
 
 
 def cmd_dataset_faces(args):

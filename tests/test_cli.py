@@ -99,3 +99,18 @@ def test_cyclegan_has_no_seeds(tmp_path, capsys):
 def test_parse_seeds():
     assert parse_seeds("0-3") == [0, 1, 2, 3]
     assert parse_seeds("7,1,2-3") == [7, 1, 2, 3]
+
+
+def test_train_then_resume_by_run_dir_alone(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    common = ["--workers", "0", "--no-progress", "--device", "cpu"]
+    assert main(["train", "--family", "vae", "--data", "faces:16", "--run-dir", str(run_dir), "--kimg", "0.016",
+                 "--batch", "8", "--tick-kimg", "0.008", "--model-option", "base_channels=4", *common]) == 0
+    assert main(["train", "--run-dir", str(run_dir), "--kimg", "0.032", *common]) == 0
+    from gan_explorer.core.training.run_dir import read_jsonl
+
+    assert [s["Progress/tick"] for s in read_jsonl(run_dir / "stats.jsonl")] == [1, 2, 3, 4]
+    snapshot = sorted(run_dir.glob("network-snapshot-*.safetensors"))[-1]
+    assert main(["generate", str(snapshot), "--seeds", "0-3", "--out", str(tmp_path / "g.png")]) == 0
+    assert main(["train", "--run-dir", str(tmp_path / "nothing")]) == 2
+    assert "give --family and --data" in capsys.readouterr().err

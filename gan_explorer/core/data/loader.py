@@ -42,5 +42,9 @@ def make_loader(dataset, batch_size: int, workers: int = 2, seed: int = 0, shuff
                 rank: int = 0, world_size: int = 1, start: int = 0) -> DataLoader:
     sampler = EndlessSampler(len(dataset), seed=seed, shuffle=shuffle, rank=rank, world_size=world_size,
                              start=start)
+    # A private generator: creating an iterator must not draw from the global RNG, or a
+    # resumed run (which creates a fresh iterator) would drift from an uninterrupted one.
+    generator = torch.Generator().manual_seed(seed * 7 + rank + start)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      persistent_workers=workers > 0, drop_last=True, pin_memory=torch.cuda.is_available())
+                      persistent_workers=workers > 0, drop_last=True, pin_memory=torch.cuda.is_available(),
+                      generator=generator)

@@ -1,0 +1,1 @@
+"""Training: options, the run directory protocol, per-family losses, augmentation, the loop."""

@@ -1,0 +1,142 @@
+"""Training options: one frozen dataclass, saved as options.json in the run directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+from gan_explorer.core.errors import ConfigError
+
+FAMILIES = ("gan", "dcgan", "wgan-gp", "stylegan", "vae", "autoencoder", "cyclegan")
+AUGMENTS = ("auto", "none", "ada", "diffaugment")
+# What the model file of each objective holds (WGAN-GP is an objective on the DCGAN architecture).
+MODEL_FAMILY = {"wgan-gp": "dcgan"}
+# Options that may change when a run is resumed; anything else must match options.json.
+RESUMABLE_CHANGES = ("kimg", "device", "workers", "tick_kimg", "snapshot_ticks", "progress")
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    family: str                          # gan, dcgan, wgan-gp, stylegan, vae, autoencoder, cyclegan
+    data: str                            # folder, .zip, faces:64, digits, lfw_subset
+    data_b: str | None = None            # second domain (CycleGAN only)
+    resolution: int = 0                  # 0: from the data spec (faces:64) or the family default
+    channels: int = 3                    # 3 RGB, 1 grayscale
+    kimg: float = 0.0                    # training length in thousands of real images; 0: family default
+    batch: int = 0                       # global batch size (split over processes); 0: family default
+    lr: float = 0.0                      # learning rate; 0: family default
+    augment: str = "auto"                # auto, none, ada (StyleGAN), diffaugment
+    ada_target: float = 0.6              # ADA: target value of r_t = E[sign(D(real))]
+    device: str = "auto"                 # auto, cpu, cuda, mps
+    precision: str = "auto"              # auto (bf16 autocast on CUDA), fp32, bf16
+    seed: int = 0                        # seeds weights, data order and noise
+    workers: int = 2                     # DataLoader worker processes
+    tick_kimg: float = 0.0               # a stats line every this many kimg; 0: automatic
+    snapshot_ticks: int = 5              # snapshot (model + samples) every this many ticks
+    hflip: bool = False                  # random horizontal flips of real images
+    model: dict = field(default_factory=dict)  # model config overrides, e.g. {"channel_max": 128}
+    # Objective-specific knobs (0 / None: the family default).
+    r1_gamma: float = 0.0                # StyleGAN: R1 weight; 0: NVIDIA's heuristic 0.0002 * res^2 / batch
+    pl_weight: float = 2.0               # StyleGAN: path-length regularisation weight
+    style_mixing_prob: float = 0.9       # StyleGAN: mixing regularisation probability
+    ema_kimg: float = 0.0                # StyleGAN: G EMA half-life in kimg; 0: batch * 10 / 32
+    ema_rampup: float = 0.05             # StyleGAN: EMA ramp-up (fraction of images seen)
+    n_critic: int = 5                    # WGAN-GP: critic steps per generator step
+    gp_lambda: float = 10.0              # WGAN-GP: gradient-penalty weight
+    beta: float = 1.0                    # VAE: KL weight
+    ae_loss: str = "l2"                  # autoencoder: l1 or l2
+    cycle_lambda: float = 10.0           # CycleGAN: cycle-consistency weight
+    identity_lambda: float = 0.5         # CycleGAN: identity weight (times cycle_lambda)
+    pool_size: int = 50                  # CycleGAN: image history pool
+    nan_patience: int = 8                # consecutive non-finite steps before rolling back
+    max_rollbacks: int = 3               # rollbacks (each halving the lr) before giving up
+    progress: bool = True                # tqdm progress in the terminal
+
+    def validate(self):
+        if self.family not in FAMILIES:
+            raise ConfigError(f"--family {self.family!r}: must be one of {', '.join(FAMILIES)}")
+        if self.augment not in AUGMENTS:
+            raise ConfigError(f"--augment {self.augment!r}: must be one of {', '.join(AUGMENTS)}")
+        if self.augment == "ada" and self.family != "stylegan":
+            raise ConfigError("--augment ada is for stylegan; use diffaugment for the other families")
+        if self.family == "cyclegan" and not self.data_b:
+            raise ConfigError("cyclegan needs two datasets: --data A --data-b B")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"--precision {self.precision!r}: must be auto, fp32 or bf16")
+        if self.ae_loss not in ("l1", "l2"):
+            raise ConfigError(f"--ae-loss {self.ae_loss!r}: must be l1 or l2")
+        for name in ("kimg", "batch", "lr", "tick_kimg", "resolution", "workers"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name.replace('_', '-')} {getattr(self, name)}: must not be negative")
+        if self.channels not in (1, 3):
+            raise ConfigError(f"--channels {self.channels}: must be 1 or 3")
+
+    @property
+    def model_family(self) -> str:
+        return MODEL_FAMILY.get(self.family, self.family)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainingOptions":
+        data = json.loads(text)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"options.json: unknown option(s) {', '.join(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes) -> "TrainingOptions":
+        return dataclasses.replace(self, **changes)
+
+    def resolved(self) -> "TrainingOptions":
+        """Fill every 0 / auto with the family default for this resolution."""
+        self.validate()
+        resolution = self.resolution or _resolution_from_spec(self.data) or DEFAULT_RESOLUTION[self.family]
+        d = family_defaults(self.family, resolution)
+        augment = self.augment
+        if augment == "auto":
+            augment = "ada" if self.family == "stylegan" else "none"
+        return self.replace(
+            resolution=resolution, kimg=self.kimg or d["kimg"], batch=self.batch or d["batch"],
+            lr=self.lr or d["lr"], augment=augment, tick_kimg=self.tick_kimg or d["tick_kimg"],
+            model={**d["model"], **self.model},
+        )
+
+    def differences(self, other: "TrainingOptions") -> list[str]:
+        """Names of options that differ and may not change on resume."""
+        a, b = dataclasses.asdict(self), dataclasses.asdict(other)
+        return [k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES]
+
+
+DEFAULT_RESOLUTION = {"gan": 32, "dcgan": 64, "wgan-gp": 64, "stylegan": 64, "vae": 64,
+                      "autoencoder": 64, "cyclegan": 128}
+
+
+def _resolution_from_spec(spec: str) -> int:
+    name, _, arg = str(spec).partition(":")
+    return int(arg) if name == "faces" and arg.isdigit() else 0
+
+
+def family_defaults(family: str, resolution: int) -> dict:
+    """Sensible defaults so a newcomer needs only --family and --data."""
+    if family == "stylegan":
+        # Narrower than NVIDIA's 512-wide nets below 128 px: trains on a CPU in hours, not weeks.
+        small = resolution <= 64
+        model = {"img_resolution": resolution, "z_dim": 256 if small else 512, "w_dim": 256 if small else 512,
+                 "channel_base": 8192 if small else 16384, "channel_max": 256 if small else 512}
+        return {"kimg": 2000, "batch": 32 if resolution <= 128 else 16, "lr": 0.0025, "tick_kimg": 4, "model": model}
+    if family in ("gan",):
+        return {"kimg": 500, "batch": 64, "lr": 2e-4, "tick_kimg": 4, "model": {"img_resolution": resolution}}
+    if family == "dcgan":
+        return {"kimg": 500, "batch": 64, "lr": 2e-4, "tick_kimg": 4, "model": {"img_resolution": resolution}}
+    if family == "wgan-gp":
+        return {"kimg": 500, "batch": 64, "lr": 1e-4, "tick_kimg": 4,
+                "model": {"img_resolution": resolution, "d_norm": "layer"}}
+    if family in ("vae", "autoencoder"):
+        return {"kimg": 300, "batch": 64, "lr": 1e-3, "tick_kimg": 4, "model": {"img_resolution": resolution}}
+    if family == "cyclegan":
+        return {"kimg": 200, "batch": 1, "lr": 2e-4, "tick_kimg": 0.5, "model": {"img_resolution": resolution}}
+    raise ConfigError(f"unknown family {family!r}")

@@ -1,0 +1,129 @@
+"""What every trainer shares: optimiser updates with the non-finite guard, state, samples."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+
+from gan_explorer.core.io.images import make_grid, to_uint8
+from gan_explorer.core.models import build_model
+from gan_explorer.core.training.augment import diff_augment
+
+SAMPLE_SEEDS = list(range(16))
+
+
+class NonFiniteStep(Exception):
+    """A loss or gradient was NaN/inf: the update of this phase was skipped."""
+
+    def __init__(self, phase: str):
+        super().__init__(phase)
+        self.phase = phase
+
+
+class Trainer:
+    needs_second_dataset = False
+
+    def __init__(self, options, device: torch.device, dist):
+        self.options, self.device, self.dist = options, device, dist
+        self.batch = options.batch // dist.world_size  # per-process batch; options.batch is global
+        self.step_count = 0
+        self.lr_scale = 1.0
+        model_options = {**options.model, "img_channels": options.channels}
+        self.model = build_model(options.model_family, **model_options).to(device)
+        use_bf16 = options.precision == "bf16" or (options.precision == "auto" and device.type == "cuda")
+        self.autocast_dtype = torch.bfloat16 if use_bf16 and device.type == "cuda" else None
+
+    # Subclasses fill these.
+    def networks(self) -> dict[str, torch.nn.Module]:
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, real: torch.Tensor, real_b: torch.Tensor | None = None) -> dict[str, float]:
+        raise NotImplementedError
+
+    def export_model(self):
+        """The model a snapshot holds (eval mode, on the CPU for saving)."""
+        return self.model
+
+    # Shared machinery.
+    def autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        if self.options.augment == "diffaugment":
+            return diff_augment(images)
+        return images
+
+    def update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, phase: str) -> float:
+        """Backward, average gradients over processes, and step unless anything is non-finite."""
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        optimizer.zero_grad(set_to_none=False)
+        loss.backward()
+        self.dist.average_gradients(params)
+        finite = bool(torch.isfinite(loss.detach()).all())
+        if finite:
+            finite = all(bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)
+        if not self.dist.all_true(finite, self.device):
+            optimizer.zero_grad(set_to_none=False)
+            raise NonFiniteStep(phase)
+        optimizer.step()
+        return float(loss.detach())
+
+    def set_lr_scale(self, scale: float):
+        self.lr_scale = scale
+        for opt in self.optimizers().values():
+            for group in opt.param_groups:
+                group["lr"] = group["initial_lr"] * scale
+
+    def _adam(self, params, lr, betas, eps=1e-8):
+        opt = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
+        for group in opt.param_groups:
+            group["initial_lr"] = lr
+        return opt
+
+    def broadcast_initial_weights(self):
+        for module in self.networks().values():
+            self.dist.broadcast_module(module)
+
+    def state_dict(self) -> dict:
+        return {
+            "networks": {k: m.state_dict() for k, m in self.networks().items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers().items()},
+            "step_count": self.step_count,
+            "lr_scale": self.lr_scale,
+            "extra": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict):
+        for k, m in self.networks().items():
+            m.load_state_dict(state["networks"][k])
+        for k, o in self.optimizers().items():
+            o.load_state_dict(state["optimizers"][k])
+        self.step_count = state["step_count"]
+        self.set_lr_scale(state["lr_scale"])
+        self.load_extra_state(state["extra"])
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict):
+        pass
+
+    @torch.no_grad()
+    def sample_grid(self) -> np.ndarray:
+        model = self.export_model()
+        was_training = model.training
+        model.eval()
+        z = model.z_from_seeds(SAMPLE_SEEDS).to(self.device)
+        images = to_uint8(model.synthesize(model.map(z), noise_mode="const"))
+        model.train(was_training)
+        return make_grid(images)
+
+    def random_z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.model.z_dim, device=self.device)

@@ -1,0 +1,72 @@
+"""VAE (ELBO with beta) and autoencoder (L1/L2) objectives."""
+
+from __future__ import annotations
+
+import torch
+
+from gan_explorer.core.training.trainers.base import Trainer
+
+# Gaussian decoder likelihood with this standard deviation (images in [-1, 1]).
+VAE_SIGMA = 0.2
+CODE_RESERVOIR = 4096  # training codes kept to fit the autoencoder's sampling Gaussian
+
+
+class VAETrainer(Trainer):
+    def __init__(self, options, device, dist):
+        super().__init__(options, device, dist)
+        self.opt = self._adam(self.model.parameters(), options.lr, (0.9, 0.999))
+
+    def networks(self):
+        return {"model": self.model}
+
+    def optimizers(self):
+        return {"model": self.opt}
+
+    def train_step(self, real, real_b=None):
+        self.model.train()
+        with self.autocast():
+            recon, mu, logvar = self.model(real)
+        recon, mu, logvar = recon.float(), mu.float(), logvar.float()
+        rec = 0.5 * ((recon - real) / VAE_SIGMA).square().sum([1, 2, 3]).mean()
+        kl = -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1).mean()
+        loss = rec + self.options.beta * kl
+        value = self.update(loss, self.opt, "elbo")
+        self.step_count += 1
+        return {"Loss/VAE/loss": value, "Loss/VAE/recon": float(rec.detach()), "Loss/VAE/kl": float(kl.detach()),
+                "Loss/VAE/mse": float((recon - real).detach().square().mean())}
+
+
+class AutoencoderTrainer(Trainer):
+    def __init__(self, options, device, dist):
+        super().__init__(options, device, dist)
+        self.opt = self._adam(self.model.parameters(), options.lr, (0.9, 0.999))
+        self.codes = torch.zeros(0, self.model.z_dim)
+
+    def networks(self):
+        return {"model": self.model}
+
+    def optimizers(self):
+        return {"model": self.opt}
+
+    def train_step(self, real, real_b=None):
+        self.model.train()
+        with self.autocast():
+            codes = self.model.encoder(real)
+            recon = self.model.decoder(codes).float()
+        diff = recon - real
+        loss = diff.abs().mean() if self.options.ae_loss == "l1" else diff.square().mean()
+        value = self.update(loss, self.opt, "recon")
+        self.codes = torch.cat([codes.detach().float().cpu(), self.codes])[:CODE_RESERVOIR]
+        self.step_count += 1
+        return {"Loss/AE/loss": value}
+
+    def export_model(self):
+        if len(self.codes) >= 2:
+            self.model.fit_code_distribution(self.codes.to(self.device))
+        return self.model
+
+    def extra_state(self):
+        return {"codes": self.codes}
+
+    def load_extra_state(self, state):
+        self.codes = state["codes"]

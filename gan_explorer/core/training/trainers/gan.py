@@ -1,0 +1,91 @@
+"""The original GAN / DCGAN objective (BCE, non-saturating G loss) and WGAN-GP."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from gan_explorer.core.training.trainers.base import Trainer
+
+
+class GANTrainer(Trainer):
+    """Goodfellow et al. 2014 with the non-saturating generator loss; Adam(2e-4, 0.5) as DCGAN."""
+
+    def __init__(self, options, device, dist):
+        super().__init__(options, device, dist)
+        self.G = self.model
+        self.D = self.model.make_discriminator().to(device)
+        self.opt_G = self._adam(self.G.parameters(), options.lr, (0.5, 0.999))
+        self.opt_D = self._adam(self.D.parameters(), options.lr, (0.5, 0.999))
+
+    def networks(self):
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self):
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def train_step(self, real, real_b=None):
+        self.G.train()
+        self.D.train()
+        z = self.random_z(real.shape[0])
+        with self.autocast():
+            fake = self.G(z)
+            d_real = self.D(self.augment(real)).float()
+            d_fake = self.D(self.augment(fake.detach())).float()
+            loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        stats = {"Loss/D/loss": self.update(loss_d, self.opt_D, "D"),
+                 "Loss/scores/real": float(d_real.detach().mean()), "Loss/scores/fake": float(d_fake.detach().mean())}
+        self.D.requires_grad_(False)
+        try:
+            with self.autocast():
+                g_fake = self.D(self.augment(fake)).float()
+                loss_g = F.binary_cross_entropy_with_logits(g_fake, torch.ones_like(g_fake))
+            stats["Loss/G/loss"] = self.update(loss_g, self.opt_G, "G")
+        finally:
+            self.D.requires_grad_(True)
+        self.step_count += 1
+        return stats
+
+
+class WGANGPTrainer(Trainer):
+    """Gulrajani et al. 2017: critic with gradient penalty, n_critic critic steps per G step."""
+
+    def __init__(self, options, device, dist):
+        super().__init__(options, device, dist)
+        self.G = self.model
+        self.D = self.model.make_discriminator().to(device)
+        self.opt_G = self._adam(self.G.parameters(), options.lr, (0.0, 0.9))
+        self.opt_D = self._adam(self.D.parameters(), options.lr, (0.0, 0.9))
+
+    def networks(self):
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self):
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def train_step(self, real, real_b=None):
+        self.G.train()
+        self.D.train()
+        n = real.shape[0]
+        with torch.no_grad():
+            fake = self.G(self.random_z(n))
+        d_real = self.D(self.augment(real)).mean()
+        d_fake = self.D(self.augment(fake)).mean()
+        eps = torch.rand(n, 1, 1, 1, device=self.device)
+        mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (grads,) = torch.autograd.grad(self.D(mixed).sum(), mixed, create_graph=True)
+        gp = (grads.flatten(1).norm(dim=1) - 1).square().mean()
+        loss_d = d_fake - d_real + self.options.gp_lambda * gp
+        stats = {"Loss/D/loss": self.update(loss_d, self.opt_D, "D"), "Loss/D/gp": float(gp.detach()),
+                 "Loss/D/wdist": float((d_real - d_fake).detach())}
+        if self.step_count % self.options.n_critic == 0:
+            self.D.requires_grad_(False)
+            try:
+                with self.autocast():
+                    loss_g = -self.D(self.augment(self.G(self.random_z(n)))).float().mean()
+                stats["Loss/G/loss"] = self.update(loss_g, self.opt_G, "G")
+            finally:
+                self.D.requires_grad_(True)
+        self.step_count += 1
+        return stats

@@ -1,0 +1,149 @@
+"""StyleGAN2 objective (Karras et al. 2020): non-saturating logistic loss, lazy R1 and
+path-length regularisation, style-mixing regularisation, G EMA with ramp-up, ADA."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gan_explorer.core.models.stylegan import StyleGANDiscriminator
+from gan_explorer.core.training.augment import AdaptiveAugment
+from gan_explorer.core.training.trainers.base import Trainer
+
+G_REG_INTERVAL = 4   # path-length regularisation every 4 G steps (lazy regularisation)
+D_REG_INTERVAL = 16  # R1 every 16 D steps
+
+
+class StyleGANTrainer(Trainer):
+    def __init__(self, options, device, dist):
+        super().__init__(options, device, dist)
+        self.G = self.model
+        self.D = StyleGANDiscriminator(self.G.config).to(device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        # Lazy regularisation: scale lr and betas so the effective schedule matches every-step reg.
+        g_ratio = G_REG_INTERVAL / (G_REG_INTERVAL + 1)
+        d_ratio = D_REG_INTERVAL / (D_REG_INTERVAL + 1)
+        self.opt_G = self._adam(self.G.parameters(), options.lr * g_ratio, (0.0, 0.99 ** g_ratio))
+        self.opt_D = self._adam(self.D.parameters(), options.lr * d_ratio, (0.0, 0.99 ** d_ratio))
+        res = options.resolution
+        self.r1_gamma = options.r1_gamma or 0.0002 * res * res / options.batch
+        self.ema_kimg = options.ema_kimg or options.batch * 10 / 32
+        self.pl_mean = torch.zeros([], device=device)
+        self.ada = AdaptiveAugment(target=options.ada_target) if options.augment == "ada" else None
+        self.cur_nimg = 0
+
+    def networks(self):
+        return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+
+    def optimizers(self):
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def augment(self, images):
+        if self.ada is not None:
+            return self.ada(images)
+        return super().augment(images)
+
+    def _ws(self, n, update_emas=True):
+        z = self.random_z(n)
+        ws = self.G.map(z, update_emas=update_emas)
+        if self.options.style_mixing_prob > 0 and torch.rand([]) < self.options.style_mixing_prob:
+            cutoff = int(torch.randint(1, ws.shape[1], []))
+            ws2 = self.G.map(self.random_z(n))
+            ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+        return ws
+
+    def _generate(self, n, update_emas=True):
+        ws = self._ws(n, update_emas)
+        return self.G.synthesize(ws, noise_mode="random"), ws
+
+    def train_step(self, real, real_b=None):
+        self.G.train()
+        self.D.train()
+        n = real.shape[0]
+        stats = {}
+        do_g_reg = self.step_count % G_REG_INTERVAL == 0 and self.options.pl_weight > 0
+        do_d_reg = self.step_count % D_REG_INTERVAL == 0 and self.r1_gamma > 0
+
+        # Gmain: make D call the fakes real.
+        self.D.requires_grad_(False)
+        try:
+            with self.autocast():
+                fake, _ = self._generate(n)
+                loss_g = F.softplus(-self.D(self.augment(fake)).float()).mean()
+            stats["Loss/G/loss"] = self.update(loss_g, self.opt_G, "Gmain")
+        finally:
+            self.D.requires_grad_(True)
+
+        # Greg: path-length regularisation on a half batch (fp32).
+        if do_g_reg:
+            pl_n = max(n // 2, 1)
+            fake, ws = self._generate(pl_n, update_emas=False)
+            pl_noise = torch.randn_like(fake) / np.sqrt(fake.shape[2] * fake.shape[3])
+            (pl_grads,) = torch.autograd.grad((fake * pl_noise).sum(), ws, create_graph=True)
+            pl_lengths = pl_grads.square().sum(2).mean(1).sqrt()
+            pl_mean = self.pl_mean.lerp(pl_lengths.mean().detach(), 0.01)
+            pl_penalty = (pl_lengths - pl_mean).square().mean()
+            loss = pl_penalty * self.options.pl_weight * G_REG_INTERVAL + fake[:, 0, 0, 0].mean() * 0
+            stats["Loss/G/pl_penalty"] = self.update(loss, self.opt_G, "Greg") / (self.options.pl_weight * G_REG_INTERVAL)
+            self.pl_mean.copy_(pl_mean.detach())
+
+        # Dmain: fakes down, reals up.
+        with self.autocast():
+            with torch.no_grad():
+                fake, _ = self._generate(n, update_emas=False)
+            d_fake = self.D(self.augment(fake)).float()
+            d_real = self.D(self.augment(real)).float()
+            loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
+        if self.ada is not None:
+            self.ada.accumulate(d_real)
+        stats["Loss/D/loss"] = self.update(loss_d, self.opt_D, "Dmain")
+        stats["Loss/scores/real"] = float(d_real.detach().mean())
+        stats["Loss/scores/fake"] = float(d_fake.detach().mean())
+        stats["Loss/signs/real"] = float(d_real.detach().sign().mean())
+
+        # Dreg: R1 on reals (fp32), every D_REG_INTERVAL steps.
+        if do_d_reg:
+            real_req = real.detach().requires_grad_(True)
+            logits = self.D(self.augment(real_req))
+            (r1_grads,) = torch.autograd.grad(logits.sum(), real_req, create_graph=True)
+            r1 = r1_grads.square().sum([1, 2, 3]).mean()
+            loss = r1 * (self.r1_gamma / 2) * D_REG_INTERVAL
+            self.update(loss, self.opt_D, "Dreg")
+            stats["Loss/D/r1"] = float(r1.detach())
+
+        self._update_ema(self.options.batch)
+        if self.ada is not None:
+            sign_sum, count = self.dist.sum_scalars([self.ada._sign_sum, float(self.ada._count)], self.device)
+            self.ada.update(self.options.batch, sign_sum, count)
+            stats["Augment/p"] = self.ada.p
+            stats["Augment/rt"] = self.ada.rt
+        self.step_count += 1
+        self.cur_nimg += self.options.batch
+        return stats
+
+    @torch.no_grad()
+    def _update_ema(self, batch):
+        ema_nimg = self.ema_kimg * 1000
+        if self.options.ema_rampup:
+            ema_nimg = min(ema_nimg, self.cur_nimg * self.options.ema_rampup)
+        beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            p_ema.copy_(p.detach().lerp(p_ema, beta))
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b.detach())
+
+    def export_model(self):
+        return self.G_ema
+
+    def extra_state(self):
+        return {"pl_mean": self.pl_mean.detach().cpu(), "cur_nimg": self.cur_nimg,
+                "ada": self.ada.state_dict() if self.ada is not None else {}}
+
+    def load_extra_state(self, state):
+        self.pl_mean.copy_(state["pl_mean"])
+        self.cur_nimg = state["cur_nimg"]
+        if self.ada is not None and state["ada"]:
+            self.ada.load_state_dict(state["ada"])

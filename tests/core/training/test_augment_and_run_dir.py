@@ -1,0 +1,49 @@
+import torch
+
+from gan_explorer.core.training.augment import AdaptiveAugment, diff_augment
+from gan_explorer.core.training.run_dir import RunDirectory, tail_jsonl
+
+
+def test_diff_augment_keeps_shape_and_passes_gradients():
+    x = torch.rand(4, 3, 16, 16, requires_grad=True)
+    y = diff_augment(x)
+    assert y.shape == x.shape and not torch.equal(y, x)
+    y.sum().backward()
+    assert x.grad.abs().sum() > 0
+
+
+def test_ada_p_rises_when_d_overfits_and_falls_back():
+    ada = AdaptiveAugment(target=0.6, adjust_kimg=1.0, interval=1)
+    for _ in range(10):
+        ada.accumulate(torch.ones(32))  # D is sure every real is real: r_t = 1 > 0.6
+        ada.update(32)
+    high = ada.p
+    assert high > 0.2 and ada.rt == 1.0
+    for _ in range(10):
+        ada.accumulate(-torch.ones(32))
+        ada.update(32)
+    assert ada.p < high
+    x = torch.rand(8, 3, 16, 16)
+    ada.p = 1.0
+    assert not torch.equal(ada(x), x)
+    ada.p = 0.0
+    assert torch.equal(ada(x), x)
+
+
+def test_tail_skips_a_half_written_last_line(tmp_path):
+    path = tmp_path / "stats.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": 2}\n{"a": 3')
+    records, offset = tail_jsonl(path)
+    assert [r["a"] for r in records] == [1, 2]
+    with open(path, "ab") as f:
+        f.write(b'}\n{"a": 4}\n')
+    more, offset = tail_jsonl(path, offset)
+    assert [r["a"] for r in more] == [3, 4] and offset == path.stat().st_size
+
+
+def test_truncate_stats_keeps_only_saved_ticks(tmp_path):
+    run = RunDirectory(tmp_path)
+    for tick in range(1, 6):
+        run.append_stats({"Progress/tick": tick})
+    run.truncate_stats(3)
+    assert [r["Progress/tick"] for r in tail_jsonl(run.stats_path)[0]] == [1, 2, 3]

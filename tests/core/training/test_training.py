@@ -1,0 +1,180 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gan_explorer.core.io.checkpoint import load_model
+from gan_explorer.core.training.loop import TrainingError, training_loop
+from gan_explorer.core.training.run_dir import RunDirectory, read_jsonl
+from tests.core.training.conftest import TINY_MODELS, tiny_options
+
+
+def _events(run_dir):
+    return [e["event"] for e in read_jsonl(run_dir / "events.jsonl")]
+
+
+@pytest.mark.parametrize("family", sorted(TINY_MODELS))
+def test_every_family_trains_a_few_steps(tmp_path, family):
+    run_dir = tmp_path / family
+    options = tiny_options(family)
+    assert training_loop(run_dir, options) == "finished"
+    stats = read_jsonl(run_dir / "stats.jsonl")
+    assert [s["Progress/tick"] for s in stats] == list(range(1, len(stats) + 1))
+    assert len(stats) >= 2
+    for record in stats:
+        losses = [v for k, v in record.items() if k.startswith("Loss/")]
+        assert losses and all(np.isfinite(losses))
+        assert "Timing/sec_per_kimg" in record and "timestamp" in record
+    assert _events(run_dir)[0] == "started" and _events(run_dir)[-1] == "finished"
+    snapshot = RunDirectory(run_dir).latest_snapshot()
+    model = load_model(snapshot)
+    state = torch.load(run_dir / "training-state.pt", weights_only=True)
+    first = RunDirectory(run_dir).snapshots()[0]
+    # Weights moved away from the initialisation.
+    trained = state["trainer"]["networks"]["G" if "G" in state["trainer"]["networks"] else "model"]
+    assert any(not torch.equal(v, trained[k]) for k, v in load_model(first).state_dict().items()
+               if k in trained and v.is_floating_point()) or len(RunDirectory(run_dir).snapshots()) == 1
+    with torch.no_grad():
+        if family == "cyclegan":
+            out = model.translate(torch.zeros(1, 3, 32, 32))
+        else:
+            out = model.generate(model.sample_z(2, 0))
+    assert torch.isfinite(out).all()
+    assert (run_dir / "samples-000000.png").exists()
+    options_json = json.loads((run_dir / "options.json").read_text())
+    assert options_json["family"] == family and options_json["kimg"] == options.kimg
+
+
+def test_weights_change(tmp_path):
+    options = tiny_options("dcgan", kimg=0.032)
+    training_loop(tmp_path / "run", options)
+    torch.manual_seed(0 * 1000)  # the loop seeds with seed * 1000 + rank before building
+    from gan_explorer.core.models import build_model
+    initial = build_model("dcgan", **TINY_MODELS["dcgan"], img_resolution=16)
+    trained = load_model(RunDirectory(tmp_path / "run").latest_snapshot())
+    changed = [k for k, v in initial.state_dict().items() if v.is_floating_point() and not torch.equal(v, trained.state_dict()[k])]
+    assert len(changed) > len(initial.state_dict()) // 2
+
+
+def test_resume_is_exact(tmp_path):
+    options = tiny_options("stylegan", kimg=0.064, snapshot_ticks=1)
+    straight = tmp_path / "straight"
+    training_loop(straight, options)
+
+    resumed = tmp_path / "resumed"
+    steps = {"n": 0}
+
+    def abort_after_two_ticks():
+        steps["n"] += 1
+        return steps["n"] > 4  # 2 ticks of 2 steps (16 images / batch 8)
+
+    assert training_loop(resumed, options, abort_fn=abort_after_two_ticks) == "aborted"
+    assert "aborted" in _events(resumed)
+    assert training_loop(resumed, options) == "finished"
+    a = torch.load(straight / "training-state.pt", weights_only=True)
+    b = torch.load(resumed / "training-state.pt", weights_only=True)
+    assert a["cur_nimg"] == b["cur_nimg"] and a["tick"] == b["tick"]
+    for net in ("G", "D", "G_ema"):
+        for k, v in a["trainer"]["networks"][net].items():
+            assert torch.equal(v, b["trainer"]["networks"][net][k]), (net, k)
+    assert a["trainer"]["extra"]["ada"]["p"] == b["trainer"]["extra"]["ada"]["p"]
+    ticks = [s["Progress/tick"] for s in read_jsonl(resumed / "stats.jsonl")]
+    assert ticks == list(range(1, a["tick"] + 1))
+    events = _events(resumed)
+    assert events.count("resumed") == 1 and events[-1] == "finished"
+
+
+def test_stop_file_ends_with_a_final_snapshot(tmp_path):
+    run_dir = tmp_path / "run"
+    calls = {"n": 0}
+
+    def request_stop_on_third_step():
+        calls["n"] += 1
+        if calls["n"] == 3:
+            RunDirectory(run_dir).request_stop()
+        return False
+
+    status = training_loop(run_dir, tiny_options("dcgan", kimg=1, snapshot_ticks=100), abort_fn=request_stop_on_third_step)
+    assert status == "aborted"
+    run = RunDirectory(run_dir)
+    assert run.latest_snapshot() is not None  # written at the stop even though snapshot_ticks is 100
+    assert not run.stop_requested()  # consumed, so the same command resumes
+    assert _events(run_dir)[-1] == "aborted"
+
+
+class NaNAfter(torch.utils.data.Dataset):
+    """Faces whose images turn into NaN from item `start` on (for `count` items)."""
+
+    def __init__(self, start, count=10**9):
+        from gan_explorer.core.data import FacesDataset
+        self.faces = FacesDataset(16)
+        self.start, self.count = start, count
+
+    def __len__(self):
+        return 10**6
+
+    def __getitem__(self, i):
+        image, factors = self.faces[i % 64]
+        if self.start <= self._seen < self.start + self.count:
+            image = torch.full_like(image, float("nan"))
+        self._seen += 1
+        return image, factors
+
+    _seen = 0
+
+
+def test_a_few_nan_steps_are_skipped_and_logged(tmp_path):
+    run_dir = tmp_path / "run"
+    options = tiny_options("dcgan", kimg=0.128)
+    assert training_loop(run_dir, options, dataset=NaNAfter(start=40, count=16)) == "finished"
+    events = read_jsonl(run_dir / "events.jsonl")
+    assert any(e["event"] == "nan" for e in events)
+    stats = read_jsonl(run_dir / "stats.jsonl")
+    assert sum(s["Guard/nonfinite_steps"] for s in stats) >= 1
+    final = load_model(RunDirectory(run_dir).latest_snapshot())  # loads: no NaN weights were saved
+    assert all(torch.isfinite(v).all() for v in final.state_dict().values() if v.is_floating_point())
+
+
+def test_persistent_nans_roll_back_then_stop_with_an_error(tmp_path):
+    run_dir = tmp_path / "run"
+    options = tiny_options("dcgan", kimg=1.0, nan_patience=3, max_rollbacks=2)
+    with pytest.raises(TrainingError, match="after 2 rollbacks"):
+        training_loop(run_dir, options, dataset=NaNAfter(start=24))
+    events = read_jsonl(run_dir / "events.jsonl")
+    rollbacks = [e for e in events if e["event"] == "rollback"]
+    assert [r["lr_scale"] for r in rollbacks] == [0.5, 0.25]
+    assert events[-1]["event"] == "error" and "NaN" in events[-1]["message"]
+
+
+def test_resume_with_other_options_is_refused(tmp_path):
+    from gan_explorer.core.errors import ConfigError
+
+    run_dir = tmp_path / "run"
+    training_loop(run_dir, tiny_options("dcgan", kimg=0.016))
+    with pytest.raises(ConfigError, match="batch=8 \\(asked 16\\)"):
+        training_loop(run_dir, tiny_options("dcgan", kimg=0.032, batch=16))
+    # A longer run with the same options continues.
+    assert training_loop(run_dir, tiny_options("dcgan", kimg=0.032)) == "finished"
+    assert read_jsonl(run_dir / "stats.jsonl")[-1]["Progress/kimg"] == pytest.approx(0.032)
+
+
+def test_one_process_per_run_directory(tmp_path):
+    from gan_explorer.core.training.run_dir import RunDirectoryBusy
+
+    first = RunDirectory(tmp_path / "run")
+    first.acquire()
+    try:
+        with pytest.raises(RunDirectoryBusy, match="another process"):
+            training_loop(tmp_path / "run", tiny_options("dcgan"))
+    finally:
+        first.release()
+
+
+def test_bad_dataset_is_an_error_event(tmp_path):
+    from gan_explorer.core.data import DatasetError
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no images found"):
+        training_loop(tmp_path / "run", tiny_options("dcgan", data=str(tmp_path / "empty")))
+    assert read_jsonl(tmp_path / "run" / "events.jsonl")[-1]["event"] == "error"
