@@ -23,6 +23,7 @@ class Capabilities:
     has_encoder: bool = False  # encode(images) -> ws
     has_noise: bool = False  # per-layer noise inputs (noise_mode matters)
     is_translation: bool = False  # image -> image (CycleGAN); no latent interface
+    has_transform: bool = False  # the image can be translated and rotated (StyleGAN3 input transform)
 
 
 @dataclass(frozen=True)

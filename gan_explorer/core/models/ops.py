@@ -43,7 +43,82 @@ def bias_act(x, b=None, act="linear", alpha=0.2, gain=None, clamp=None):
 
 
 def upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), flip_filter=False, gain=1.0):
-    """Upsample by zero insertion, pad (negative values crop), FIR filter, downsample."""
+    """Upsample by zero insertion, pad (negative values crop), FIR filter, downsample.
+
+    `f` is a 2-D kernel, a 1-D kernel applied separably (x then y), or None (identity).
+    Upsampling and downsampling run in polyphase form (a strided transposed / plain
+    convolution): the same result as the textbook steps without computing on the
+    inserted zeros or on samples that are thrown away.
+    """
+    if f is None:
+        f = torch.ones([1, 1], dtype=x.dtype, device=x.device)
+    f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
+    if flip_filter:
+        f = f.flip(list(range(f.ndim)))  # the kernels below convolve; flipping makes it correlate
+    px0, px1, py0, py1 = padding
+    if f.ndim == 2:
+        return _upfirdn_axis2d(x, f, up, down, px0, px1, py0, py1)
+    x = _upfirdn_axis(x, f, up, down, px0, px1, axis=3)
+    return _upfirdn_axis(x, f, up, down, py0, py1, axis=2)
+
+
+def _upfirdn_axis(x, f, up, down, p0, p1, axis):
+    """One axis of upfirdn2d with a 1-D kernel f (true convolution)."""
+    n, c, h, w = x.shape
+    taps = f.shape[0]
+    length = x.shape[axis]
+    shape = [1, 1, 1, taps] if axis == 3 else [1, 1, taps, 1]
+    stride = (1, up) if axis == 3 else (up, 1)
+    kernel = f.reshape(shape).repeat(c, 1, 1, 1)
+    if up > 1:
+        # Zero insertion + convolution == transposed convolution with stride `up` ("full" output).
+        full = F.conv_transpose2d(x, kernel, stride=stride, groups=c)
+        full_start = -(taps - 1)  # index of full[0] in the convolution of the padded upsampled signal
+    else:
+        full = x
+        full_start = None
+    up_len = length * up
+    out_len = up_len + p0 + p1 - taps + 1
+    if full_start is None:
+        # Plain FIR: pad (or crop), then a strided valid convolution (downsampling for free).
+        pad = [max(p0, 0), max(p1, 0), 0, 0] if axis == 3 else [0, 0, max(p0, 0), max(p1, 0)]
+        x = F.pad(x, pad)
+        if axis == 3:
+            x = x[:, :, :, max(-p0, 0): x.shape[3] - max(-p1, 0)]
+        else:
+            x = x[:, :, max(-p0, 0): x.shape[2] - max(-p1, 0), :]
+        ds = (1, down) if axis == 3 else (down, 1)
+        return F.conv2d(x, kernel.flip([2, 3]), stride=ds, groups=c)
+    # Output sample j of the padded valid convolution sits at full index j + (taps - 1 - p0).
+    offset = taps - 1 - p0
+    lo, hi = offset, offset + out_len
+    pad_lo, pad_hi = max(-lo, 0), max(hi - full.shape[axis], 0)
+    if pad_lo or pad_hi:
+        pad = [pad_lo, pad_hi, 0, 0] if axis == 3 else [0, 0, pad_lo, pad_hi]
+        full = F.pad(full, pad)
+        lo, hi = lo + pad_lo, hi + pad_lo
+    full = full.narrow(axis, lo, hi - lo)
+    if down > 1:
+        full = full[:, :, :, ::down] if axis == 3 else full[:, :, ::down, :]
+    return full
+
+
+def _upfirdn_axis2d(x, f, up, down, px0, px1, py0, py1):
+    n, c, h, w = x.shape
+    if up > 1:
+        x = x.reshape(n, c, h, 1, w, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(n, c, h * up, w * up)
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
+    kernel = f.flip([0, 1])[None, None].repeat(c, 1, 1, 1)  # conv2d correlates: flip for convolution
+    return F.conv2d(x, kernel, groups=c, stride=down)
+
+
+def upfirdn2d_reference(x, f, up=1, down=1, padding=(0, 0, 0, 0), flip_filter=False, gain=1.0):
+    """The textbook formulation (zero insertion, pad, full-rate FIR, subsample); for tests and benchmarks."""
+    if f is None:
+        f = torch.ones([1, 1], dtype=x.dtype, device=x.device)
     n, c, h, w = x.shape
     if up > 1:
         x = x.reshape(n, c, h, 1, w, 1)
@@ -54,12 +129,13 @@ def upfirdn2d(x, f, up=1, down=1, padding=(0, 0, 0, 0), flip_filter=False, gain=
     x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
     f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
     if not flip_filter:
-        f = f.flip(list(range(f.ndim)))  # true convolution, not correlation
-    f = f[None, None].repeat(c, 1, 1, 1)
-    x = F.conv2d(x, f, groups=c)
-    if down > 1:
-        x = x[:, :, ::down, ::down]
-    return x
+        f = f.flip(list(range(f.ndim)))
+    if f.ndim == 2:
+        x = F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c)
+    else:
+        x = F.conv2d(x, f.reshape(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+        x = F.conv2d(x, f.reshape(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+    return x[:, :, ::down, ::down]
 
 
 def upsample2d(x, f, up=2):
