@@ -11,7 +11,7 @@ from gan_explorer import __version__
 
 
 def _add_model_args(p):
-    p.add_argument("model", help="model file (.safetensors)")
+    p.add_argument("model", help="model file: .safetensors, NVIDIA .pkl or rosinality .pt")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
 
 
@@ -41,8 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
 
+    p = sub.add_parser("import", help="convert an NVIDIA .pkl or rosinality .pt to our .safetensors")
+    p.add_argument("source", help="network pickle (.pkl) or rosinality checkpoint (.pt)")
+    p.add_argument("--out", required=True, help="output .safetensors file")
+    p.set_defaults(func=cmd_import)
+
     p = sub.add_parser("generate", help="render images for seeds (or a saved latent)")
     _add_model_args(p)
+    p.add_argument("--translate", default=None, metavar="X,Y", help="StyleGAN3: translate the image (e.g. 0.1,-0.2)")
+    p.add_argument("--rotate", type=float, default=0.0, help="StyleGAN3: rotate the image (degrees)")
     p.add_argument("--seeds", default="0", help="e.g. 0-15 or 1,5,7 (default 0)")
     p.add_argument("--latent", default=None, help="render this latent file (.npy/.json) instead of seeds")
     _add_truncation_args(p)
@@ -170,6 +177,29 @@ def _open(args):
     return open_model(args.model, device=resolve_device(args.device))
 
 
+def cmd_import(args):
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.io.models import open_model
+
+    model = open_model(args.source)
+    save_model(model, args.out, provenance=getattr(model, "provenance", {}))
+    print(f"wrote {args.out}: {model.family}, {model.img_resolution} px, num_ws {model.num_ws}")
+
+
+def _apply_transform(model, args):
+    if args.translate is None and not args.rotate:
+        return
+    from gan_explorer.core.errors import ConfigError
+
+    if not model.capabilities.has_transform:
+        raise ConfigError(f"--translate/--rotate need a StyleGAN3 model, this is {model.family}")
+    try:
+        tx, ty = (float(v) for v in (args.translate or "0,0").split(","))
+    except ValueError:
+        raise ConfigError(f"--translate {args.translate!r}: expected X,Y such as 0.1,-0.2") from None
+    model.set_transform((tx, ty), args.rotate)
+
+
 def cmd_generate(args):
     from gan_explorer.core.generate import parse_seeds, render_ws, require_latent_model, ws_for_seeds
     from gan_explorer.core.io.images import make_grid, save_image
@@ -177,6 +207,7 @@ def cmd_generate(args):
 
     model = _open(args)
     require_latent_model(model)
+    _apply_transform(model, args)
     if args.latent:
         ws = load_latent(args.latent, model.num_ws, model.w_dim)
         names = [f"latent{i:04d}" for i in range(len(ws))]

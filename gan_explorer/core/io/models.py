@@ -1,20 +1,20 @@
-"""Open any model file a user points at: our checkpoints now, foreign formats as importers land."""
+"""Open any model file a user points at: our checkpoints, NVIDIA pickles, rosinality .pt."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from gan_explorer.core.errors import CheckpointError
 from gan_explorer.core.io.checkpoint import load_model
 
-FOREIGN_SUFFIXES = {".pkl": "NVIDIA network pickle", ".pt": "PyTorch checkpoint", ".pth": "PyTorch checkpoint"}
+FOREIGN_SUFFIXES = {".pkl", ".pt", ".pth"}
 
 
 def open_model(path: str | os.PathLike, device="cpu"):
-    """A model in eval mode, or CheckpointError naming the file and the reason."""
+    """A model in eval mode on `device`, or CheckpointError naming the file and the reason."""
     path = Path(path)
-    kind = FOREIGN_SUFFIXES.get(path.suffix.lower())
-    if kind is not None and path.is_file():
-        raise CheckpointError(path, f"{kind}s cannot be opened yet: only gan_explorer .safetensors checkpoints")
+    if path.suffix.lower() in FOREIGN_SUFFIXES:
+        from gan_explorer.core.io.importers import import_model
+
+        return import_model(path).to(device)
     return load_model(path, device=device)

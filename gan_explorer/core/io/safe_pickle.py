@@ -1,0 +1,256 @@
+"""A pickle reader for NVIDIA's network pickles that never runs code from the file.
+
+Pickle can call any function the file names. This reader answers only an explicit list of
+names, each with an inert replacement: network objects become plain containers of their
+state (the embedded module source is kept as text, never executed), tensors are rebuilt
+from storage bytes that this module parses itself (the real torch.storage._load_from_bytes
+would run torch.load(weights_only=False) on bytes from the file), and numpy arrays and
+scalars are rebuilt without object dtypes. Every other name is refused.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+MAX_STORAGE_BYTES = 8 * 1024**3
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+LEGACY_PROTOCOL = 1001
+STORAGE_DTYPES = {
+    "FloatStorage": torch.float32, "DoubleStorage": torch.float64, "HalfStorage": torch.float16,
+    "BFloat16Storage": torch.bfloat16, "LongStorage": torch.int64, "IntStorage": torch.int32,
+    "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8, "BoolStorage": torch.bool,
+}
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """The file names something this reader will not run, or its data is inconsistent."""
+
+
+class PersistentObject:
+    """What `torch_utils.persistence._reconstruct_persistent_obj(meta)` stands for: just the meta."""
+
+    def __init__(self, meta):
+        if not isinstance(meta, dict) or not isinstance(meta.get("state"), dict):
+            raise UnsafePickleError("a persistent object without a state dict")
+        self.meta = meta
+
+    @property
+    def class_name(self) -> str:
+        return str(self.meta.get("class_name", ""))
+
+    @property
+    def state(self) -> dict:
+        return self.meta["state"]
+
+
+class InertDict(dict):
+    """Stands for dnnlib.util.EasyDict: a dict, nothing more."""
+
+
+class InertModule:
+    """Stands for a plain torch.nn module inside a network: its __dict__ only."""
+
+    @property
+    def state(self) -> dict:
+        return self.__dict__
+
+
+INERT_CLASSES = (InertDict, InertModule, OrderedDict, dict)
+PLAIN_TORCH_MODULES = {
+    ("torch.nn.modules.container", n) for n in ("Sequential", "ModuleList", "ModuleDict")
+} | {("torch.nn.modules.linear", "Identity"), ("torch.nn.modules.linear", "Linear")}
+
+
+def _safe_dtype(obj, align=False, copy=False):
+    dtype = np.dtype(obj, align, copy)
+    if dtype.hasobject:
+        raise UnsafePickleError("numpy object arrays are not allowed")
+    return dtype
+
+
+def _safe_np_reconstruct(subtype, shape, dtype):
+    if subtype is not np.ndarray:
+        raise UnsafePickleError("only plain numpy arrays are allowed")
+    return np.ndarray.__new__(np.ndarray, shape, _safe_dtype(dtype))
+
+
+def _safe_np_scalar(dtype, data=None):
+    dtype = _safe_dtype(dtype)
+    if not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
+        raise UnsafePickleError("malformed numpy scalar")
+    return np.frombuffer(bytes(data), dtype=dtype, count=1)[0]
+
+
+def _safe_reconstructor(cls, base, state=None):
+    if cls not in INERT_CLASSES or base not in (object, dict):
+        raise UnsafePickleError(f"copyreg._reconstructor of {getattr(cls, '__name__', cls)!r} refused")
+    return base.__new__(cls) if base is object else cls()
+
+
+def _safe_codecs_encode(text, encoding="latin1"):
+    """Protocol-2 pickles spell bytes as _codecs.encode(str, 'latin1')."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise UnsafePickleError("_codecs.encode is only allowed for latin-1 text")
+    return text.encode("latin1")
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
+    if not isinstance(storage, torch.Tensor) or storage.ndim != 1:
+        raise UnsafePickleError("tensor without a parsed storage")
+    try:
+        size, stride, offset = tuple(int(s) for s in size), tuple(int(s) for s in stride), int(storage_offset)
+    except (TypeError, ValueError):
+        raise UnsafePickleError("malformed tensor size/stride") from None
+    if len(size) != len(stride) or offset < 0 or any(s < 0 for s in size + stride):
+        raise UnsafePickleError(f"bad tensor geometry size={size} stride={stride} offset={offset}")
+    if all(s > 0 for s in size):
+        last = offset + sum((s - 1) * st for s, st in zip(size, stride))
+        if last >= storage.numel():
+            raise UnsafePickleError(f"tensor of size {list(size)} reaches past its storage ({storage.numel()} elements)")
+    elif offset > storage.numel():
+        raise UnsafePickleError("tensor offset past its storage")
+    return torch.as_strided(storage, size, stride, offset).clone()
+
+
+def _rebuild_tensor_legacy(storage, storage_offset, size, stride):
+    return _rebuild_tensor(storage, storage_offset, size, stride)
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):
+    if not isinstance(data, torch.Tensor):
+        raise UnsafePickleError("parameter without tensor data")
+    return data
+
+
+class _NoGlobals(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise UnsafePickleError(f"refused {module}.{name} in a storage header")
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError("unexpected persistent id in a storage header")
+
+
+class _StorageRef:
+    def __init__(self, key, dtype, numel):
+        self.key, self.dtype, self.numel = key, dtype, numel
+
+
+class _StorageMarker:
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+
+class _LegacyStorageUnpickler(pickle.Unpickler):
+    """The object pickle of a legacy torch.save stream: storage classes and persistent ids only."""
+
+    def find_class(self, module, name):
+        if module == "torch" and name in STORAGE_DTYPES:
+            return _StorageMarker(STORAGE_DTYPES[name])
+        raise UnsafePickleError(f"refused {module}.{name} inside a storage blob")
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+            raise UnsafePickleError("malformed storage reference")
+        marker, key, _location, numel = pid[1], pid[2], pid[3], pid[4]
+        if not isinstance(marker, _StorageMarker) or not isinstance(key, str) or not isinstance(numel, int):
+            raise UnsafePickleError("malformed storage reference")
+        return _StorageRef(key, marker.dtype, numel)
+
+
+def load_legacy_storage(blob: bytes) -> torch.Tensor:
+    """Parse one legacy (non-zip) torch.save stream holding a single storage -> a 1-D tensor."""
+    if not isinstance(blob, (bytes, bytearray)):
+        raise UnsafePickleError("storage blob is not bytes")
+    f = io.BytesIO(bytes(blob))
+    try:
+        if _NoGlobals(f).load() != LEGACY_MAGIC:
+            raise UnsafePickleError("storage blob has the wrong magic number")
+        if _NoGlobals(f).load() != LEGACY_PROTOCOL:
+            raise UnsafePickleError("storage blob has an unknown protocol version")
+        sys_info = _NoGlobals(f).load()
+        if not isinstance(sys_info, dict) or not sys_info.get("little_endian", False):
+            raise UnsafePickleError("storage blob is not little-endian")
+        ref = _LegacyStorageUnpickler(f).load()
+        keys = _NoGlobals(f).load()
+    except UnsafePickleError:
+        raise
+    except Exception as exc:
+        raise UnsafePickleError(f"malformed storage blob ({type(exc).__name__})") from None
+    if not isinstance(ref, _StorageRef) or not isinstance(keys, list) or keys != [ref.key]:
+        raise UnsafePickleError("storage blob does not hold exactly one storage")
+    numel = int.from_bytes(f.read(8), "little", signed=True)
+    itemsize = torch.empty((), dtype=ref.dtype).element_size()
+    if numel != ref.numel or numel < 0 or numel * itemsize > MAX_STORAGE_BYTES:
+        raise UnsafePickleError(f"storage size {numel} does not match its header ({ref.numel})")
+    data = f.read(numel * itemsize)
+    if len(data) != numel * itemsize:
+        raise UnsafePickleError("storage data is truncated")
+    if numel == 0:
+        return torch.empty(0, dtype=ref.dtype)
+    return torch.frombuffer(bytearray(data), dtype=ref.dtype).clone()
+
+
+ALLOWED = {
+    ("torch_utils.persistence", "_reconstruct_persistent_obj"): PersistentObject,
+    ("dnnlib.util", "EasyDict"): InertDict,
+    ("collections", "OrderedDict"): OrderedDict,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("copyreg", "_reconstructor"): _safe_reconstructor,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor_legacy,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("torch.storage", "_load_from_bytes"): load_legacy_storage,
+    ("numpy", "dtype"): _safe_dtype,
+    ("numpy", "ndarray"): np.ndarray,
+    ("_codecs", "encode"): _safe_codecs_encode,
+}
+for _numpy_core in ("numpy.core.multiarray", "numpy._core.multiarray"):  # numpy 1.x and 2.x names
+    ALLOWED[(_numpy_core, "_reconstruct")] = _safe_np_reconstruct
+    ALLOWED[(_numpy_core, "scalar")] = _safe_np_scalar
+for _key in PLAIN_TORCH_MODULES:
+    ALLOWED[_key] = InertModule
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        try:
+            return ALLOWED[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(f"refused to load {module}.{name} (not on the allow-list)") from None
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError("persistent ids are not used by network pickles")
+
+
+def safe_load(f):
+    """Unpickle from a binary file object with the allow-list."""
+    return RestrictedUnpickler(f).load()
+
+
+def module_state_dict(obj, prefix="") -> OrderedDict:
+    """Flatten a PersistentObject / InertModule tree into a state dict (parameters, persistent buffers)."""
+    state = obj.state if isinstance(obj, (PersistentObject, InertModule)) else None
+    if not isinstance(state, dict):
+        raise UnsafePickleError(f"{prefix or 'network'}: not a module")
+    out = OrderedDict()
+    skip = state.get("_non_persistent_buffers_set") or set()
+    for name, tensor in (state.get("_parameters") or {}).items():
+        if tensor is not None:
+            out[prefix + name] = tensor
+    for name, tensor in (state.get("_buffers") or {}).items():
+        if tensor is not None and name not in skip:
+            out[prefix + name] = tensor
+    for name, child in (state.get("_modules") or {}).items():
+        if child is not None:
+            out.update(module_state_dict(child, prefix + name + "."))
+    for key, tensor in out.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise UnsafePickleError(f"{key}: not a tensor")
+    return out
