@@ -10,6 +10,8 @@ import torch  # noqa: E402
 # Tiny configurations: every family builds and runs in well under a second on 2 cores.
 TINY = {
     "stylegan": dict(z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=32, mapping_layers=2),
+    "stylegan3": dict(z_dim=16, w_dim=16, img_resolution=16, channel_base=256, channel_max=16, num_layers=4,
+                      num_critical=1, margin_size=2, mapping_layers=2),
     "dcgan": dict(z_dim=16, img_resolution=16, ngf=8, ndf=8),
     "gan": dict(z_dim=16, img_resolution=16, g_hidden=(32, 64), d_hidden=(64, 32)),
     "vae": dict(z_dim=16, img_resolution=16, base_channels=8, channel_max=32),
