@@ -11,6 +11,7 @@ This family is for exploring (imported StyleGAN3-T / -R networks); training it i
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ from torch import nn
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.models.base import Capabilities, GenerativeModel, ModelConfig, check_positive
 from gan_explorer.core.models.layers import FullyConnectedLayer
-from gan_explorer.core.models.ops import bias_act, upfirdn2d
+from gan_explorer.core.models.ops import bias_act, upfirdn2d, upfirdn2d_reference
 from gan_explorer.core.models.registry import register_family
 from gan_explorer.core.models.stylegan import MappingNetwork
 
@@ -160,14 +161,29 @@ def modulated_conv2d_sg3(x, weight, styles, demodulate=True, padding=0, input_ga
     return x.reshape(n, -1, *x.shape[2:])
 
 
+_FIR = {"impl": upfirdn2d}
+
+
+@contextlib.contextmanager
+def reference_filters():
+    """Render with the textbook (zero insertion + full-rate FIR) formulation: benchmarks, checks."""
+    previous = _FIR["impl"]
+    _FIR["impl"] = upfirdn2d_reference
+    try:
+        yield
+    finally:
+        _FIR["impl"] = previous
+
+
 def filtered_lrelu(x, up_filter, down_filter, bias, up, down, padding, gain, slope, clamp):
     """Bias, upsample (FIR), leaky ReLU with gain and clamp, low-pass and downsample (FIR)."""
+    fir = _FIR["impl"]
     x = bias_act(x, bias)
-    x = upfirdn2d(x, up_filter, up=up, padding=padding, gain=up * up)
+    x = fir(x, up_filter, up=up, padding=padding, gain=up * up)
     x = F.leaky_relu(x, slope) * gain if slope != 1 else x * gain
     if clamp is not None:
         x = x.clamp(-clamp, clamp)
-    return upfirdn2d(x, down_filter, down=down)
+    return fir(x, down_filter, down=down)
 
 
 class SynthesisLayerSG3(nn.Module):
