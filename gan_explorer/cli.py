@@ -326,7 +326,23 @@ def cmd_bench(args):
         Path(args.json).write_text(json.dumps(results, indent=2))
 
 
+def _wants_gui(argv) -> bool:
+    """No sub-command: the window (`gan-explorer`, `gan-explorer MODEL`, `--smoke-test ...`)."""
+    if not argv:
+        return True
+    first = argv[0]
+    if first in ("-h", "--help", "--version"):
+        return False
+    commands = build_parser()._subparsers._group_actions[0].choices
+    return first not in commands
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _wants_gui(argv):
+        from gan_explorer.gui.app import run_gui
+
+        return run_gui(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -1,0 +1,440 @@
+"""The explorer window: docks and menus; rendering happens in RenderWorker's thread."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+    QMainWindow, QMessageBox, QPlainTextEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget,
+)
+
+import gan_explorer
+from gan_explorer.core.render import LatentState, RenderRequest
+from gan_explorer.core.session import Bookmarks, History
+from gan_explorer.gui.render_worker import RenderWorker
+from gan_explorer.gui.widgets.image_view import ImageView
+from gan_explorer.gui.widgets.latent_panel import LatentPanel
+from gan_explorer.gui.widgets.slider_bank import LayerRange, SliderBank
+
+MODEL_FILTER = "Models (*.safetensors *.pkl *.pt *.pth);;All files (*)"
+MAX_RECENT = 10
+
+
+class MainWindow(QMainWindow):
+    sigImageShown = Signal(int)   # request id of the image now on screen
+    sigModelReady = Signal(str)   # path of the model now open
+    sigError = Signal(str)        # an error shown to the user
+
+    def __init__(self, sync: bool = False, settings: QSettings | None = None, data_dir=None):
+        super().__init__()
+        self.setWindowTitle(f"gan_explorer {gan_explorer.__version__}")
+        self.settings = settings or QSettings("gan_explorer", "gan_explorer")
+        self.data_dir = data_dir
+        self.worker = RenderWorker(sync=sync)
+        self.worker.sigRendered.connect(self._on_rendered)
+        self.worker.sigModelLoaded.connect(self._on_model_loaded)
+        self.worker.sigModelFailed.connect(self._on_model_failed)
+        self.worker.sigDirections.connect(self._on_directions)
+        self.history = History(LatentState())
+        self.info: dict | None = None
+        self.model_path: str | None = None
+        self.bookmarks: Bookmarks | None = None
+        self._token = 0
+        self._active_token = 0  # the model the worker renders now
+        self._next_id = 0
+        self._shown_id = -1
+        self._last_sent_id = -1
+        self._frame_times: list[float] = []
+        self.last_result = None
+        self.directions = None
+
+        self.view = ImageView()
+        self.view.sigDropped.connect(self.open_model)
+        self.setCentralWidget(self.view)
+        self._build_docks()
+        self._build_menus()
+        self.status = QLabel("no model")
+        self.statusBar().addPermanentWidget(self.status)
+        self.setAcceptDrops(True)
+        self.resize(1200, 800)
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.worker.start()
+        self._update_enabled()
+
+    # ----- layout -------------------------------------------------------------------------
+    def _build_docks(self):
+        left = QWidget()
+        layout = QVBoxLayout(left)
+        self.latent_panel = LatentPanel()
+        self.latent_panel.sigChanged.connect(self.change_state)
+        layout.addWidget(self.latent_panel)
+        layout.addWidget(QLabel("Model"))
+        self.info_box = QPlainTextEdit()
+        self.info_box.setReadOnly(True)
+        self.info_box.setMaximumHeight(180)
+        layout.addWidget(self.info_box)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Bookmarks"))
+        self.add_bookmark_btn = QPushButton("Add")
+        self.add_bookmark_btn.clicked.connect(self.add_bookmark)
+        row.addStretch(1)
+        row.addWidget(self.add_bookmark_btn)
+        layout.addLayout(row)
+        self.bookmark_list = QListWidget()
+        self.bookmark_list.setIconSize(QPixmap(48, 48).size())
+        self.bookmark_list.itemActivated.connect(self._bookmark_activated)
+        self.bookmark_list.itemDoubleClicked.connect(self._bookmark_activated)
+        layout.addWidget(self.bookmark_list, 1)
+        dock = QDockWidget("Latent", self)
+        dock.setObjectName("latent_dock")
+        dock.setWidget(left)
+        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+
+        self.tabs = QTabWidget()
+        self.z_bank = SliderBank(8)
+        self.z_bank.sigValueChanged.connect(self._z_slider)
+        self.z_bank.sigReleased.connect(self.history.end_gesture)
+        self.z_bank.sigReset.connect(lambda: self.change_state({"z_edits": ()}, ""))
+        self.tabs.addTab(self.z_bank, "Z")
+
+        w_tab = QWidget()
+        w_layout = QVBoxLayout(w_tab)
+        self.w_range = LayerRange()
+        self.w_bank = SliderBank(8)
+        self.w_bank.sigValueChanged.connect(self._w_slider)
+        self.w_bank.sigReleased.connect(self.history.end_gesture)
+        self.w_bank.sigReset.connect(lambda: self._clear_offsets("w:"))
+        w_layout.addWidget(self.w_range)
+        w_layout.addWidget(self.w_bank)
+        self.tabs.addTab(w_tab, "W")
+
+        d_tab = QWidget()
+        d_layout = QVBoxLayout(d_tab)
+        row = QHBoxLayout()
+        self.direction_method = QComboBox()
+        self.direction_method.addItem("PCA of w (GANSpace)", "pca")
+        self.direction_method.addItem("Closed-form (SeFa)", "sefa")
+        self.compute_btn = QPushButton("Find directions")
+        self.compute_btn.clicked.connect(self.compute_directions)
+        row.addWidget(self.direction_method, 1)
+        row.addWidget(self.compute_btn)
+        d_layout.addLayout(row)
+        self.d_range = LayerRange()
+        self.d_bank = SliderBank(10)
+        self.d_bank.sigValueChanged.connect(self._direction_slider)
+        self.d_bank.sigReleased.connect(self.history.end_gesture)
+        self.d_bank.sigReset.connect(lambda: self._clear_offsets("d:"))
+        d_layout.addWidget(self.d_range)
+        d_layout.addWidget(self.d_bank)
+        self.tabs.addTab(d_tab, "Directions")
+        dock = QDockWidget("Sliders", self)
+        dock.setObjectName("slider_dock")
+        dock.setWidget(self.tabs)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+
+    def _build_menus(self):
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = file_menu.addAction("&Open model…", self._open_dialog, QKeySequence.Open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._refresh_recent()
+        file_menu.addSeparator()
+        self.save_image_action = file_menu.addAction("&Save image…", self._save_image_dialog, QKeySequence.Save)
+        self.save_latent_action = file_menu.addAction("Save &latent…", self._save_latent_dialog)
+        self.copy_action = file_menu.addAction("&Copy image", self.copy_image, QKeySequence.Copy)
+        file_menu.addSeparator()
+        file_menu.addAction("&Quit", self.close, QKeySequence.Quit)
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = edit.addAction("&Undo", self.undo, QKeySequence.Undo)
+        self.redo_action = edit.addAction("&Redo", self.redo, QKeySequence("Ctrl+Shift+Z"))
+        device_menu = self.menuBar().addMenu("&Device")
+        from gan_explorer.core.devices import available_devices
+
+        for name in ["cpu", "cuda", "mps"]:
+            action = device_menu.addAction(name.upper(), lambda n=name: self.set_device(n))
+            action.setEnabled(name in available_devices())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About", self.show_about)
+
+    # ----- model --------------------------------------------------------------------------
+    def _open_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.value("last_dir", ""), MODEL_FILTER)
+        if path:
+            self.open_model(path)
+
+    def open_model(self, path: str):
+        """Ask the worker to load `path`; the current model keeps working until it succeeds."""
+        self._token += 1  # the newest load asked for; an older one finishing late is ignored
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        self.worker.load_model(str(path), self._token)
+
+    def _on_model_loaded(self, payload):
+        if payload["token"] != self._token:
+            return
+        self._active_token = payload["token"]
+        self.info = payload["info"]
+        self.model_path = payload["path"]
+        self._remember_recent(self.model_path)
+        info = self.info
+        caps = info["capabilities"]
+        lines = [f"{Path(self.model_path).name}", f"family       {info['family']}",
+                 f"resolution   {info['img_resolution']} px x {info['img_channels']}"]
+        if not caps["is_translation"]:
+            lines.append(f"z / w dims   {info['z_dim']} / {info['w_dim']}, num_ws {info['num_ws']}")
+        lines.append(f"parameters   {info['parameters']:,}")
+        if info["provenance"]:
+            lines.append("provenance   " + json.dumps(info["provenance"], default=str)[:300])
+        self.info_box.setPlainText("\n".join(lines))
+        self.directions = None
+        self.d_bank.set_items([])
+        if not caps["is_translation"]:
+            self.z_bank.set_items([f"z[{i}]" for i in range(info["z_dim"])])
+            self.w_bank.set_items([f"w[{i}]" for i in range(info["w_dim"])])
+            for r in (self.w_range, self.d_range):
+                r.set_num_ws(info["num_ws"])
+        self.bookmarks = Bookmarks(self.model_path, self.data_dir)
+        self._refresh_bookmarks()
+        state = LatentState(seed=self.latent_panel.seed.value(), truncation_psi=self.latent_panel.psi.value(),
+                            noise_mode=self.latent_panel.noise_mode.currentText() if caps["has_noise"] else "const")
+        self.history.reset(state)
+        self._show_state(state)
+        self._update_enabled()
+        self.statusBar().showMessage(f"Opened {self.model_path}", 5000)
+        self.sigModelReady.emit(self.model_path)
+        self.request_render()
+
+    def _on_model_failed(self, payload):
+        message = payload["error"]
+        self.statusBar().showMessage(message, 15000)
+        self.sigError.emit(message)
+        if not getattr(self, "quiet_errors", False):
+            QMessageBox.warning(self, "Cannot open model", message)
+
+    def set_device(self, name: str):
+        self.worker.set_device(name)
+        self.settings.setValue("device", name)
+        self.request_render()
+
+    # ----- latent state -------------------------------------------------------------------
+    @property
+    def state(self) -> LatentState:
+        return self.history.current
+
+    def change_state(self, changes: dict, gesture: str = ""):
+        if "seed" in changes:  # raw z edits belong to a seed
+            changes.setdefault("z_edits", ())
+            self.z_bank.set_values({})
+        self.history.push(self.state.with_changes(**changes), gesture or None)
+        self._update_enabled()
+        self.request_render()
+
+    def _z_slider(self, dim, value):
+        self.history.push(self.state.with_z_edit(dim, value), f"z{dim}")
+        self.request_render()
+
+    def _w_slider(self, dim, value):
+        start, end = self.w_range.value()
+        sigma = 1.0
+        self.history.push(self.state.with_w_offset(f"w:{dim}", start, end, dim=dim, amount=value * sigma), f"w{dim}")
+        self.request_render()
+
+    def _direction_slider(self, index, value):
+        if self.directions is None:
+            return
+        start, end = self.d_range.value()
+        direction = self.directions["directions"][index]
+        sigma = float(self.directions["sigma"][index])
+        self.history.push(self.state.with_w_offset(f"d:{index}", start, end, direction=direction,
+                                                   amount=value * sigma), f"d{index}")
+        self.request_render()
+
+    def _clear_offsets(self, prefix):
+        kept = tuple(o for o in self.state.w_offsets if not o[0].startswith(prefix))
+        self.change_state({"w_offsets": kept})
+
+    def compute_directions(self):
+        if self.info is None:
+            return
+        self.compute_btn.setEnabled(False)
+        self.statusBar().showMessage("Finding directions…")
+        self.worker.compute_directions(self.direction_method.currentData(), 20)
+
+    def _on_directions(self, payload):
+        self.compute_btn.setEnabled(True)
+        if "error" in payload:
+            self.statusBar().showMessage(payload["error"], 10000)
+            return
+        self.directions = payload
+        label = "PC" if payload["method"] == "pca" else "SeFa"
+        self.d_bank.set_items([f"{label} {i}" for i in range(len(payload["directions"]))])
+        self._clear_offsets("d:")
+        self.statusBar().showMessage(f"{len(payload['directions'])} directions found", 5000)
+
+    def undo(self):
+        self._show_state(self.history.undo())
+        self.request_render()
+
+    def redo(self):
+        self._show_state(self.history.redo())
+        self.request_render()
+
+    def _show_state(self, state: LatentState):
+        caps = (self.info or {}).get("capabilities", {})
+        self.latent_panel.show_state(state, (self.info or {}).get("num_ws"), caps.get("has_noise", False))
+        self.z_bank.set_values({int(d): v for d, v in state.z_edits})
+        self.w_bank.set_values({int(o[3]): o[5] for o in state.w_offsets if o[0].startswith("w:")})
+        if self.directions is not None:
+            sigma = self.directions["sigma"]
+            self.d_bank.set_values({int(o[0][2:]): o[5] / float(sigma[int(o[0][2:])])
+                                    for o in state.w_offsets if o[0].startswith("d:")})
+        self._update_enabled()
+
+    def _update_enabled(self):
+        has_model = self.info is not None
+        caps = (self.info or {}).get("capabilities", {})
+        latent = has_model and not caps.get("is_translation", False)
+        for w in (self.latent_panel, self.tabs, self.add_bookmark_btn):
+            w.setEnabled(latent)
+        self.tabs.setTabEnabled(2, latent and caps.get("has_mapping", False))
+        for a in (self.save_image_action, self.save_latent_action, self.copy_action):
+            a.setEnabled(self.view.image is not None)
+        self.undo_action.setEnabled(self.history.can_undo())
+        self.redo_action.setEnabled(self.history.can_redo())
+
+    # ----- rendering ----------------------------------------------------------------------
+    def request_render(self):
+        if self.info is None or self.info["capabilities"]["is_translation"]:
+            return
+        self._next_id += 1
+        self._last_sent_id = self._next_id
+        self.worker.request_render(RenderRequest(self._next_id, self.state, self._active_token))
+
+    def _on_rendered(self, result):
+        if result.request_id <= self._shown_id or result.model_token != self._active_token:
+            return  # stale: a newer image is already shown, or it is of a previous model
+        if result.error:
+            self.statusBar().showMessage(f"Render failed: {result.error}", 10000)
+            self.sigError.emit(result.error)
+            return
+        self._shown_id = result.request_id
+        self.last_result = result
+        self.view.set_image(result.image)
+        now = time.perf_counter()
+        self._frame_times = [t for t in self._frame_times if now - t < 1.0] + [now]
+        fps = len(self._frame_times)
+        self.status.setText(f"{self.info['family']} {self.info['img_resolution']} px · render {result.render_ms:.0f} ms"
+                            f" · {fps} fps")
+        self._update_enabled()
+        self.sigImageShown.emit(result.request_id)
+
+    # ----- saving ---------------------------------------------------------------------------
+    def _save_image_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Save image", f"seed{self.state.seed:04d}.png", "PNG (*.png)")
+        if path:
+            self.save_image(path)
+
+    def save_image(self, path):
+        from gan_explorer.core.io.images import save_image
+
+        save_image(path, self.view.image)
+
+    def _save_latent_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Save latent", f"seed{self.state.seed:04d}.npy",
+                                              "NumPy (*.npy);;JSON (*.json)")
+        if path:
+            self.save_latent(path)
+
+    def save_latent(self, path):
+        from gan_explorer.core.latent.files import save_latent
+
+        ws = torch.from_numpy(self.last_result.ws[None])
+        save_latent(path, ws, seed=self.state.seed, model=Path(self.model_path).name)
+
+    def copy_image(self):
+        from gan_explorer.gui.widgets.image_view import array_to_qimage
+
+        if self.view.image is not None:
+            QApplication.clipboard().setImage(array_to_qimage(self.view.image))
+
+    # ----- bookmarks ------------------------------------------------------------------------
+    def add_bookmark(self):
+        if self.bookmarks is None or self.view.image is None:
+            return
+        thumb = Image.fromarray(self.view.image).resize((64, 64))
+        buf = io.BytesIO()
+        thumb.save(buf, format="PNG")
+        self.bookmarks.add(self.state, thumbnail_png=buf.getvalue())
+        self._refresh_bookmarks()
+
+    def _refresh_bookmarks(self):
+        self.bookmark_list.clear()
+        if self.bookmarks is None:
+            return
+        for i, item in enumerate(self.bookmarks.items):
+            entry = QListWidgetItem(item["name"])
+            png = self.bookmarks.thumbnail(i)
+            if png:
+                pixmap = QPixmap()
+                pixmap.loadFromData(png)
+                entry.setIcon(QIcon(pixmap))
+            self.bookmark_list.addItem(entry)
+
+    def _bookmark_activated(self, item):
+        state = self.bookmarks.state(self.bookmark_list.row(item))
+        self.history.push(state)
+        self._show_state(state)
+        self.request_render()
+
+    # ----- recent files, settings -----------------------------------------------------------
+    def _remember_recent(self, path):
+        recent = [p for p in (self.settings.value("recent", []) or []) if p != path]
+        recent.insert(0, path)
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.settings.setValue("last_model", path)
+        self.settings.setValue("last_dir", str(Path(path).parent))
+        self._refresh_recent()
+
+    def _refresh_recent(self):
+        self.recent_menu.clear()
+        recent = self.settings.value("recent", []) or []
+        if isinstance(recent, str):
+            recent = [recent]
+        for path in recent:
+            self.recent_menu.addAction(path, lambda p=path: self.open_model(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def show_about(self):
+        import PySide6
+
+        QMessageBox.about(self, "About gan_explorer",
+                          f"gan_explorer {gan_explorer.__version__}\nPyTorch {torch.__version__}\n"
+                          f"Qt (PySide6) {PySide6.__version__}\nDevice: {self.worker.device}")
+
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        urls = event.mimeData().urls()
+        if urls:
+            self.open_model(urls[0].toLocalFile())
+
+    def closeEvent(self, event):
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.worker.stop()
+        super().closeEvent(event)
+
+
+def grab_png(widget, path):
+    widget.grab().save(str(path), "PNG")
+
+

@@ -1,0 +1,186 @@
+"""The worker thread that owns the model: loading, device moves, rendering, batch jobs.
+
+Render requests go into a latest-wins slot; other commands into a FIFO. Results leave
+through queued signals; the UI thread never waits on torch. With sync=True every call runs
+at once on the caller's thread (deterministic tests).
+"""
+
+from __future__ import annotations
+
+import queue
+import traceback
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, QThread, Signal
+
+from gan_explorer.core.devices import resolve_device
+from gan_explorer.core.render import LatestSlot, Renderer, RenderRequest
+
+
+class RenderWorker(QObject):
+    sigRendered = Signal(object)       # RenderResult
+    sigModelLoaded = Signal(object)    # dict: token, path, info
+    sigModelFailed = Signal(object)    # dict: token, path, error
+    sigDirections = Signal(object)     # dict: method, directions, sigma
+    sigJobProgress = Signal(object)    # dict: job, done, total
+    sigJobDone = Signal(object)        # dict: job, images or error / cancelled
+
+    def __init__(self, sync: bool = False):
+        super().__init__()
+        self.sync = sync
+        self.renderer = Renderer()
+        self.device = torch.device("cpu")
+        self._slot = LatestSlot()
+        self._commands: queue.Queue = queue.Queue()
+        self._cancelled: set[int] = set()
+        self._thread = None
+        self._running = False
+        self.rendered_count = 0
+
+    # --- called from the GUI thread -------------------------------------------------
+    def start(self):
+        if self.sync:
+            return
+        self._running = True
+        self._thread = _WorkerThread(self)
+        self._thread.start()
+
+    def stop(self):
+        self._running = False
+        self._slot.close()
+        if self._thread is not None:
+            self._thread.wait(5000)
+            self._thread = None
+
+    def request_render(self, request: RenderRequest):
+        if self.sync:
+            self._render(request)
+        else:
+            self._slot.put(request)
+
+    def load_model(self, path: str, token: int):
+        self._command(("load", path, token))
+
+    def set_device(self, name: str):
+        self._command(("device", name))
+
+    def compute_directions(self, method: str, k: int = 20):
+        self._command(("directions", method, k))
+
+    def render_batch(self, job: int, states: list):
+        self._command(("batch", job, states))
+
+    def cancel_job(self, job: int):
+        self._cancelled.add(job)
+
+    def dropped_requests(self) -> int:
+        return self._slot.replaced
+
+    def _command(self, command):
+        if self.sync:
+            self._run_command(command)
+        else:
+            self._commands.put(command)
+
+    # --- worker side --------------------------------------------------------------------
+    def _loop(self):
+        torch.set_grad_enabled(False)
+        while self._running:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                command = None
+            if command is not None:
+                self._run_command(command)
+                continue
+            request = self._slot.take(timeout=0.05)
+            if request is not None:
+                self._render(request)
+
+    def _render(self, request):
+        result = self.renderer.render(request)
+        self.rendered_count += 1
+        self.sigRendered.emit(result)
+
+    def _run_command(self, command):
+        kind = command[0]
+        try:
+            if kind == "load":
+                self._load(*command[1:])
+            elif kind == "device":
+                self._set_device(command[1])
+            elif kind == "directions":
+                self._directions(*command[1:])
+            elif kind == "batch":
+                self._batch(*command[1:])
+        except Exception as exc:  # never let the worker die
+            self.sigJobDone.emit({"job": -1, "error": f"{type(exc).__name__}: {exc}",
+                                  "traceback": traceback.format_exc()})
+
+    def _load(self, path, token):
+        from gan_explorer.core.io.models import open_model
+
+        try:
+            model = open_model(path, device=self.device)
+        except Exception as exc:
+            self.sigModelFailed.emit({"token": token, "path": path, "error": str(exc)})
+            return
+        self.renderer.set_model(model, token)
+        self.sigModelLoaded.emit({"token": token, "path": path, "info": describe_model(model)})
+
+    def _set_device(self, name):
+        try:
+            device = resolve_device(name)
+        except Exception as exc:
+            self.sigModelFailed.emit({"token": self.renderer.model_token, "path": "", "error": str(exc)})
+            return
+        self.device = device
+        if self.renderer.model is not None:
+            self.renderer.model.to(device)
+
+    def _directions(self, method, k):
+        from gan_explorer.core.latent.directions import METHODS
+
+        model = self.renderer.model
+        try:
+            directions, sigma = METHODS[method](model, k=k)
+        except Exception as exc:
+            self.sigDirections.emit({"method": method, "error": str(exc)})
+            return
+        self.sigDirections.emit({"method": method, "directions": directions, "sigma": sigma})
+
+    def _batch(self, job, states):
+        images = []
+        for i, state in enumerate(states):
+            if job in self._cancelled:
+                self._cancelled.discard(job)
+                self.sigJobDone.emit({"job": job, "cancelled": True, "images": images})
+                return
+            result = self.renderer.render(RenderRequest(-1, state, self.renderer.model_token))
+            if result.error:
+                self.sigJobDone.emit({"job": job, "error": result.error})
+                return
+            images.append(result.image)
+            self.sigJobProgress.emit({"job": job, "done": i + 1, "total": len(states)})
+        self.sigJobDone.emit({"job": job, "images": images})
+
+
+class _WorkerThread(QThread):
+    def __init__(self, worker):
+        super().__init__()
+        self.worker = worker
+
+    def run(self):
+        self.worker._loop()
+
+
+def describe_model(model) -> dict:
+    caps = model.capabilities
+    info = {"family": model.family, "img_resolution": model.img_resolution, "img_channels": model.img_channels,
+            "parameters": int(model.num_parameters()), "capabilities": {k: v for k, v in vars(caps).items()},
+            "provenance": getattr(model, "provenance", {}), "config": model.config.to_dict()}
+    if not caps.is_translation:
+        info.update(z_dim=model.z_dim, w_dim=model.w_dim, num_ws=model.num_ws,
+                    w_avg=np.asarray(model.w_avg.detach().cpu()))
+    return info

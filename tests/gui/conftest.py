@@ -1,0 +1,41 @@
+import pytest
+import torch
+from PySide6.QtCore import QSettings
+
+from gan_explorer.core.io.checkpoint import save_model
+from gan_explorer.core.models import build_model
+from tests.conftest import TINY
+
+
+@pytest.fixture
+def tiny_model_file(tmp_path):
+    torch.manual_seed(1)
+    model = build_model("stylegan", **TINY["stylegan"])
+    for name, p in model.named_parameters():  # visible noise, so noise modes matter
+        if name.endswith("noise_strength"):
+            p.data.fill_(0.2)
+    return save_model(model, tmp_path / "tiny.safetensors")
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    from gan_explorer.gui.main_window import MainWindow
+
+    windows = []
+
+    def make(sync=True):
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+        window = MainWindow(sync=sync, settings=settings, data_dir=tmp_path / "data")
+        window.quiet_errors = True
+        qtbot.addWidget(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for w in windows:
+        w.worker.stop()
+
+
+def open_and_wait(qtbot, window, path, timeout=20000):
+    with qtbot.waitSignal(window.sigImageShown, timeout=timeout):
+        window.open_model(str(path))

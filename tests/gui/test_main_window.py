@@ -1,0 +1,180 @@
+import time
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QTimer
+
+from gan_explorer.core.io.checkpoint import load_model
+from gan_explorer.core.render import Renderer, RenderRequest
+from tests.gui.conftest import open_and_wait
+
+
+def render_state(path, state):
+    return Renderer(load_model(path), 0).render(RenderRequest(0, state)).image
+
+
+def test_opens_a_model_and_shows_its_image(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    assert window.info["family"] == "stylegan" and window.view.image.shape == (16, 16, 3)
+    assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
+    assert "stylegan" in window.info_box.toPlainText()
+
+
+def test_moving_a_slider_changes_the_image(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    before = window.view.image.copy()
+    window.tabs.setCurrentIndex(0)
+    window.z_bank.sliders[0].setValue(250)  # z[0] + 2.5
+    assert window.state.z_edits == ((0, 2.5),)
+    assert not np.array_equal(before, window.view.image)
+    window.latent_panel.psi.setValue(0.0)  # psi = 0: every seed gives the w_avg image
+    first = window.view.image.copy()
+    window.latent_panel.seed.setValue(7)
+    assert np.array_equal(first, window.view.image)
+
+
+def test_undo_redo_restore_exact_latents(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    states = [window.state]
+    window.latent_panel.seed.setValue(3)
+    states.append(window.state)
+    for v in (10, 20, 30):  # one drag = one undo step
+        window.w_bank.sliders[1].setValue(v)
+    window.history.end_gesture()
+    states.append(window.state)
+    window.latent_panel.psi.setValue(0.5)
+    states.append(window.state)
+    images = [render_state(tiny_model_file, s) for s in states]
+    for expected_state, expected_image in zip(reversed(states[:-1]), reversed(images[:-1])):
+        window.undo()
+        assert window.state == expected_state
+        assert np.array_equal(window.view.image, expected_image)
+    assert window.latent_panel.seed.value() == 0
+    for expected_state in states[1:]:
+        window.redo()
+        assert window.state == expected_state
+    assert window.latent_panel.psi.value() == 0.5 and window.w_bank.values == {1: 0.3}
+
+
+def test_a_storm_of_slider_events_ends_on_the_last_value(make_window, qtbot, tiny_model_file):
+    window = make_window(sync=False)
+    open_and_wait(qtbot, window, tiny_model_file)
+    slider = window.z_bank.sliders[2]
+    for i in range(1000):
+        slider.setValue(-250 + (i % 500))
+    slider.setValue(123)
+    final_id = window._last_sent_id
+    qtbot.waitUntil(lambda: window._shown_id == final_id, timeout=20000)
+    assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
+    assert window.state.z_edits == ((2, 1.23),)
+    assert window.worker.rendered_count < 1000  # latest-wins: most requests were replaced unseen
+    assert window.worker.dropped_requests() > 0
+    assert not window.worker._slot.pending()
+
+
+def test_ui_thread_never_stalls_while_rendering(make_window, qtbot):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "stylegan_official" / "sg2ada_64.pkl"
+    window = make_window(sync=False)
+    open_and_wait(qtbot, window, fixture, timeout=60000)
+    gaps, last = [], [time.perf_counter()]
+
+    def beat():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(beat)
+    timer.start(5)
+    start_count = window.worker.rendered_count
+    deadline = time.perf_counter() + 3.0
+    seed = 0
+    while time.perf_counter() < deadline:  # renders back to back for 3 s
+        seed += 1
+        window.latent_panel.seed.setValue(seed)
+        qtbot.wait(20)
+    timer.stop()
+    assert window.worker.rendered_count - start_count >= 3
+    assert max(gaps[1:]) < 0.050, f"UI thread stalled {max(gaps) * 1000:.0f} ms"
+
+
+def test_corrupt_file_shows_an_error_and_keeps_the_previous_model(make_window, qtbot, tiny_model_file, tmp_path):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 100)
+    with qtbot.waitSignal(window.sigError) as blocker:
+        window.open_model(str(bad))
+    assert str(bad) in blocker.args[0]
+    assert window.model_path == str(tiny_model_file)
+    window.latent_panel.seed.setValue(5)  # still renders with the previous model
+    assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
+
+
+def test_saved_latent_rerenders_from_the_cli(make_window, qtbot, tiny_model_file, tmp_path):
+    from PIL import Image
+
+    from gan_explorer.cli import main
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.latent_panel.seed.setValue(11)
+    window.w_bank.sliders[0].setValue(150)
+    window.save_latent(str(tmp_path / "w.npy"))
+    window.save_image(str(tmp_path / "shown.png"))
+    out = tmp_path / "again.png"
+    assert main(["generate", str(tiny_model_file), "--latent", str(tmp_path / "w.npy"), "--out", str(out)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(tmp_path / "shown.png")))
+
+
+def test_bookmarks_survive_a_restart(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.latent_panel.seed.setValue(42)
+    window.add_bookmark()
+    assert window.bookmark_list.count() == 1
+    window.close()
+    again = make_window()
+    open_and_wait(qtbot, again, tiny_model_file)
+    assert again.bookmark_list.count() == 1 and not again.bookmark_list.item(0).icon().isNull()
+    again._bookmark_activated(again.bookmark_list.item(0))
+    assert again.state.seed == 42 and again.latent_panel.seed.value() == 42
+
+
+@pytest.mark.parametrize("method", ["pca", "sefa"])
+def test_direction_sliders_move_the_image(make_window, qtbot, tiny_model_file, method):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.direction_method.setCurrentIndex(0 if method == "pca" else 1)
+    window.compute_directions()
+    assert window.d_bank.total == 20 or window.d_bank.total == window.info["w_dim"]
+    before = window.view.image.copy()
+    window.d_range.preset.setCurrentText("coarse")
+    window.d_bank.sliders[0].setValue(300)
+    (offset,) = window.state.w_offsets
+    assert offset[0] == "d:0" and (offset[1], offset[2]) == (0, 3)
+    assert not np.array_equal(before, window.view.image)
+    window.d_bank.reset()
+    assert window.state.w_offsets == ()
+
+
+def test_smoke_test_command(tiny_model_file, tmp_path):
+    import subprocess
+    import sys
+
+    shot = tmp_path / "shot.png"
+    result = subprocess.run([sys.executable, "-m", "gan_explorer", "--smoke-test", "--screenshot", str(shot),
+                             str(tiny_model_file)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "smoke test passed" in result.stdout and shot.stat().st_size > 1000
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"junk")
+    result = subprocess.run([sys.executable, "-m", "gan_explorer", "--smoke-test", str(bad)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "smoke test FAILED" in result.stderr and str(bad) in result.stderr
