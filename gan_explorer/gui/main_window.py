@@ -201,9 +201,11 @@ class MainWindow(QMainWindow):
             self.w_bank.set_items([f"w[{i}]" for i in range(info["w_dim"])])
             for r in (self.w_range, self.d_range):
                 r.set_num_ws(info["num_ws"])
+        self.latent_panel.set_transform_enabled(caps.get("has_transform", False))
         self.bookmarks = Bookmarks(self.model_path, self.data_dir)
         self._refresh_bookmarks()
         state = LatentState(seed=self.latent_panel.seed.value(), truncation_psi=self.latent_panel.psi.value(),
+                            transform=(0.0, 0.0, 0.0),
                             noise_mode=self.latent_panel.noise_mode.currentText() if caps["has_noise"] else "const")
         self.history.reset(state)
         self._show_state(state)

@@ -178,3 +178,34 @@ def test_smoke_test_command(tiny_model_file, tmp_path):
     result = subprocess.run([sys.executable, "-m", "gan_explorer", "--smoke-test", str(bad)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "smoke test FAILED" in result.stderr and str(bad) in result.stderr
+
+
+def test_stylegan3_can_be_moved_from_the_window(make_window, qtbot):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "stylegan_official"
+    window = make_window()
+    open_and_wait(qtbot, window, fixture / "sg3t_64.pkl", timeout=60000)
+    assert window.latent_panel.rotate.isEnabled()
+    window.latent_panel.psi.setValue(0.7)
+    window.latent_panel.translate_x.setValue(0.1)
+    window.latent_panel.translate_y.setValue(-0.2)
+    window.latent_panel.rotate.setValue(15)
+    ref = np.load(fixture / "sg3t_64_ref" / "seed0_psi0.7_transform_t0.1_-0.2_r15_img.npy")[0].transpose(1, 2, 0)
+    expected = np.clip(ref * 127.5 + 128, 0, 255).astype(np.uint8)
+    assert np.abs(window.view.image.astype(int) - expected).max() <= 1
+    window.undo()
+    assert window.state.transform == (0.1, -0.2, 0.0)
+
+
+def test_translation_models_grey_out_latent_controls(make_window, qtbot, tmp_path):
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.models import build_model
+    from tests.conftest import TINY
+
+    path = save_model(build_model("cyclegan", **TINY["cyclegan"]), tmp_path / "cg.safetensors")
+    window = make_window()
+    with qtbot.waitSignal(window.sigModelReady):
+        window.open_model(str(path))
+    assert not window.latent_panel.isEnabled() and not window.tabs.isEnabled()
+    assert "cyclegan" in window.info_box.toPlainText()

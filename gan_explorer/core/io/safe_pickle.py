@@ -92,6 +92,16 @@ def _safe_reconstructor(cls, base, state=None):
     return base.__new__(cls) if base is object else cls()
 
 
+def _safe_np_frombuffer(buffer, dtype, shape, order="C"):
+    """Protocol-5 numpy arrays: numpy.core.numeric._frombuffer(buffer, dtype, shape, order)."""
+    dtype = _safe_dtype(dtype)
+    data = bytes(buffer)
+    count = int(np.prod(shape)) if len(shape) else 1
+    if count * dtype.itemsize != len(data):
+        raise UnsafePickleError("numpy buffer size does not match its shape")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
+
+
 def _safe_codecs_encode(text, encoding="latin1"):
     """Protocol-2 pickles spell bytes as _codecs.encode(str, 'latin1')."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
@@ -214,6 +224,11 @@ ALLOWED = {
 for _numpy_core in ("numpy.core.multiarray", "numpy._core.multiarray"):  # numpy 1.x and 2.x names
     ALLOWED[(_numpy_core, "_reconstruct")] = _safe_np_reconstruct
     ALLOWED[(_numpy_core, "scalar")] = _safe_np_scalar
+    ALLOWED[(_numpy_core.replace("multiarray", "numeric"), "_frombuffer")] = _safe_np_frombuffer
+# Protocol < 3 spells some names the Python 2 way.
+ALLOWED[("__builtin__", "set")] = set
+ALLOWED[("__builtin__", "frozenset")] = frozenset
+ALLOWED[("copy_reg", "_reconstructor")] = _safe_reconstructor
 for _key in PLAIN_TORCH_MODULES:
     ALLOWED[_key] = InertModule
 

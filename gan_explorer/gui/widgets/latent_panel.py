@@ -64,6 +64,30 @@ class LatentPanel(QWidget):
         self.noise_mode.currentTextChanged.connect(lambda t: self.sigChanged.emit({"noise_mode": t}, ""))
         self.noise_seed.valueChanged.connect(lambda v: self.sigChanged.emit({"noise_seed": int(v)}, "noise_seed"))
 
+        # StyleGAN3: move the image (the synthesis input's transform).
+        self.translate_x, self.translate_y, self.rotate = QDoubleSpinBox(), QDoubleSpinBox(), QDoubleSpinBox()
+        for key, box, (lo, hi, step) in (("x", self.translate_x, (-1, 1, 0.02)), ("y", self.translate_y, (-1, 1, 0.02)),
+                                         ("angle", self.rotate, (-180, 180, 1))):
+            box.setRange(lo, hi)
+            box.setSingleStep(step)
+            box.valueChanged.connect(lambda _v, key=key: self._transform_changed(key))
+        self.rotate.setSuffix("°")
+        row = QHBoxLayout()
+        row.addWidget(self.translate_x)
+        row.addWidget(self.translate_y)
+        row.addWidget(self.rotate)
+        form.addRow("Move (x, y, angle)", row)
+        self.set_transform_enabled(False)
+
+    def _transform_changed(self, key):
+        transform = (self.translate_x.value(), self.translate_y.value(), self.rotate.value())
+        self.sigChanged.emit({"transform": transform}, f"transform_{key}")
+
+    def set_transform_enabled(self, enabled: bool):
+        for box in (self.translate_x, self.translate_y, self.rotate):
+            box.setEnabled(enabled)
+            box.setToolTip("" if enabled else "only StyleGAN3 networks can be moved")
+
     def _psi_changed(self, value):
         self.psi_slider.blockSignals(True)
         self.psi_slider.setValue(round(value * 100))
@@ -83,6 +107,10 @@ class LatentPanel(QWidget):
         self.noise_mode.blockSignals(True)
         self.noise_mode.setCurrentText(state.noise_mode)
         self.noise_mode.blockSignals(False)
+        for box, value in zip((self.translate_x, self.translate_y, self.rotate), state.transform):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
         if num_ws is not None:
             self.cutoff.setMaximum(num_ws)
         self.noise_mode.setEnabled(has_noise)

@@ -136,3 +136,31 @@ def test_rosinality_checkpoint_with_a_payload_is_refused(tmp_path, marker):
 def test_disassembly_helper_is_sane():
     # The hand-built protocol-2 bytes above are valid pickles.
     pickletools.dis(_call("os", "system", "x"), out=io.StringIO())
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_pickle_protocols_2_to_5(protocol):
+    import numpy as np
+    from collections import OrderedDict
+
+    data = {"arr": np.arange(6, dtype=np.float32).reshape(2, 3), "scalar": np.float64(0.25), "set": {1, 2},
+            "od": OrderedDict(a=1), "bytes": b"\x00\xff", "nested": [np.int64(3), (1.5, "x")]}
+    loaded = safe_load(io.BytesIO(pickle.dumps(data, protocol=protocol)))
+    assert np.array_equal(loaded["arr"], data["arr"]) and loaded["arr"].dtype == np.float32
+    assert loaded["scalar"] == 0.25 and loaded["set"] == {1, 2} and loaded["od"] == OrderedDict(a=1)
+    assert loaded["bytes"] == b"\x00\xff" and loaded["nested"][0] == 3
+
+
+def test_numpy_1x_names_load_like_numpy_2x(tmp_path):
+    data = (FIXTURES / "sg3t_64.pkl").read_bytes()
+    new, old = b"numpy._core.multiarray", b"numpy.core.multiarray"
+    assert new in data
+    # SHORT_BINUNICODE: one length byte, then the text.
+    patched = data.replace(bytes([0x8C, len(new)]) + new, bytes([0x8C, len(old)]) + old)
+    assert old in patched and new not in patched
+    path = tmp_path / "numpy1.pkl"
+    path.write_bytes(patched)
+    a = import_nvidia_pickle(path)
+    b = import_nvidia_pickle(FIXTURES / "sg3t_64.pkl")
+    for key, value in b.state_dict().items():
+        assert torch.equal(value, a.state_dict()[key])
