@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from gan_explorer.core.io.images import to_uint8
-from gan_explorer.core.latent.ops import truncate
+from gan_explorer.core.latent.ops import mix_styles, truncate
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class LatentState:
     w_offsets: tuple = ()                  # ((key, layer_start, layer_end, dim or -1, direction tuple, amount), ...)
     ws: tuple = ()                         # explicit ws (interpolation frame, mixing cell, loaded latent)
     transform: tuple = (0.0, 0.0, 0.0)     # StyleGAN3: translate x, translate y, rotate (degrees)
+    mix_seed: int = -1                     # style mixing: take `mix_layers` from this seed's ws
+    mix_layers: tuple = ()
 
     def with_changes(self, **changes) -> "LatentState":
         return replace(self, **changes)
@@ -88,6 +90,10 @@ def ws_for_state(model, state: LatentState) -> torch.Tensor:
     else:
         ws = model.map(z_for_state(model, state), 1.0)
         ws = truncate(ws, model.w_avg, state.truncation_psi, state.truncation_cutoff)
+        if state.mix_seed >= 0 and state.mix_layers:
+            other = model.map(model.sample_z(1, state.mix_seed), 1.0)
+            other = truncate(other, model.w_avg, state.truncation_psi, state.truncation_cutoff)
+            ws = mix_styles(ws, other, [int(i) for i in state.mix_layers])
     if state.w_offsets:
         ws = ws.clone()
         for _key, start, end, dim, direction, amount in state.w_offsets:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import torch
+import numpy as np
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
@@ -21,6 +22,8 @@ from gan_explorer.core.render import LatentState, RenderRequest
 from gan_explorer.core.session import Bookmarks, History
 from gan_explorer.gui.render_worker import RenderWorker
 from gan_explorer.gui.widgets.image_view import ImageView
+from gan_explorer.gui.widgets.interpolation_panel import InterpolationPanel
+from gan_explorer.gui.widgets.mixing_panel import MixingPanel
 from gan_explorer.gui.widgets.latent_panel import LatentPanel
 from gan_explorer.gui.widgets.slider_bank import LayerRange, SliderBank
 
@@ -32,6 +35,7 @@ class MainWindow(QMainWindow):
     sigImageShown = Signal(int)   # request id of the image now on screen
     sigModelReady = Signal(str)   # path of the model now open
     sigError = Signal(str)        # an error shown to the user
+    sigJobFinished = Signal(str)  # a batch job (mix, play, export, encode, translate) ended
 
     def __init__(self, sync: bool = False, settings: QSettings | None = None, data_dir=None):
         super().__init__()
@@ -43,6 +47,14 @@ class MainWindow(QMainWindow):
         self.worker.sigModelLoaded.connect(self._on_model_loaded)
         self.worker.sigModelFailed.connect(self._on_model_failed)
         self.worker.sigDirections.connect(self._on_directions)
+        self.worker.sigJobProgress.connect(self._on_job_progress)
+        self.worker.sigJobDone.connect(self._on_job_done)
+        self._jobs: dict[int, dict] = {}
+        self._next_job = 0
+        self._play_timer = QTimer(self)
+        self._play_timer.timeout.connect(self._play_next)
+        self._play_frames: list = []
+        self._play_index = 0
         self.history = History(LatentState())
         self.info: dict | None = None
         self.model_path: str | None = None
@@ -57,7 +69,7 @@ class MainWindow(QMainWindow):
         self.directions = None
 
         self.view = ImageView()
-        self.view.sigDropped.connect(self.open_model)
+        self.view.sigDropped.connect(self._dropped)
         self.setCentralWidget(self.view)
         self._build_docks()
         self._build_menus()
@@ -137,6 +149,30 @@ class MainWindow(QMainWindow):
         d_layout.addWidget(self.d_range)
         d_layout.addWidget(self.d_bank)
         self.tabs.addTab(d_tab, "Directions")
+        self.mixing = MixingPanel()
+        self.mixing.sigRender.connect(self.render_mixing)
+        self.mixing.sigCellChosen.connect(self.choose_mixing_cell)
+        self.tabs.addTab(self.mixing, "Mixing")
+        self.interpolation = InterpolationPanel()
+        self.interpolation.sigAddKeyframe.connect(self.add_keyframe)
+        self.interpolation.sigPlay.connect(lambda: self.run_interpolation("play"))
+        self.interpolation.sigExport.connect(self._export_dialog)
+        self.interpolation.sigCancel.connect(self.cancel_jobs)
+        self.tabs.addTab(self.interpolation, "Interpolation")
+
+        translate = QWidget()
+        t_layout = QVBoxLayout(translate)
+        self.translate_direction = QComboBox()
+        self.translate_direction.addItem("A → B", "AB")
+        self.translate_direction.addItem("B → A", "BA")
+        open_image = QPushButton("Open image…")
+        open_image.clicked.connect(self._open_image_dialog)
+        t_layout.addWidget(QLabel("Drop a picture on the view, or open one:\nshown left as input, right translated."))
+        t_layout.addWidget(self.translate_direction)
+        t_layout.addWidget(open_image)
+        t_layout.addStretch(1)
+        self.translate_tab = translate
+        self.tabs.addTab(translate, "Translate / Encode")
         dock = QDockWidget("Sliders", self)
         dock.setObjectName("slider_dock")
         dock.setWidget(self.tabs)
@@ -201,6 +237,7 @@ class MainWindow(QMainWindow):
             self.w_bank.set_items([f"w[{i}]" for i in range(info["w_dim"])])
             for r in (self.w_range, self.d_range):
                 r.set_num_ws(info["num_ws"])
+            self.mixing.set_num_ws(info["num_ws"])
         self.latent_panel.set_transform_enabled(caps.get("has_transform", False))
         self.bookmarks = Bookmarks(self.model_path, self.data_dir)
         self._refresh_bookmarks()
@@ -304,9 +341,19 @@ class MainWindow(QMainWindow):
         has_model = self.info is not None
         caps = (self.info or {}).get("capabilities", {})
         latent = has_model and not caps.get("is_translation", False)
-        for w in (self.latent_panel, self.tabs, self.add_bookmark_btn):
+        translation = has_model and caps.get("is_translation", False)
+        for w in (self.latent_panel, self.add_bookmark_btn):
             w.setEnabled(latent)
+        self.tabs.setEnabled(has_model)
+        for i in range(self.tabs.count()):
+            self.tabs.setTabEnabled(i, latent)
         self.tabs.setTabEnabled(2, latent and caps.get("has_mapping", False))
+        self.tabs.setTabEnabled(3, latent and caps.get("style_mixing", False))
+        can_translate = translation or caps.get("has_encoder", False)
+        self.tabs.setTabEnabled(self.tabs.indexOf(self.translate_tab), bool(can_translate))
+        self.translate_direction.setEnabled(bool(translation))
+        if translation:
+            self.tabs.setCurrentWidget(self.translate_tab)
         for a in (self.save_image_action, self.save_latent_action, self.copy_action):
             a.setEnabled(self.view.image is not None)
         self.undo_action.setEnabled(self.history.can_undo())
@@ -337,6 +384,142 @@ class MainWindow(QMainWindow):
                             f" · {fps} fps")
         self._update_enabled()
         self.sigImageShown.emit(result.request_id)
+
+    # ----- batch jobs: mixing grid, interpolation, encode / translate --------------------------
+    def _start_job(self, kind, **data) -> int:
+        self._next_job += 1
+        self._jobs[self._next_job] = {"kind": kind, **data}
+        return self._next_job
+
+    def _base_state(self, **changes):
+        s = self.state
+        return LatentState(seed=s.seed, truncation_psi=s.truncation_psi, truncation_cutoff=s.truncation_cutoff,
+                           noise_mode=s.noise_mode, noise_seed=s.noise_seed, transform=s.transform).with_changes(**changes)
+
+    def render_mixing(self, rows, cols, layers):
+        states = [self._base_state(seed=c) for c in cols] + [self._base_state(seed=r) for r in rows]
+        states += [self._base_state(seed=r, mix_seed=c, mix_layers=tuple(layers)) for r in rows for c in cols]
+        self.mixing.render_btn.setEnabled(False)
+        self.worker.render_batch(self._start_job("mix"), states)
+
+    def choose_mixing_cell(self, row_seed, col_seed):
+        state = self._base_state(seed=row_seed, mix_seed=col_seed, mix_layers=tuple(self.mixing.layers()))
+        self.history.push(state)
+        self._show_state(state)
+        self.request_render()
+
+    def add_keyframe(self):
+        self.interpolation.add(self.state, f"seed {self.state.seed}" + (" (edited)" if self.state.w_offsets
+                                                                         or self.state.z_edits else ""))
+
+    def run_interpolation(self, purpose, path=None):
+        keys = self.interpolation.keyframes
+        if len(keys) < 2:
+            self.statusBar().showMessage("Add at least two keyframes", 5000)
+            return None
+        job = self._start_job(purpose, path=path, fps=self.interpolation.fps.value())
+        self.interpolation.set_busy(True)
+        self.interpolation.progress.setValue(0)
+        self.worker.render_interpolation(job, list(keys), **self.interpolation.settings())
+        return job
+
+    def _export_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export animation", "interpolation.gif",
+                                              "GIF (*.gif);;MP4 (*.mp4);;PNG frames (a folder name)")
+        if path:
+            self.run_interpolation("export", path)
+
+    def cancel_jobs(self):
+        for job in list(self._jobs):
+            self.worker.cancel_job(job)
+
+    def _open_image_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", "Images (*.png *.jpg *.jpeg *.webp *.bmp)")
+        if path:
+            self.use_picture(path)
+
+    def _dropped(self, path):
+        if Path(path).suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".bmp") and self.info is not None:
+            self.use_picture(path)
+        else:
+            self.open_model(path)
+
+    def use_picture(self, path):
+        """VAE / autoencoder: encode the picture to a latent; CycleGAN: translate it."""
+        from PIL import Image as PILImage
+
+        caps = (self.info or {}).get("capabilities", {})
+        try:
+            image = np.asarray(PILImage.open(path).convert("RGB"))
+        except Exception as exc:
+            self.statusBar().showMessage(f"{path}: not a readable image ({exc})", 10000)
+            self.sigError.emit(f"{path}: not a readable image")
+            return
+        if caps.get("is_translation"):
+            self.worker.translate_image(self._start_job("translate"), image, self.translate_direction.currentData())
+        elif caps.get("has_encoder"):
+            self.worker.encode_image(self._start_job("encode"), image)
+        else:
+            self.statusBar().showMessage("This model has no encoder: pictures cannot be turned into latents", 8000)
+
+    def _on_job_progress(self, payload):
+        job = self._jobs.get(payload["job"])
+        if job and job["kind"] in ("play", "export"):
+            self.interpolation.progress.setMaximum(payload["total"])
+            self.interpolation.progress.setValue(payload["done"])
+
+    def _on_job_done(self, payload):
+        job = self._jobs.pop(payload["job"], None)
+        if job is None:
+            if payload.get("error"):
+                self.statusBar().showMessage(payload["error"], 10000)
+            return
+        kind = job["kind"]
+        if kind in ("play", "export"):
+            self.interpolation.set_busy(False)
+        if kind == "mix":
+            self.mixing.render_btn.setEnabled(True)
+        if payload.get("error"):
+            self.statusBar().showMessage(payload["error"], 10000)
+            self.sigError.emit(payload["error"])
+            return
+        if payload.get("cancelled"):
+            self.statusBar().showMessage("Cancelled", 5000)
+            self.sigJobFinished.emit(kind)
+            return
+        if kind == "mix":
+            self.mixing.show_images(payload["images"])
+        elif kind == "play":
+            self._play_frames, self._play_index = payload["images"], 0
+            self._play_timer.start(int(1000 / job["fps"]))
+        elif kind == "export":
+            from gan_explorer.core.io.video import export_frames
+
+            try:
+                export_frames(payload["images"], job["path"], fps=job["fps"])
+                self.statusBar().showMessage(f"Exported {len(payload['images'])} frames to {job['path']}", 8000)
+            except Exception as exc:
+                self.statusBar().showMessage(f"Export failed: {exc}", 10000)
+                self.sigError.emit(str(exc))
+        elif kind == "encode":
+            ws = payload["ws"]
+            state = LatentState(seed=self.state.seed, ws=tuple(map(tuple, ws.tolist())))
+            self.history.push(state)
+            self.request_render()
+        elif kind == "translate":
+            source, translated = payload["images"]
+            self.view.set_image(np.concatenate([source, translated], axis=1))
+            self._update_enabled()
+        self.sigJobFinished.emit(kind)
+
+    def _play_next(self):
+        if not self._play_frames:
+            self._play_timer.stop()
+            return
+        self.view.set_image(self._play_frames[self._play_index % len(self._play_frames)])
+        self._play_index += 1
+        if self._play_index >= len(self._play_frames) and not self.interpolation.loop.isChecked():
+            self._play_timer.stop()
 
     # ----- saving ---------------------------------------------------------------------------
     def _save_image_dialog(self):

@@ -71,6 +71,18 @@ class RenderWorker(QObject):
     def render_batch(self, job: int, states: list):
         self._command(("batch", job, states))
 
+    def render_interpolation(self, job: int, keyframes: list, frames_per_segment: int, method: str, space: str,
+                             loop: bool):
+        self._command(("interpolate", job, keyframes, frames_per_segment, method, space, loop))
+
+    def encode_image(self, job: int, image):
+        """VAE / autoencoder: an HWC uint8 picture -> its latent (sigJobDone with 'ws')."""
+        self._command(("encode", job, image))
+
+    def translate_image(self, job: int, image, direction: str):
+        """CycleGAN: an HWC uint8 picture -> (input, translated) images (sigJobDone with 'images')."""
+        self._command(("translate", job, image, direction))
+
     def cancel_job(self, job: int):
         self._cancelled.add(job)
 
@@ -103,6 +115,7 @@ class RenderWorker(QObject):
         self.rendered_count += 1
         self.sigRendered.emit(result)
 
+    @torch.no_grad()
     def _run_command(self, command):
         kind = command[0]
         try:
@@ -114,8 +127,15 @@ class RenderWorker(QObject):
                 self._directions(*command[1:])
             elif kind == "batch":
                 self._batch(*command[1:])
-        except Exception as exc:  # never let the worker die
-            self.sigJobDone.emit({"job": -1, "error": f"{type(exc).__name__}: {exc}",
+            elif kind == "interpolate":
+                self._interpolate(*command[1:])
+            elif kind == "encode":
+                self._encode(*command[1:])
+            elif kind == "translate":
+                self._translate(*command[1:])
+        except Exception as exc:  # never let the worker die; the job (if any) ends with the error
+            job = command[1] if kind in ("batch", "interpolate", "encode", "translate") else -1
+            self.sigJobDone.emit({"job": job, "error": f"{type(exc).__name__}: {exc}",
                                   "traceback": traceback.format_exc()})
 
     def _load(self, path, token):
@@ -164,6 +184,53 @@ class RenderWorker(QObject):
             images.append(result.image)
             self.sigJobProgress.emit({"job": job, "done": i + 1, "total": len(states)})
         self.sigJobDone.emit({"job": job, "images": images})
+
+
+    def _interpolate(self, job, keyframes, frames_per_segment, method, space, loop):
+        from gan_explorer.core.latent.interpolation import interpolation_ws
+
+        try:
+            ws = interpolation_ws(self.renderer.model, keyframes, frames_per_segment, method, space, loop)
+        except Exception as exc:
+            self.sigJobDone.emit({"job": job, "error": str(exc)})
+            return
+        from dataclasses import replace
+
+        base = keyframes[0]
+        states = [replace(base, ws=tuple(map(tuple, w.cpu().numpy().tolist())), w_offsets=(), mix_seed=-1)
+                  for w in ws]
+        self._batch(job, states)
+
+    def _image_tensor(self, image, resolution, channels):
+        from PIL import Image
+
+        from gan_explorer.core.data.folder import fit_square
+
+        picture = Image.fromarray(image).convert("RGB" if channels == 3 else "L")
+        array = np.asarray(fit_square(picture, resolution))
+        if array.ndim == 2:
+            array = array[:, :, None]
+        x = torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 127.5 - 1
+        return x[None].to(self.device)
+
+    def _encode(self, job, image):
+        model = self.renderer.model
+        if model is None or not model.capabilities.has_encoder:
+            self.sigJobDone.emit({"job": job, "error": "this model has no encoder"})
+            return
+        ws = model.encode(self._image_tensor(image, model.img_resolution, model.img_channels))
+        self.sigJobDone.emit({"job": job, "ws": ws[0].cpu().numpy()})
+
+    def _translate(self, job, image, direction):
+        from gan_explorer.core.io.images import to_uint8
+
+        model = self.renderer.model
+        if model is None or not model.capabilities.is_translation:
+            self.sigJobDone.emit({"job": job, "error": "this model does not translate images"})
+            return
+        x = self._image_tensor(image, model.img_resolution, model.img_channels)
+        y = model.translate(x, direction)
+        self.sigJobDone.emit({"job": job, "images": [to_uint8(x)[0], to_uint8(y)[0]]})
 
 
 class _WorkerThread(QThread):

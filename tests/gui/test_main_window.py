@@ -207,5 +207,98 @@ def test_translation_models_grey_out_latent_controls(make_window, qtbot, tmp_pat
     window = make_window()
     with qtbot.waitSignal(window.sigModelReady):
         window.open_model(str(path))
-    assert not window.latent_panel.isEnabled() and not window.tabs.isEnabled()
+    assert not window.latent_panel.isEnabled()
+    assert [window.tabs.isTabEnabled(i) for i in range(window.tabs.count())] == [False] * 5 + [True]
     assert "cyclegan" in window.info_box.toPlainText()
+    picture = tmp_path / "photo.png"
+    from PIL import Image
+
+    Image.fromarray((np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)).save(picture)
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.use_picture(str(picture))
+    assert window.view.image.shape == (32, 64, 3)  # input and translation side by side
+
+
+def test_mixing_grid_cells_equal_the_core_mix(make_window, qtbot, tiny_model_file):
+    from gan_explorer.core.generate import style_mixing_figure
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.mixing.rows.setText("1,2")
+    window.mixing.cols.setText("3,4,5")
+    window.mixing.preset.setCurrentText("coarse")
+    assert window.mixing.layers() == [0, 1, 2, 3]
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.mixing.render_btn.click()
+    assert len(window.mixing.cells) == 6
+    figure = style_mixing_figure(load_model(tiny_model_file), [1, 2], [3, 4, 5], [0, 1, 2, 3])
+    window.choose_mixing_cell(2, 4)  # clicking a cell makes it the current image
+    assert np.abs(window.view.image.astype(int) - figure[32:48, 32:48]).max() <= 1  # batch vs single rounding
+    grid_cell = window.mixing.cells[(2, 4)]
+    assert grid_cell.toolTip().startswith("seed 2 with layers [0, 1, 2, 3] from seed 4")
+    window.undo()
+    assert window.state.mix_seed == -1
+
+
+def test_exported_gif_has_the_asked_number_of_frames(make_window, qtbot, tiny_model_file, tmp_path):
+    import imageio.v3 as iio
+
+    from gan_explorer.core.latent.interpolation import frame_count
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    for seed in (1, 2, 3):
+        window.latent_panel.seed.setValue(seed)
+        window.add_keyframe()
+    window.interpolation.frames.setValue(5)
+    for loop, suffix in ((False, "gif"), (True, "mp4")):
+        window.interpolation.loop.setChecked(loop)
+        path = tmp_path / f"anim.{suffix}"
+        with qtbot.waitSignal(window.sigJobFinished, timeout=30000):
+            window.run_interpolation("export", str(path))
+        expected = frame_count(3, 5, loop)
+        assert expected == (15 if loop else 11)
+        if suffix == "gif":
+            assert iio.imread(path).shape == (expected, 16, 16, 3)
+        else:
+            import imageio.v2 as imageio
+
+            assert imageio.get_reader(str(path)).count_frames() == expected
+    assert window.interpolation.progress.value() == window.interpolation.progress.maximum()
+
+
+def test_an_interpolation_can_be_cancelled(make_window, qtbot, tiny_model_file, tmp_path):
+    window = make_window(sync=False)
+    open_and_wait(qtbot, window, tiny_model_file)
+    for seed in (1, 2):
+        window.latent_panel.seed.setValue(seed)
+        window.add_keyframe()
+    window.interpolation.frames.setValue(600)
+    with qtbot.waitSignal(window.sigJobFinished, timeout=30000):
+        window.run_interpolation("export", str(tmp_path / "never.gif"))
+        qtbot.waitUntil(lambda: window.interpolation.progress.value() > 3, timeout=20000)
+        window.cancel_jobs()
+    assert not (tmp_path / "never.gif").exists()
+    assert window.interpolation.play_btn.isEnabled()
+
+
+def test_vae_encodes_a_dropped_picture(make_window, qtbot, tmp_path):
+    from PIL import Image
+
+    from gan_explorer.core.data import render_face, FaceFactors
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.models import build_model
+    from tests.conftest import TINY
+
+    model = build_model("vae", **TINY["vae"]).eval()
+    path = save_model(model, tmp_path / "vae.safetensors")
+    window = make_window()
+    open_and_wait(qtbot, window, path)
+    picture = tmp_path / "face.png"
+    Image.fromarray(render_face(FaceFactors(), 16)).save(picture)
+    with qtbot.waitSignal(window.sigImageShown):
+        window._dropped(str(picture))
+    x = torch.from_numpy(np.asarray(Image.open(picture)).copy()).permute(2, 0, 1).float()[None] / 127.5 - 1
+    with torch.no_grad():
+        expected = model.encode(x)[0].numpy()
+    assert np.allclose(np.asarray(window.state.ws), expected, atol=1e-5)

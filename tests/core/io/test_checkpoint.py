@@ -143,4 +143,4 @@ def test_save_is_atomic(tmp_path, good_file, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         save_model(model, path)
     assert path.read_bytes() == before  # the old file survives a failed write
-    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in path.parent.iterdir() if ".tmp" in p.name] == []

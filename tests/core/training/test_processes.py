@@ -36,7 +36,7 @@ def _check_run_is_whole(run_dir, finished=True):
     assert kimgs == sorted(kimgs)
     for path in RunDirectory(run_dir).snapshots():
         load_model(path)  # every snapshot left behind is whole
-    assert not list(run_dir.glob(".*.tmp"))
+    assert not list(run_dir.glob(".*.tmp*"))
     if finished:
         assert read_jsonl(run_dir / "events.jsonl")[-1]["event"] == "finished"
     return stats
