@@ -202,7 +202,11 @@ def load_legacy_storage(blob: bytes) -> torch.Tensor:
         raise UnsafePickleError("storage data is truncated")
     if numel == 0:
         return torch.empty(0, dtype=ref.dtype)
-    return torch.frombuffer(bytearray(data), dtype=ref.dtype).clone()
+    # Little-endian by the format; bfloat16 has no numpy type: read its bits as int16.
+    if ref.dtype == torch.bfloat16:
+        return torch.from_numpy(np.frombuffer(data, dtype="<i2").copy()).view(torch.bfloat16)
+    np_dtype = torch.empty(0, dtype=ref.dtype).numpy().dtype.newbyteorder("<")
+    return torch.from_numpy(np.frombuffer(data, dtype=np_dtype).copy())
 
 
 ALLOWED = {
