@@ -138,6 +138,7 @@ class Renderer:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
                 message = "out of memory on the GPU: switch the device to CPU or close other programs"
+                result.extra["out_of_memory"] = True
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
             result.error = message

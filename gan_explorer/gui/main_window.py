@@ -80,7 +80,16 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        layout = self.settings.value("window_state")
+        if layout is not None:
+            self.restoreState(layout)
         self.worker.start()
+        device = self.settings.value("device")
+        if device:
+            from gan_explorer.core.devices import available_devices
+
+            if str(device) in available_devices():
+                self.worker.set_device(str(device))
         self._update_enabled()
 
     # ----- layout -------------------------------------------------------------------------
@@ -376,6 +385,8 @@ class MainWindow(QMainWindow):
             return
         self._shown_id = result.request_id
         self.last_result = result
+        if result.extra.get("fell_back_to_cpu"):
+            self.statusBar().showMessage("Out of GPU memory: rendering on the CPU now", 10000)
         self.view.set_image(result.image)
         now = time.perf_counter()
         self._frame_times = [t for t in self._frame_times if now - t < 1.0] + [now]
@@ -615,6 +626,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
         self.worker.stop()
         super().closeEvent(event)
 

@@ -112,6 +112,11 @@ class RenderWorker(QObject):
 
     def _render(self, request):
         result = self.renderer.render(request)
+        if result.error and result.extra.get("out_of_memory") and self.device.type != "cpu":
+            # Out of GPU memory: move to the CPU and try once more, so the user still sees the image.
+            self._set_device("cpu")
+            result = self.renderer.render(request)
+            result.extra["fell_back_to_cpu"] = True
         self.rendered_count += 1
         self.sigRendered.emit(result)
 

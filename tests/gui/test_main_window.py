@@ -302,3 +302,48 @@ def test_vae_encodes_a_dropped_picture(make_window, qtbot, tmp_path):
     with torch.no_grad():
         expected = model.encode(x)[0].numpy()
     assert np.allclose(np.asarray(window.state.ws), expected, atol=1e-5)
+
+
+def test_worker_errors_show_and_out_of_memory_falls_back(make_window, qtbot, tiny_model_file, monkeypatch):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    renderer = window.worker.renderer
+    real_render = renderer.render
+    calls = {"n": 0}
+
+    def flaky(request):
+        calls["n"] += 1
+        result = real_render(request)
+        if calls["n"] == 1:
+            result.image, result.error = None, "out of memory on the GPU"
+            result.extra["out_of_memory"] = True
+        return result
+
+    monkeypatch.setattr(renderer, "render", flaky)
+    window.worker.device = torch.device("cuda")  # pretend; the fallback moves to the CPU
+    monkeypatch.setattr(window.worker, "_set_device", lambda name: setattr(window.worker, "device", torch.device(name)))
+    with qtbot.waitSignal(window.sigImageShown):
+        window.latent_panel.seed.setValue(9)
+    assert window.worker.device.type == "cpu" and "CPU" in window.statusBar().currentMessage()
+
+    def broken(request):
+        raise_result = real_render(request)
+        raise_result.image, raise_result.error = None, "something broke"
+        return raise_result
+
+    monkeypatch.setattr(renderer, "render", broken)
+    with qtbot.waitSignal(window.sigError) as blocker:
+        window.latent_panel.seed.setValue(10)
+    assert blocker.args == ["something broke"]
+    monkeypatch.setattr(renderer, "render", real_render)
+    with qtbot.waitSignal(window.sigImageShown):
+        window.latent_panel.seed.setValue(11)  # and the app keeps working
+
+
+def test_settings_remember_the_last_model(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.close()
+    again = make_window()
+    assert again.settings.value("last_model") == str(tiny_model_file)
+    assert again.recent_menu.actions()[0].text() == str(tiny_model_file)
