@@ -36,12 +36,19 @@ def export_frames(frames, path: str | os.PathLike, fps: float = 30.0, progress=N
         if kind == "gif":
             _write_gif(tmp, frames, fps, progress, should_stop)
         else:
-            try:
-                import imageio_ffmpeg  # noqa: F401
-            except ImportError:
-                raise GanExplorerError("MP4 export needs imageio-ffmpeg (pip install imageio-ffmpeg)") from None
+            _check_ffmpeg()
             _write_mp4(tmp, frames, fps, progress, should_stop)
     return path
+
+
+def _check_ffmpeg():
+    try:
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception:
+        raise GanExplorerError("MP4 export needs ffmpeg: install it (e.g. apt install ffmpeg) "
+                               "or export a GIF or PNG frames instead") from None
 
 
 def _write_gif(path, frames, fps, progress, should_stop):

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.io.video import export_frames
+
+
+def _frames(n=7, h=20, w=30):
+    return [np.full((h, w, 3), 30 * i % 255, np.uint8) for i in range(n)]
+
+
+def test_gif_png_and_mp4(tmp_path):
+    import imageio.v2 as imageio
+    import imageio.v3 as iio
+
+    export_frames(_frames(), tmp_path / "a.gif", fps=10)
+    assert iio.imread(tmp_path / "a.gif").shape == (7, 20, 30, 3)
+    export_frames(_frames(), tmp_path / "frames", fps=10)
+    assert len(list((tmp_path / "frames").glob("frame*.png"))) == 7
+    export_frames(_frames(h=21, w=31), tmp_path / "a.mp4", fps=10)  # odd sizes are padded for the encoder
+    assert imageio.get_reader(str(tmp_path / "a.mp4")).count_frames() == 7
+
+
+def test_mp4_without_ffmpeg_is_a_clear_error(tmp_path, monkeypatch):
+    import imageio_ffmpeg
+
+    def missing():
+        raise RuntimeError("No ffmpeg exe could be found")
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", missing)
+    with pytest.raises(GanExplorerError, match="MP4 export needs ffmpeg"):
+        export_frames(_frames(), tmp_path / "a.mp4")
+    assert not (tmp_path / "a.mp4").exists()
+
+
+def test_bad_export_requests(tmp_path):
+    with pytest.raises(GanExplorerError, match="no frames"):
+        export_frames([], tmp_path / "a.gif")
+    with pytest.raises(GanExplorerError, match="unknown format"):
+        export_frames(_frames(), tmp_path / "a.avi")

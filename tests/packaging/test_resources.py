@@ -1,0 +1,37 @@
+"""What the executable ships: resources found through one helper, a demo model that loads."""
+
+import configparser
+from pathlib import Path
+
+import torch
+
+from gan_explorer.core.io.checkpoint import load_model
+from gan_explorer.resources import demo_model, resource, resources_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_resources_are_found_without_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resources_dir().is_dir() and resource("icon.png").is_file()
+
+
+def test_the_demo_model_is_a_small_stylegan_that_renders():
+    path = demo_model()
+    assert path.is_file() and path.stat().st_size < 30 * 1024 * 1024
+    model = load_model(path)
+    assert model.family == "stylegan" and model.img_resolution == 64
+    with torch.no_grad():
+        image = model.generate(model.sample_z(1, 0), truncation_psi=0.7)
+    assert torch.isfinite(image).all() and image.std() > 0.05
+    assert model.provenance.get("trained_by") == "gan-explorer train"
+
+
+def test_desktop_file_and_spec():
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(ROOT / "resources" / "gan-explorer.desktop")
+    assert entry["Desktop Entry"]["Exec"].startswith("gan-explorer")
+    spec = (ROOT / "build.spec").read_text()
+    compile(spec, "build.spec", "exec")  # valid Python
+    for needed in ("resources", "freeze_support", "console=", "torch_shm_manager", "icon.ico", "icns"):
+        assert needed in spec or needed in (ROOT / "gan_explorer" / "__main__.py").read_text(), needed
