@@ -363,6 +363,8 @@ class MainWindow(QMainWindow):
         self.translate_direction.setEnabled(bool(translation))
         if translation:
             self.tabs.setCurrentWidget(self.translate_tab)
+        elif latent and not self.tabs.isTabEnabled(self.tabs.currentIndex()):
+            self.tabs.setCurrentIndex(0)
         for a in (self.save_image_action, self.save_latent_action, self.copy_action):
             a.setEnabled(self.view.image is not None)
         self.undo_action.setEnabled(self.history.can_undo())
