@@ -30,7 +30,7 @@ def time_call(fn, repeats: int, warmup: int = 1) -> float:
 
 
 def run_benchmark(name: str, quick: bool = False) -> dict:
-    from gan_explorer.bench import latency, stylegan3, synthesis, training  # noqa: F401  (registers)
+    from gan_explorer.bench import curves, latency, stylegan3, synthesis, training  # noqa: F401  (registers)
 
     if name not in _BENCHMARKS:
         raise GanExplorerError(f"unknown benchmark {name!r} (known: {', '.join(sorted(_BENCHMARKS))})")

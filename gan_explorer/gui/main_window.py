@@ -21,6 +21,7 @@ import gan_explorer
 from gan_explorer.core.render import LatentState, RenderRequest
 from gan_explorer.core.session import Bookmarks, History
 from gan_explorer.gui.render_worker import RenderWorker
+from gan_explorer.gui.training_monitor import TrainingWorkspace
 from gan_explorer.gui.widgets.image_view import ImageView
 from gan_explorer.gui.widgets.interpolation_panel import InterpolationPanel
 from gan_explorer.gui.widgets.mixing_panel import MixingPanel
@@ -70,7 +71,12 @@ class MainWindow(QMainWindow):
 
         self.view = ImageView()
         self.view.sigDropped.connect(self._dropped)
-        self.setCentralWidget(self.view)
+        self.workspace = TrainingWorkspace(self.settings)
+        self.workspace.sigExplore.connect(self.explore_snapshot)
+        self.central = QTabWidget()
+        self.central.addTab(self.view, "Explore")
+        self.central.addTab(self.workspace, "Train")
+        self.setCentralWidget(self.central)
         self._build_docks()
         self._build_menus()
         self.status = QLabel("no model")
@@ -190,6 +196,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self):
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = file_menu.addAction("&Open model…", self._open_dialog, QKeySequence.Open)
+        file_menu.addAction("Open r&un…", self._open_run_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._refresh_recent()
         file_menu.addSeparator()
@@ -215,6 +222,16 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.value("last_dir", ""), MODEL_FILTER)
         if path:
             self.open_model(path)
+
+    def _open_run_dialog(self):
+        path = QFileDialog.getExistingDirectory(self, "Open run directory")
+        if path:
+            self.central.setCurrentWidget(self.workspace)
+            self.workspace.attach(path)
+
+    def explore_snapshot(self, path: str):
+        self.central.setCurrentWidget(self.view)
+        self.open_model(path)
 
     def open_model(self, path: str):
         """Ask the worker to load `path`; the current model keeps working until it succeeds."""
@@ -629,6 +646,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
+        self.workspace.shutdown()
         self.worker.stop()
         super().closeEvent(event)
 

@@ -1,0 +1,145 @@
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from gan_explorer.core.training.monitor import run_is_active
+from gan_explorer.core.training.run_dir import RunDirectory, read_jsonl
+from gan_explorer.gui.training_monitor import TrainingWorkspace, smooth
+
+TINY = "--tick-kimg 0.016 --snapshot-ticks 2 --workers 0 --model-option ngf=8 --model-option ndf=8 --model-option z_dim=16"
+
+
+@pytest.fixture
+def workspace(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    ws = TrainingWorkspace(settings)
+    qtbot.addWidget(ws)
+    yield ws
+    ws.shutdown()
+    for run in ws.runs.values():  # no process launched by a test outlives it
+        if run.launched_at and run_is_active(run.path) and (pid := _pid(run.path)) and pid != os.getpid():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _pid(path):
+    try:
+        return int((RunDirectory(path).path / ".lock").read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _fill_form(ws, run_dir, kimg=50.0, data="faces:16"):
+    ws.family.setCurrentText("dcgan")
+    ws.data.setText(data)
+    ws.kimg.setValue(kimg)
+    ws.batch.setValue(8)
+    ws.device.setCurrentText("cpu")
+    ws.augment.setCurrentText("none")
+    ws.extra.setText(TINY)
+    ws.run_dir.setText(str(run_dir))
+
+
+def test_launch_from_the_form_shows_curves_then_stop_writes_a_final_snapshot(workspace, qtbot, tmp_path):
+    run_dir = tmp_path / "run"
+    _fill_form(workspace, run_dir)
+    workspace.launch_btn.click()
+    qtbot.waitUntil(lambda: workspace.curve_points("Loss/D/loss") >= 2, timeout=90000)
+    assert "Loss" in workspace.plot_items and workspace.progress.value() >= 0
+    assert workspace.run_status(workspace.current) == "running"
+    assert "$ " in workspace.log.toPlainText()  # the command line heads the log panel
+    with qtbot.waitSignal(workspace.sigRunEnded, timeout=90000) as ended:
+        workspace.stop_btn.click()
+    assert ended.args[1] == "aborted"
+    events = read_jsonl(run_dir / "events.jsonl")
+    assert events[-1]["event"] == "aborted" and events[-2]["event"] == "snapshot"
+    assert RunDirectory(run_dir).latest_snapshot() is not None
+
+
+def test_a_killed_run_resumes_from_the_form(workspace, qtbot, tmp_path):
+    run_dir = tmp_path / "run"
+    _fill_form(workspace, run_dir, kimg=0.128)
+    workspace.launch_btn.click()
+    qtbot.waitUntil(lambda: workspace.curve_points("Loss/G/loss") >= 1 and _pid(run_dir) > 0, timeout=90000)
+    os.kill(_pid(run_dir), signal.SIGKILL)
+    qtbot.waitUntil(lambda: workspace.run_status(workspace.current) == "stopped", timeout=30000)
+    with qtbot.waitSignal(workspace.sigRunEnded, timeout=120000) as ended:
+        workspace.resume_btn.click()
+    assert ended.args[1] == "finished"
+    ticks = [s["Progress/tick"] for s in read_jsonl(run_dir / "stats.jsonl")]
+    assert ticks == list(range(1, len(ticks) + 1)) and len(ticks) == 8
+    qtbot.waitUntil(lambda: workspace.curve_points("Loss/G/loss") == 8, timeout=10000)
+
+
+def test_attaching_to_a_run_written_elsewhere_and_half_written_lines(workspace, qtbot, tmp_path):
+    run_dir = tmp_path / "elsewhere"
+    run_dir.mkdir()
+    (run_dir / "options.json").write_text(json.dumps({"family": "dcgan", "kimg": 1.0}))
+    stats = run_dir / "stats.jsonl"
+    stats.write_text(json.dumps({"Progress/kimg": 0.1, "Progress/tick": 1, "Loss/D/loss": 1.0}) + "\n")
+    workspace.attach(run_dir)
+    assert workspace.curve_points("Loss/D/loss") == 1
+    line = json.dumps({"Progress/kimg": 0.2, "Progress/tick": 2, "Loss/D/loss": 0.5}) + "\n"
+    with open(stats, "a") as f:
+        f.write(line[:20])  # a writer caught mid-line
+    workspace.poll()
+    assert workspace.curve_points("Loss/D/loss") == 1
+    with open(stats, "a") as f:
+        f.write(line[20:])
+    workspace.poll()
+    assert workspace.curve_points("Loss/D/loss") == 2
+    assert workspace.current.series["Loss/D/loss"][1] == [1.0, 0.5]
+    assert "0.200 / 1 kimg" in workspace.status_label.text()
+
+
+def test_a_failed_run_shows_its_error(workspace, qtbot, tmp_path):
+    _fill_form(workspace, tmp_path / "run", data=str(tmp_path / "no-such-folder"))
+    with qtbot.waitSignal(workspace.sigRunEnded, timeout=90000) as ended:
+        workspace.launch_btn.click()
+    assert ended.args[1] == "error"
+    qtbot.waitUntil(lambda: "no such folder" in workspace.status_label.text(), timeout=10000)
+    assert "Error:" in workspace.status_label.text()
+
+
+def test_runs_are_reattached_after_a_restart_and_explore_opens_the_snapshot(workspace, qtbot, tmp_path):
+    from gan_explorer.core.training.loop import training_loop
+    from tests.core.training.conftest import tiny_options
+
+    run_dir = tmp_path / "done"
+    training_loop(run_dir, tiny_options("dcgan", kimg=0.032))
+    workspace.attach(run_dir)
+    again = TrainingWorkspace(workspace.settings)
+    qtbot.addWidget(again)
+    assert str(run_dir.resolve()) in again.runs
+    opened = []
+    again.sigExplore.connect(opened.append)
+    again.explore_btn.click()
+    assert opened and opened[0].endswith(".safetensors")
+    again.shutdown()
+
+
+def test_dataset_preview_counts_readable_and_skipped(workspace, qtbot, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((20, 20, 3), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    workspace.data.setText(str(folder))
+    with qtbot.waitSignal(workspace.previewer.sigReady, timeout=30000):
+        workspace.preview_btn.click()
+    qtbot.waitUntil(lambda: "3 readable images, 1 skipped" in workspace.preview_label.text(), timeout=5000)
+
+
+def test_smoothing():
+    assert np.allclose(smooth([1, 1, 1], 0.9), [1, 1, 1])
+    assert smooth([0, 10], 0.5)[1] == 5
+    assert list(smooth([3, 4], 0)) == [3, 4]
