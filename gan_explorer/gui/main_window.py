@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.central.addTab(self.view, "Explore")
         self.central.addTab(self.workspace, "Train")
         self.setCentralWidget(self.central)
+        self.central.currentChanged.connect(self._central_changed)
         self._build_docks()
         self._build_menus()
         self.status = QLabel("no model")
@@ -222,6 +223,12 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.value("last_dir", ""), MODEL_FILTER)
         if path:
             self.open_model(path)
+
+    def _central_changed(self, index):
+        """The explorer's docks make room while the training workspace is shown."""
+        exploring = self.central.widget(index) is self.view
+        for dock in self.findChildren(QDockWidget):
+            dock.setVisible(exploring)
 
     def _open_run_dialog(self):
         path = QFileDialog.getExistingDirectory(self, "Open run directory")
@@ -644,6 +651,7 @@ class MainWindow(QMainWindow):
             self.open_model(urls[0].toLocalFile())
 
     def closeEvent(self, event):
+        self.central.setCurrentWidget(self.view)  # save the layout with the explorer's docks shown
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.workspace.shutdown()

@@ -24,6 +24,7 @@ from gan_explorer.core.training.run_dir import RunDirectory
 
 POLL_MS = 500
 GROUP_ORDER = ("Loss", "Augment", "Timing", "Guard")
+HIDDEN_SERIES = {"Timing/total_sec"}  # grows without bound: it would flatten the other timing curves
 
 
 def train_command(arguments: list[str]) -> list[str]:
@@ -46,7 +47,8 @@ class DatasetPreviewer(QObject):
         from gan_explorer.core.io.images import make_grid
 
         try:
-            dataset = open_dataset(spec, resolution or 64)
+            named_resolution = spec.startswith("faces:")  # faces:N carries its own resolution
+            dataset = open_dataset(spec, None if named_resolution and not resolution else (resolution or 64))
             report = getattr(dataset, "report", None)
             grid = make_grid(preview_images(dataset, 16))
             self.sigReady.emit({"spec": spec, "grid": grid,
@@ -89,7 +91,8 @@ class RunState:
         for record in records:
             x = record.get("Progress/kimg")
             for key, value in record.items():
-                if "/" not in key or key.startswith("Progress/") or not isinstance(value, (int, float)):
+                if "/" not in key or key.startswith("Progress/") or key in HIDDEN_SERIES \
+                        or not isinstance(value, (int, float)):
                     continue
                 xs, ys = self.series.setdefault(key, ([], []))
                 xs.append(x)
