@@ -229,6 +229,8 @@ class TrainingWorkspace(QWidget):
         self.samples.setAlignment(Qt.AlignCenter)
         self.samples.setMinimumSize(200, 200)
         self.events = QListWidget()
+        self.events.setToolTip("Double-click a snapshot event to explore that snapshot")
+        self.events.itemDoubleClicked.connect(self._event_activated)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
@@ -403,6 +405,8 @@ class TrainingWorkspace(QWidget):
         text = f"{time.strftime('%H:%M:%S', time.localtime(event.get('timestamp', 0)))}  {kind}  " + \
             ", ".join(f"{k}={v}" for k, v in detail.items())[:300]
         item = QListWidgetItem(text)
+        if event.get("snapshot"):
+            item.setData(Qt.UserRole, event["snapshot"])
         if kind == "error":
             item.setForeground(Qt.red)
         self.events.addItem(item)
@@ -419,6 +423,11 @@ class TrainingWorkspace(QWidget):
             if not ended:
                 return "starting"
         return status
+
+    def _event_activated(self, item):
+        name = item.data(Qt.UserRole)
+        if name and self.current is not None:
+            self.explore(str(Path(self.current.path) / name))
 
     def _update_item(self, run):
         status = self.run_status(run)

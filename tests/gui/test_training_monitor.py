@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from gan_explorer.core.training.monitor import run_is_active
 from gan_explorer.core.training.run_dir import RunDirectory, read_jsonl
@@ -122,6 +122,11 @@ def test_runs_are_reattached_after_a_restart_and_explore_opens_the_snapshot(work
     again.sigExplore.connect(opened.append)
     again.explore_btn.click()
     assert opened and opened[0].endswith(".safetensors")
+    snapshot_items = [again.events.item(i) for i in range(again.events.count())
+                      if again.events.item(i).data(Qt.UserRole)]
+    assert snapshot_items  # a chosen snapshot, from the events list
+    again._event_activated(snapshot_items[0])
+    assert opened[-1] == str(run_dir.resolve() / snapshot_items[0].data(Qt.UserRole))
     again.shutdown()
 
 
