@@ -3,7 +3,6 @@
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -88,11 +87,10 @@ def test_stop_file_from_outside(tmp_path):
 
 @pytest.mark.slow
 def test_torchrun_two_gloo_processes_write_one_run(tmp_path):
-    torchrun = shutil.which("torchrun")
-    assert torchrun, "torchrun comes with torch"
     run_dir = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "gan_explorer", "train",
+    # `python -m torch.distributed.run` is torchrun itself, without relying on a PATH shim.
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "gan_explorer", "train",
                *TRAIN[4:], "--kimg", "0.064", "--run-dir", str(run_dir)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
