@@ -186,6 +186,10 @@ class MainWindow(QMainWindow):
         t_layout.addWidget(QLabel("Drop a picture on the view, or open one:\nshown left as input, right translated."))
         t_layout.addWidget(self.translate_direction)
         t_layout.addWidget(open_image)
+        self.sample_btn = QPushButton("Random training sample")
+        self.sample_btn.setToolTip("Translate a random image of the dataset the model was trained on")
+        self.sample_btn.clicked.connect(self.translate_training_sample)
+        t_layout.addWidget(self.sample_btn)
         t_layout.addStretch(1)
         self.translate_tab = translate
         self.tabs.addTab(translate, "Translate / Encode")
@@ -385,6 +389,7 @@ class MainWindow(QMainWindow):
         can_translate = translation or caps.get("has_encoder", False)
         self.tabs.setTabEnabled(self.tabs.indexOf(self.translate_tab), bool(can_translate))
         self.translate_direction.setEnabled(bool(translation))
+        self.sample_btn.setEnabled(bool(translation) and bool((self.info or {}).get("provenance", {}).get("data")))
         if translation:
             self.tabs.setCurrentWidget(self.translate_tab)
         elif latent and not self.tabs.isTabEnabled(self.tabs.currentIndex()):
@@ -498,6 +503,18 @@ class MainWindow(QMainWindow):
             self.worker.encode_image(self._start_job("encode"), image)
         else:
             self.statusBar().showMessage("This model has no encoder: pictures cannot be turned into latents", 8000)
+
+    def translate_training_sample(self, index: int | None = None):
+        import random
+
+        provenance = (self.info or {}).get("provenance", {})
+        direction = self.translate_direction.currentData()
+        spec = provenance.get("data" if direction == "AB" else "data_b")
+        if not spec:
+            self.statusBar().showMessage("This model does not say which data it was trained on: open an image", 8000)
+            return
+        index = random.randrange(10**6) if index is None else index
+        self.worker.translate_sample(self._start_job("translate"), spec, direction, index)
 
     def _on_job_progress(self, payload):
         job = self._jobs.get(payload["job"])

@@ -83,6 +83,10 @@ class RenderWorker(QObject):
         """CycleGAN: an HWC uint8 picture -> (input, translated) images (sigJobDone with 'images')."""
         self._command(("translate", job, image, direction))
 
+    def translate_sample(self, job: int, spec: str, direction: str, index: int):
+        """CycleGAN: translate image `index` of a dataset (e.g. the one it was trained on)."""
+        self._command(("sample", job, spec, direction, index))
+
     def cancel_job(self, job: int):
         self._cancelled.add(job)
 
@@ -138,8 +142,10 @@ class RenderWorker(QObject):
                 self._encode(*command[1:])
             elif kind == "translate":
                 self._translate(*command[1:])
+            elif kind == "sample":
+                self._sample(*command[1:])
         except Exception as exc:  # never let the worker die; the job (if any) ends with the error
-            job = command[1] if kind in ("batch", "interpolate", "encode", "translate") else -1
+            job = command[1] if kind in ("batch", "interpolate", "encode", "translate", "sample") else -1
             self.sigJobDone.emit({"job": job, "error": f"{type(exc).__name__}: {exc}",
                                   "traceback": traceback.format_exc()})
 
@@ -236,6 +242,21 @@ class RenderWorker(QObject):
         x = self._image_tensor(image, model.img_resolution, model.img_channels)
         y = model.translate(x, direction)
         self.sigJobDone.emit({"job": job, "images": [to_uint8(x)[0], to_uint8(y)[0]]})
+
+
+    def _sample(self, job, spec, direction, index):
+        from gan_explorer.core.data import open_dataset
+
+        model = self.renderer.model
+        try:
+            dataset = open_dataset(spec, model.img_resolution, model.img_channels)
+            image = dataset.image(index) if hasattr(dataset, "image") else dataset.load(index % len(dataset))
+        except Exception as exc:
+            self.sigJobDone.emit({"job": job, "error": f"dataset sample: {exc}"})
+            return
+        if image.shape[2] == 1:
+            image = np.repeat(image, 3, axis=2)
+        self._translate(job, image, direction)
 
 
 class _WorkerThread(QThread):

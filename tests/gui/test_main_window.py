@@ -347,3 +347,28 @@ def test_settings_remember_the_last_model(make_window, qtbot, tiny_model_file):
     again = make_window()
     assert again.settings.value("last_model") == str(tiny_model_file)
     assert again.recent_menu.actions()[0].text() == str(tiny_model_file)
+
+
+def test_cyclegan_translates_a_training_sample(make_window, qtbot, tmp_path):
+    from gan_explorer.core.data import FacesDataset
+    from gan_explorer.core.io.checkpoint import load_model
+    from gan_explorer.core.training.loop import training_loop
+    from gan_explorer.core.training.run_dir import RunDirectory
+    from tests.core.training.conftest import tiny_options
+
+    run = tmp_path / "cg"
+    training_loop(run, tiny_options("cyclegan"))
+    snapshot = RunDirectory(run).latest_snapshot()
+    window = make_window()
+    with qtbot.waitSignal(window.sigModelReady):
+        window.open_model(str(snapshot))
+    assert window.sample_btn.isEnabled()
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.translate_training_sample(index=3)
+    left, right = window.view.image[:, :32], window.view.image[:, 32:]
+    assert np.array_equal(left, FacesDataset(32).image(3))
+    model = load_model(snapshot)
+    x = torch.from_numpy(left.copy()).permute(2, 0, 1).float()[None] / 127.5 - 1
+    with torch.no_grad():
+        expected = ((model.translate(x, "AB") * 127.5 + 128).clamp(0, 255).to(torch.uint8))[0].permute(1, 2, 0).numpy()
+    assert np.abs(right.astype(int) - expected).max() <= 1

@@ -277,6 +277,8 @@ def _snapshot(run, trainer, opts, progress, model=True):
         path = run.snapshot_path(kimg)
         provenance = {"trained_by": "gan-explorer train", "objective": opts.family, "data": opts.data,
                       "kimg": kimg, "run_dir": str(run.path)}
+        if opts.data_b:
+            provenance["data_b"] = opts.data_b
         save_model(trainer.export_model(), path, provenance=provenance)
         data["snapshot"] = path.name
     run.event("snapshot", **data)
