@@ -35,3 +35,22 @@ def test_desktop_file_and_spec():
     compile(spec, "build.spec", "exec")  # valid Python
     for needed in ("resources", "freeze_support", "console=", "torch_shm_manager", "icon.ico", "icns"):
         assert needed in spec or needed in (ROOT / "gan_explorer" / "__main__.py").read_text(), needed
+
+
+def test_the_spec_excludes_nothing_the_app_imports():
+    """A module in build.spec's EXCLUDES that the window imports would crash the frozen app."""
+    import ast
+    import subprocess
+    import sys
+
+    tree = ast.parse((ROOT / "build.spec").read_text())
+    excludes = next(ast.literal_eval(node.value) for node in ast.walk(tree)
+                    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXCLUDES")
+    script = ("import os, sys; os.environ['QT_QPA_PLATFORM']='offscreen';"
+              "import gan_explorer.cli, gan_explorer.gui.main_window, gan_explorer.gui.app;"
+              "import gan_explorer.core.training.loop, gan_explorer.core.io.importers;"
+              "print('\\n'.join(sys.modules))")
+    loaded = set(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                check=True).stdout.split())
+    clashes = [name for name in excludes if name in loaded]
+    assert not clashes, f"build.spec excludes modules the app imports: {clashes}"
