@@ -662,10 +662,10 @@ class MainWindow(QMainWindow):
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event):
+    def dropEvent(self, event):  # drops outside the image view: same meaning as on it
         urls = event.mimeData().urls()
         if urls:
-            self.open_model(urls[0].toLocalFile())
+            self._dropped(urls[0].toLocalFile())
 
     def closeEvent(self, event):
         self.central.setCurrentWidget(self.view)  # save the layout with the explorer's docks shown

@@ -4,7 +4,7 @@ Pickle can call any function the file names. This reader answers only an explici
 names, each with an inert replacement: network objects become plain containers of their
 state (the embedded module source is kept as text, never executed), tensors are rebuilt
 from storage bytes that this module parses itself (the real torch.storage._load_from_bytes
-would run torch.load(weights_only=False) on bytes from the file), and numpy arrays and
+would unpickle bytes from the file with torch's unrestricted loader), and numpy arrays and
 scalars are rebuilt without object dtypes. Every other name is refused.
 """
 

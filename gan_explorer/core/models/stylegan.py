@@ -233,17 +233,14 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
-@register_family
-class StyleGAN(GenerativeModel):
-    family = "stylegan"
-    config_class = StyleGANConfig
-    capabilities = Capabilities(has_mapping=True, style_mixing=True, has_noise=True)
+class MappedGenerator(GenerativeModel):
+    """A generator made of `synthesis` and a `mapping` network (StyleGAN2 and StyleGAN3)."""
 
-    def __init__(self, config: StyleGANConfig = StyleGANConfig()):
-        super().__init__(config)
+    def _add_networks(self, synthesis: nn.Module):
         # Synthesis before mapping: the same state_dict order as NVIDIA's networks.
-        self.synthesis = SynthesisNetwork(config)
-        self.mapping = MappingNetwork(config.z_dim, config.w_dim, self.synthesis.num_ws,
+        config = self.config
+        self.synthesis = synthesis
+        self.mapping = MappingNetwork(config.z_dim, config.w_dim, synthesis.num_ws,
                                       num_layers=config.mapping_layers,
                                       lr_multiplier=config.mapping_lr_multiplier,
                                       w_avg_beta=config.w_avg_beta)
@@ -262,6 +259,17 @@ class StyleGAN(GenerativeModel):
 
     def map(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False):
         return self.mapping(z, truncation_psi, truncation_cutoff, update_emas=update_emas)
+
+
+@register_family
+class StyleGAN(MappedGenerator):
+    family = "stylegan"
+    config_class = StyleGANConfig
+    capabilities = Capabilities(has_mapping=True, style_mixing=True, has_noise=True)
+
+    def __init__(self, config: StyleGANConfig = StyleGANConfig()):
+        super().__init__(config)
+        self._add_networks(SynthesisNetwork(config))
 
     def synthesize(self, ws, noise_mode="const", noise_generator=None):
         return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator)

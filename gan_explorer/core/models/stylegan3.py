@@ -20,11 +20,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan_explorer.core.errors import ConfigError
-from gan_explorer.core.models.base import Capabilities, GenerativeModel, ModelConfig, check_positive
+from gan_explorer.core.models.base import Capabilities, ModelConfig, check_positive
 from gan_explorer.core.models.layers import FullyConnectedLayer
 from gan_explorer.core.models.ops import bias_act, upfirdn2d, upfirdn2d_reference
 from gan_explorer.core.models.registry import register_family
-from gan_explorer.core.models.stylegan import MappingNetwork
+from gan_explorer.core.models.stylegan import MappedGenerator
 
 
 @dataclass(frozen=True)
@@ -266,32 +266,14 @@ class SynthesisNetworkSG3(nn.Module):
 
 
 @register_family
-class StyleGAN3(GenerativeModel):
+class StyleGAN3(MappedGenerator):
     family = "stylegan3"
     config_class = StyleGAN3Config
     capabilities = Capabilities(has_mapping=True, style_mixing=True, has_transform=True)
 
     def __init__(self, config: StyleGAN3Config = StyleGAN3Config()):
         super().__init__(config)
-        self.synthesis = SynthesisNetworkSG3(config)
-        self.mapping = MappingNetwork(config.z_dim, config.w_dim, self.synthesis.num_ws,
-                                      num_layers=config.mapping_layers,
-                                      lr_multiplier=config.mapping_lr_multiplier, w_avg_beta=config.w_avg_beta)
-
-    @property
-    def w_dim(self):
-        return self.config.w_dim
-
-    @property
-    def num_ws(self):
-        return self.synthesis.num_ws
-
-    @property
-    def w_avg(self):
-        return self.mapping.w_avg
-
-    def map(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False):
-        return self.mapping(z, truncation_psi, truncation_cutoff, update_emas=update_emas)
+        self._add_networks(SynthesisNetworkSG3(config))
 
     def synthesize(self, ws, noise_mode="const", noise_generator=None):
         return self.synthesis(ws)  # StyleGAN3 has no noise inputs

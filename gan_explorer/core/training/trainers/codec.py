@@ -11,7 +11,9 @@ VAE_SIGMA = 0.2
 CODE_RESERVOIR = 4096  # training codes kept to fit the autoencoder's sampling Gaussian
 
 
-class VAETrainer(Trainer):
+class SingleNetworkTrainer(Trainer):
+    """One network (encoder + decoder) and one Adam optimiser."""
+
     def __init__(self, options, device, dist):
         super().__init__(options, device, dist)
         self.opt = self._adam(self.model.parameters(), options.lr, (0.9, 0.999))
@@ -21,6 +23,9 @@ class VAETrainer(Trainer):
 
     def optimizers(self):
         return {"model": self.opt}
+
+
+class VAETrainer(SingleNetworkTrainer):
 
     def train_step(self, real, real_b=None):
         self.model.train()
@@ -36,17 +41,10 @@ class VAETrainer(Trainer):
                 "Loss/VAE/mse": float((recon - real).detach().square().mean())}
 
 
-class AutoencoderTrainer(Trainer):
+class AutoencoderTrainer(SingleNetworkTrainer):
     def __init__(self, options, device, dist):
         super().__init__(options, device, dist)
-        self.opt = self._adam(self.model.parameters(), options.lr, (0.9, 0.999))
         self.codes = torch.zeros(0, self.model.z_dim)
-
-    def networks(self):
-        return {"model": self.model}
-
-    def optimizers(self):
-        return {"model": self.opt}
 
     def train_step(self, real, real_b=None):
         self.model.train()

@@ -8,21 +8,27 @@ import torch.nn.functional as F
 from gan_explorer.core.training.trainers.base import Trainer
 
 
-class GANTrainer(Trainer):
-    """Goodfellow et al. 2014 with the non-saturating generator loss; Adam(2e-4, 0.5) as DCGAN."""
+class AdversarialTrainer(Trainer):
+    """A generator (the model) and the discriminator its family makes, each with Adam(betas)."""
+
+    betas = (0.5, 0.999)
 
     def __init__(self, options, device, dist):
         super().__init__(options, device, dist)
         self.G = self.model
         self.D = self.model.make_discriminator().to(device)
-        self.opt_G = self._adam(self.G.parameters(), options.lr, (0.5, 0.999))
-        self.opt_D = self._adam(self.D.parameters(), options.lr, (0.5, 0.999))
+        self.opt_G = self._adam(self.G.parameters(), options.lr, self.betas)
+        self.opt_D = self._adam(self.D.parameters(), options.lr, self.betas)
 
     def networks(self):
         return {"G": self.G, "D": self.D}
 
     def optimizers(self):
         return {"G": self.opt_G, "D": self.opt_D}
+
+
+class GANTrainer(AdversarialTrainer):
+    """Goodfellow et al. 2014 with the non-saturating generator loss; Adam(2e-4, 0.5) as DCGAN."""
 
     def train_step(self, real, real_b=None):
         self.G.train()
@@ -48,21 +54,10 @@ class GANTrainer(Trainer):
         return stats
 
 
-class WGANGPTrainer(Trainer):
+class WGANGPTrainer(AdversarialTrainer):
     """Gulrajani et al. 2017: critic with gradient penalty, n_critic critic steps per G step."""
 
-    def __init__(self, options, device, dist):
-        super().__init__(options, device, dist)
-        self.G = self.model
-        self.D = self.model.make_discriminator().to(device)
-        self.opt_G = self._adam(self.G.parameters(), options.lr, (0.0, 0.9))
-        self.opt_D = self._adam(self.D.parameters(), options.lr, (0.0, 0.9))
-
-    def networks(self):
-        return {"G": self.G, "D": self.D}
-
-    def optimizers(self):
-        return {"G": self.opt_G, "D": self.opt_D}
+    betas = (0.0, 0.9)  # the paper's Adam settings for the critic and the generator
 
     def train_step(self, real, real_b=None):
         self.G.train()
