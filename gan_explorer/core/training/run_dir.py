@@ -65,13 +65,17 @@ class RunDirectory:
             return
         self.path.mkdir(parents=True, exist_ok=True)
         self.control_path.mkdir(exist_ok=True)
-        self._lock_file = open(self.path / ".lock", "w")
+        # Append mode: a process that fails to get the lock must not erase the holder's PID.
+        self._lock_file = open(self.path / ".lock", "a+")
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
+            self._lock_file.close()
+            self._lock_file = None
             if exc.errno in (errno.EAGAIN, errno.EACCES):
                 raise RunDirectoryBusy(f"{self.path}: another process is training in this run directory") from None
             raise
+        self._lock_file.truncate(0)
         self._lock_file.write(str(os.getpid()))
         self._lock_file.flush()
 

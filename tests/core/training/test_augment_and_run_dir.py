@@ -47,3 +47,20 @@ def test_truncate_stats_keeps_only_saved_ticks(tmp_path):
         run.append_stats({"Progress/tick": tick})
     run.truncate_stats(3)
     assert [r["Progress/tick"] for r in tail_jsonl(run.stats_path)[0]] == [1, 2, 3]
+
+
+def test_a_busy_run_directory_keeps_its_owner_pid(tmp_path):
+    import os
+
+    import pytest
+
+    from gan_explorer.core.training.run_dir import RunDirectoryBusy
+
+    owner = RunDirectory(tmp_path / "run")
+    owner.acquire()
+    try:
+        with pytest.raises(RunDirectoryBusy):
+            RunDirectory(tmp_path / "run").acquire()
+        assert (tmp_path / "run" / ".lock").read_text() == str(os.getpid())
+    finally:
+        owner.release()
