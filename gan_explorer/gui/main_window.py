@@ -163,6 +163,9 @@ class MainWindow(QMainWindow):
         self.d_bank.sigReleased.connect(self.history.end_gesture)
         self.d_bank.sigReset.connect(lambda: self._clear_offsets("d:"))
         d_layout.addWidget(self.d_range)
+        self.preview_btn = QPushButton("Preview this page (−2σ, 0, +2σ)")
+        self.preview_btn.clicked.connect(self.preview_directions)
+        d_layout.addWidget(self.preview_btn)
         d_layout.addWidget(self.d_bank)
         self.tabs.addTab(d_tab, "Directions")
         self.mixing = MixingPanel()
@@ -355,6 +358,20 @@ class MainWindow(QMainWindow):
         self._clear_offsets("d:")
         self.statusBar().showMessage(f"{len(payload['directions'])} directions found", 5000)
 
+    def preview_directions(self):
+        """A strip of three small images per visible direction: the current image pushed by -2, 0, +2 sigma."""
+        if self.directions is None:
+            return
+        start, end = self.d_range.value()
+        states, rows = [], self.d_bank.visible_items()
+        for item in rows:
+            direction, sigma = self.directions["directions"][item], float(self.directions["sigma"][item])
+            for amount in (-2.0, 0.0, 2.0):
+                states.append(self.state.with_w_offset(f"d:{item}", start, end, direction=direction,
+                                                       amount=amount * sigma))
+        self.preview_btn.setEnabled(False)
+        self.worker.render_batch(self._start_job("previews", rows=rows), states)
+
     def undo(self):
         self._show_state(self.history.undo())
         self.request_render()
@@ -533,6 +550,8 @@ class MainWindow(QMainWindow):
             self.interpolation.set_busy(False)
         if kind == "mix":
             self.mixing.render_btn.setEnabled(True)
+        if kind == "previews":
+            self.preview_btn.setEnabled(True)
         if payload.get("error"):
             self.statusBar().showMessage(payload["error"], 10000)
             self.sigError.emit(payload["error"])
@@ -543,6 +562,14 @@ class MainWindow(QMainWindow):
             return
         if kind == "mix":
             self.mixing.show_images(payload["images"])
+        elif kind == "previews":
+            from gan_explorer.gui.widgets.image_view import array_to_qimage
+
+            images = payload["images"]
+            for row, _item in enumerate(job["rows"]):
+                strip = np.concatenate(images[3 * row: 3 * row + 3], axis=1)
+                pixmap = QPixmap.fromImage(array_to_qimage(strip)).scaledToHeight(32, Qt.SmoothTransformation)
+                self.d_bank.set_preview(row, pixmap)
         elif kind == "play":
             self._play_frames, self._play_index = payload["images"], 0
             self._play_timer.start(int(1000 / job["fps"]))

@@ -372,3 +372,17 @@ def test_cyclegan_translates_a_training_sample(make_window, qtbot, tmp_path):
     with torch.no_grad():
         expected = ((model.translate(x, "AB") * 127.5 + 128).clamp(0, 255).to(torch.uint8))[0].permute(1, 2, 0).numpy()
     assert np.abs(right.astype(int) - expected).max() <= 1
+
+
+def test_direction_preview_strips(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.compute_directions()
+    before = window.state
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.preview_btn.click()
+    strips = [window.d_bank.previews[i].pixmap() for i in range(window.d_bank.count)]
+    assert all(not p.isNull() and p.width() == 3 * p.height() for p in strips)
+    assert window.state == before  # previews do not change the current latent
+    window.d_bank.page.setValue(1)
+    assert window.d_bank.previews[0].pixmap().isNull()  # another page: previews are stale, cleared

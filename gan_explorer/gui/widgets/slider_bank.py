@@ -41,15 +41,18 @@ class SliderBank(QWidget):
         top.addWidget(reset)
         layout.addLayout(top)
         grid = QGridLayout()
-        self.labels, self.sliders, self.readouts = [], [], []
+        self.labels, self.sliders, self.readouts, self.previews = [], [], [], []
         for i in range(count):
             label, slider, readout = QLabel(), QSlider(Qt.Horizontal), QLabel("0.00")
+            preview = QLabel()
+            self.previews.append(preview)
             readout.setMinimumWidth(40)
             slider.valueChanged.connect(lambda v, i=i: self._slider_moved(i, v))
             slider.sliderReleased.connect(self.sigReleased.emit)
             grid.addWidget(label, i, 0)
             grid.addWidget(slider, i, 1)
             grid.addWidget(readout, i, 2)
+            grid.addWidget(preview, i, 3)
             self.labels.append(label)
             self.sliders.append(slider)
             self.readouts.append(readout)
@@ -75,8 +78,9 @@ class SliderBank(QWidget):
         for i, (label, slider, readout) in enumerate(zip(self.labels, self.sliders, self.readouts)):
             item = self.page.value() * self.count + i
             visible = item < self.total
-            for w in (label, slider, readout):
+            for w in (label, slider, readout, self.previews[i]):
                 w.setVisible(visible)
+            self.previews[i].clear()  # previews belong to the page they were made for
             if not visible:
                 continue
             label.setText(self.names[item])
@@ -92,6 +96,13 @@ class SliderBank(QWidget):
         self.values[item] = value
         self.readouts[i].setText(f"{value:+.2f}")
         self.sigValueChanged.emit(item, value)
+
+    def visible_items(self) -> list[int]:
+        start = self.page.value() * self.count
+        return list(range(start, min(start + self.count, self.total)))
+
+    def set_preview(self, row: int, pixmap):
+        self.previews[row].setPixmap(pixmap)
 
     def set_values(self, values: dict[int, float]):
         self.values = dict(values)
