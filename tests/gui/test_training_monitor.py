@@ -1,7 +1,6 @@
 import json
 import os
 import signal
-import time
 
 import numpy as np
 import pytest

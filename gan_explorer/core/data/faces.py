@@ -8,7 +8,6 @@ the directions a model discovers line up with the factors that really made the d
 from __future__ import annotations
 
 import colorsys
-import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np

@@ -166,7 +166,7 @@ class _LegacyStorageUnpickler(pickle.Unpickler):
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
             raise UnsafePickleError("malformed storage reference")
-        marker, key, _location, numel = pid[1], pid[2], pid[3], pid[4]
+        marker, key, numel = pid[1], pid[2], pid[4]  # pid[3] is the device it was saved from
         if not isinstance(marker, _StorageMarker) or not isinstance(key, str) or not isinstance(numel, int):
             raise UnsafePickleError("malformed storage reference")
         return _StorageRef(key, marker.dtype, numel)
