@@ -78,6 +78,12 @@ class RunDirectory:
         self._lock_file.truncate(0)
         self._lock_file.write(str(os.getpid()))
         self._lock_file.flush()
+        # A process killed mid-write leaves its hidden temp file (never the real one): tidy up.
+        for stale in self.path.glob(".*.tmp*"):
+            try:
+                stale.unlink()
+            except OSError:
+                pass
 
     def release(self):
         if self._lock_file is not None:

@@ -64,3 +64,16 @@ def test_a_busy_run_directory_keeps_its_owner_pid(tmp_path):
         assert (tmp_path / "run" / ".lock").read_text() == str(os.getpid())
     finally:
         owner.release()
+
+
+def test_stale_temp_files_of_a_killed_writer_are_removed(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    stale = run_dir / ".training-state.pt.abc123.tmp.pt"
+    stale.write_bytes(b"half")
+    kept = run_dir / "stats.jsonl"
+    kept.write_text("{}\n")
+    run = RunDirectory(run_dir)
+    run.acquire()
+    run.release()
+    assert not stale.exists() and kept.exists()

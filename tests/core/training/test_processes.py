@@ -35,8 +35,8 @@ def _check_run_is_whole(run_dir, finished=True):
     assert kimgs == sorted(kimgs)
     for path in RunDirectory(run_dir).snapshots():
         load_model(path)  # every snapshot left behind is whole
-    assert not list(run_dir.glob(".*.tmp*"))
-    if finished:
+    if finished:  # a kill may leave a hidden temp file; the next run removes it
+        assert not list(run_dir.glob(".*.tmp*"))
         assert read_jsonl(run_dir / "events.jsonl")[-1]["event"] == "finished"
     return stats
 
@@ -44,13 +44,14 @@ def _check_run_is_whole(run_dir, finished=True):
 @pytest.mark.slow
 def test_kill_9_at_random_moments_always_resumes(tmp_path):
     run_dir = tmp_path / "run"
-    command = TRAIN + ["--kimg", "0.4", "--run-dir", str(run_dir)]
+    # Long enough that no attempt can finish before its kill, even on a fast, quiet machine.
+    command = TRAIN + ["--kimg", "2", "--run-dir", str(run_dir)]
     rng = random.Random(1234)
     kills = 0
     events_path = run_dir / "events.jsonl"
     for attempt in range(4):
         seen = len(read_jsonl(events_path))
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Let it start training (imports take seconds), then kill it without warning.
         _wait_for(lambda: len(read_jsonl(events_path)) > seen or proc.poll() is not None, 60)
         time.sleep(rng.uniform(0.0, 1.5))
@@ -59,11 +60,11 @@ def test_kill_9_at_random_moments_always_resumes(tmp_path):
             kills += 1
         proc.wait(60)
         _check_run_is_whole(run_dir, finished=False)
-    assert kills >= 2
+    assert kills == 4
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     stats = _check_run_is_whole(run_dir)
-    assert stats[-1]["Progress/kimg"] >= 0.4
+    assert stats[-1]["Progress/kimg"] >= 2
     events = [e["event"] for e in read_jsonl(run_dir / "events.jsonl")]
     assert events.count("started") == 1 and events.count("resumed") == 4
 
