@@ -81,24 +81,40 @@ class StyleGAN3Config(ModelConfig):
         return cutoffs, rates, half_widths, sizes.astype(int), channels.astype(int)
 
 
-def design_lowpass_filter(numtaps, cutoff, width, fs, radial=False):
-    """Kaiser-windowed low-pass FIR (scipy's firwin), or its radially symmetric 2-D version."""
-    import scipy.signal
-    import scipy.special
+def kaiser_beta_for(numtaps, width):
+    """Kaiser window beta for `numtaps` taps and a transition `width` in units of Nyquist.
 
+    Kaiser's empirical formulas (Oppenheim & Schafer, eq. 7.62-7.63), as scipy.signal's
+    kaiser_atten + kaiser_beta; written out so that the frozen app need not ship scipy.
+    """
+    attenuation = 2.285 * (numtaps - 1) * np.pi * width + 7.95  # dB
+    if attenuation > 50:
+        return 0.1102 * (attenuation - 8.7)
+    if attenuation > 21:
+        return 0.5842 * (attenuation - 21) ** 0.4 + 0.07886 * (attenuation - 21)
+    return 0.0
+
+
+def design_lowpass_filter(numtaps, cutoff, width, fs, radial=False):
+    """Kaiser-windowed low-pass FIR with unit DC gain, or its radially symmetric 2-D version.
+
+    The 1-D case is the windowed-sinc design of scipy.signal.firwin(numtaps, cutoff, width=width,
+    fs=fs) (a test holds the two equal); the 2-D one windows the ideal circular low-pass (jinc).
+    """
     if numtaps == 1:
         return None
+    nyquist = fs / 2
+    window = np.kaiser(numtaps, kaiser_beta_for(numtaps, width / nyquist))
     if not radial:
-        return torch.as_tensor(scipy.signal.firwin(numtaps=numtaps, cutoff=cutoff, width=width, fs=fs),
-                               dtype=torch.float32)
+        m = np.arange(numtaps) - (numtaps - 1) / 2
+        f = (cutoff / nyquist) * np.sinc(cutoff / nyquist * m) * window
+        return torch.as_tensor(f / f.sum(), dtype=torch.float32)
     x = (np.arange(numtaps) - (numtaps - 1) / 2) / fs
-    r = np.hypot(*np.meshgrid(x, x))
+    r = torch.from_numpy(np.hypot(*np.meshgrid(x, x)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        f = scipy.special.j1(2 * np.pi * cutoff * r) / (np.pi * r)  # the 2-D ideal low-pass ("jinc")
-    f[r == 0] = cutoff  # its limit at the centre
-    beta = scipy.signal.kaiser_beta(scipy.signal.kaiser_atten(numtaps, width / (fs / 2)))
-    w = np.kaiser(numtaps, beta)
-    f = f * np.outer(w, w)
+        f = (torch.special.bessel_j1(2 * np.pi * cutoff * r) / (np.pi * r)).numpy()  # the 2-D ideal low-pass
+    f[r.numpy() == 0] = cutoff  # its limit at the centre
+    f = f * np.outer(window, window)
     return torch.as_tensor(f / f.sum(), dtype=torch.float32)
 
 

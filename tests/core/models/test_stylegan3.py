@@ -51,6 +51,29 @@ def test_radial_filter_is_normalised_and_symmetric():
     assert torch.allclose(f, f.T) and torch.allclose(f, f.flip(0))
 
 
+@pytest.mark.parametrize("numtaps,cutoff,width,fs", [(6, 2.0, 4.0, 16), (12, 8.0, 4.0, 32), (24, 90.5, 50.0, 256),
+                                                     (4, 1.0, 0.1, 64)])
+def test_lowpass_design_equals_scipy_firwin(numtaps, cutoff, width, fs):
+    scipy_signal = pytest.importorskip("scipy.signal")  # in the test extra; the app itself does not need scipy
+    expected = scipy_signal.firwin(numtaps=numtaps, cutoff=cutoff, width=width, fs=fs)
+    got = design_lowpass_filter(numtaps, cutoff, width, fs)
+    assert np.allclose(got.numpy(), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_radial_design_uses_the_scipy_kaiser_window_and_bessel():
+    scipy_signal = pytest.importorskip("scipy.signal")
+    scipy_special = pytest.importorskip("scipy.special")
+    numtaps, cutoff, width, fs = 12, 8.0, 4.0, 32
+    x = (np.arange(numtaps) - (numtaps - 1) / 2) / fs
+    r = np.hypot(*np.meshgrid(x, x))
+    f = scipy_special.j1(2 * np.pi * cutoff * r) / (np.pi * r)
+    beta = scipy_signal.kaiser_beta(scipy_signal.kaiser_atten(numtaps, width / (fs / 2)))
+    w = np.kaiser(numtaps, beta)
+    f = f * np.outer(w, w)
+    got = design_lowpass_filter(numtaps, cutoff, width, fs, radial=True)
+    assert np.allclose(got.numpy(), f / f.sum(), rtol=1e-4, atol=1e-7)
+
+
 def test_transform_moves_the_image():
     model = build_model("stylegan3", **TINY["stylegan3"]).eval()
     ws = model.map(model.sample_z(1, 0))
