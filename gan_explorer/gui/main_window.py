@@ -479,7 +479,8 @@ class MainWindow(QMainWindow):
         job = self._start_job(purpose, path=path, fps=self.interpolation.fps.value())
         self.interpolation.set_busy(True)
         self.interpolation.progress.setValue(0)
-        self.worker.render_interpolation(job, list(keys), **self.interpolation.settings())
+        export = {"export_path": str(path), "fps": self.interpolation.fps.value()} if purpose == "export" else {}
+        self.worker.render_interpolation(job, list(keys), **self.interpolation.settings(), **export)
         return job
 
     def _export_dialog(self):
@@ -574,14 +575,7 @@ class MainWindow(QMainWindow):
             self._play_frames, self._play_index = payload["images"], 0
             self._play_timer.start(int(1000 / job["fps"]))
         elif kind == "export":
-            from gan_explorer.core.io.video import export_frames
-
-            try:
-                export_frames(payload["images"], job["path"], fps=job["fps"])
-                self.statusBar().showMessage(f"Exported {len(payload['images'])} frames to {job['path']}", 8000)
-            except Exception as exc:
-                self.statusBar().showMessage(f"Export failed: {exc}", 10000)
-                self.sigError.emit(str(exc))
+            self.statusBar().showMessage(f"Exported {payload['frames']} frames to {payload['exported']}", 8000)
         elif kind == "encode":
             ws = payload["ws"]
             state = LatentState(seed=self.state.seed, ws=tuple(map(tuple, ws.tolist())))

@@ -72,8 +72,9 @@ class RenderWorker(QObject):
         self._command(("batch", job, states))
 
     def render_interpolation(self, job: int, keyframes: list, frames_per_segment: int, method: str, space: str,
-                             loop: bool):
-        self._command(("interpolate", job, keyframes, frames_per_segment, method, space, loop))
+                             loop: bool, export_path: str | None = None, fps: float = 30.0):
+        """Render the frames; with `export_path`, also encode them there (GIF/MP4/PNGs) on this thread."""
+        self._command(("interpolate", job, keyframes, frames_per_segment, method, space, loop, export_path, fps))
 
     def encode_image(self, job: int, image):
         """VAE / autoencoder: an HWC uint8 picture -> its latent (sigJobDone with 'ws')."""
@@ -182,22 +183,34 @@ class RenderWorker(QObject):
         self.sigDirections.emit({"method": method, "directions": directions, "sigma": sigma})
 
     def _batch(self, job, states):
+        images = self._render_states(job, states, total=len(states))
+        if images is not None:
+            self.sigJobDone.emit({"job": job, "images": images})
+
+    def _take_cancel(self, job) -> bool:
+        if job in self._cancelled:
+            self._cancelled.discard(job)
+            return True
+        return False
+
+    def _render_states(self, job, states, total):
+        """Render `states` with progress out of `total`; None when it ended (error or cancel, already reported)."""
         images = []
         for i, state in enumerate(states):
-            if job in self._cancelled:
-                self._cancelled.discard(job)
+            if self._take_cancel(job):
                 self.sigJobDone.emit({"job": job, "cancelled": True, "images": images})
-                return
+                return None
             result = self.renderer.render(RenderRequest(-1, state, self.renderer.model_token))
             if result.error:
                 self.sigJobDone.emit({"job": job, "error": result.error})
-                return
+                return None
             images.append(result.image)
-            self.sigJobProgress.emit({"job": job, "done": i + 1, "total": len(states)})
-        self.sigJobDone.emit({"job": job, "images": images})
+            self.sigJobProgress.emit({"job": job, "done": i + 1, "total": total})
+        return images
 
+    def _interpolate(self, job, keyframes, frames_per_segment, method, space, loop, export_path=None, fps=30.0):
+        from dataclasses import replace
 
-    def _interpolate(self, job, keyframes, frames_per_segment, method, space, loop):
         from gan_explorer.core.latent.interpolation import interpolation_ws
 
         try:
@@ -205,12 +218,36 @@ class RenderWorker(QObject):
         except Exception as exc:
             self.sigJobDone.emit({"job": job, "error": str(exc)})
             return
-        from dataclasses import replace
-
         base = keyframes[0]
         states = [replace(base, ws=tuple(map(tuple, w.cpu().numpy().tolist())), w_offsets=(), mix_seed=-1)
                   for w in ws]
-        self._batch(job, states)
+        # Exporting counts twice: once rendering each frame, once encoding it.
+        total = len(states) * (2 if export_path else 1)
+        images = self._render_states(job, states, total)
+        if images is None:
+            return
+        if export_path:
+            self._export(job, images, export_path, fps)
+        else:
+            self.sigJobDone.emit({"job": job, "images": images})
+
+    def _export(self, job, images, path, fps):
+        """Encode on the worker thread: a long MP4 must not freeze the window."""
+        from gan_explorer.core.io.video import export_frames
+
+        n = len(images)
+        try:
+            export_frames(images, path, fps=fps,
+                          progress=lambda done, _total: self.sigJobProgress.emit(
+                              {"job": job, "done": n + done, "total": 2 * n}),
+                          should_stop=lambda: self._take_cancel(job))
+        except KeyboardInterrupt:
+            self.sigJobDone.emit({"job": job, "cancelled": True, "images": []})
+            return
+        except Exception as exc:
+            self.sigJobDone.emit({"job": job, "error": f"Export to {path} failed: {exc}"})
+            return
+        self.sigJobDone.emit({"job": job, "exported": str(path), "frames": n})
 
     def _image_tensor(self, image, resolution, channels):
         from PIL import Image

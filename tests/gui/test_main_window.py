@@ -282,6 +282,54 @@ def test_an_interpolation_can_be_cancelled(make_window, qtbot, tiny_model_file, 
     assert window.interpolation.play_btn.isEnabled()
 
 
+def test_export_encodes_off_the_ui_thread_and_can_be_cancelled_there(make_window, qtbot, tiny_model_file,
+                                                                   tmp_path, monkeypatch):
+    """A long encode (a big MP4) runs on the worker: the window keeps ticking and Cancel stops it."""
+    import threading
+
+    from gan_explorer.core.io import video
+
+    encoder_threads = []
+
+    def slow_encoder(frames, path, fps=30.0, progress=None, should_stop=lambda: False):
+        encoder_threads.append(threading.current_thread())
+        for i in range(10_000):  # about 50 s unless cancelled
+            if should_stop():
+                raise KeyboardInterrupt
+            progress(min(i + 1, len(frames)), len(frames))
+            time.sleep(0.005)
+        raise AssertionError("the encoder was never told to stop")
+
+    monkeypatch.setattr(video, "export_frames", slow_encoder)
+    window = make_window(sync=False)
+    open_and_wait(qtbot, window, tiny_model_file)
+    for seed in (1, 2):
+        window.latent_panel.seed.setValue(seed)
+        window.add_keyframe()
+    window.interpolation.frames.setValue(4)
+    gaps, last = [], [time.perf_counter()]
+
+    def beat():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(beat)
+    timer.start(5)
+    with qtbot.waitSignal(window.sigJobFinished, timeout=30000) as finished:
+        window.run_interpolation("export", str(tmp_path / "long.mp4"))
+        qtbot.waitUntil(lambda: bool(encoder_threads), timeout=20000)
+        qtbot.wait(300)  # the encoder is running now
+        window.cancel_jobs()
+    timer.stop()
+    assert finished.args == ["export"]
+    assert encoder_threads[0] is not threading.main_thread()
+    assert max(gaps[1:]) < 0.050, f"UI thread stalled {max(gaps) * 1000:.0f} ms"
+    assert window.interpolation.export_btn.isEnabled()
+    assert "Cancelled" in window.statusBar().currentMessage()
+
+
 def test_vae_encodes_a_dropped_picture(make_window, qtbot, tmp_path):
     from PIL import Image
 
