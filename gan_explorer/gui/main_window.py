@@ -505,16 +505,9 @@ class MainWindow(QMainWindow):
             self.open_model(path)
 
     def use_picture(self, path):
-        """VAE / autoencoder: encode the picture to a latent; CycleGAN: translate it."""
-        from PIL import Image as PILImage
-
+        """VAE / autoencoder: encode the picture to a latent; CycleGAN: translate it (decoded on the worker)."""
         caps = (self.info or {}).get("capabilities", {})
-        try:
-            image = np.asarray(PILImage.open(path).convert("RGB"))
-        except Exception as exc:
-            self.statusBar().showMessage(f"{path}: not a readable image ({exc})", 10000)
-            self.sigError.emit(f"{path}: not a readable image")
-            return
+        image = str(path)
         if caps.get("is_translation"):
             self.worker.translate_image(self._start_job("translate"), image, self.translate_direction.currentData())
         elif caps.get("has_encoder"):

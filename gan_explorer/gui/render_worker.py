@@ -15,6 +15,7 @@ import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
 from gan_explorer.core.devices import resolve_device
+from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.render import LatestSlot, Renderer, RenderRequest
 
 
@@ -77,11 +78,11 @@ class RenderWorker(QObject):
         self._command(("interpolate", job, keyframes, frames_per_segment, method, space, loop, export_path, fps))
 
     def encode_image(self, job: int, image):
-        """VAE / autoencoder: an HWC uint8 picture -> its latent (sigJobDone with 'ws')."""
+        """VAE / autoencoder: an HWC uint8 picture or its path -> its latent (sigJobDone with 'ws')."""
         self._command(("encode", job, image))
 
     def translate_image(self, job: int, image, direction: str):
-        """CycleGAN: an HWC uint8 picture -> (input, translated) images (sigJobDone with 'images')."""
+        """CycleGAN: an HWC uint8 picture or its path -> (input, translated) images (sigJobDone with 'images')."""
         self._command(("translate", job, image, direction))
 
     def translate_sample(self, job: int, spec: str, direction: str, index: int):
@@ -147,7 +148,8 @@ class RenderWorker(QObject):
                 self._sample(*command[1:])
         except Exception as exc:  # never let the worker die; the job (if any) ends with the error
             job = command[1] if kind in ("batch", "interpolate", "encode", "translate", "sample") else -1
-            self.sigJobDone.emit({"job": job, "error": f"{type(exc).__name__}: {exc}",
+            message = str(exc) if isinstance(exc, GanExplorerError) else f"{type(exc).__name__}: {exc}"
+            self.sigJobDone.emit({"job": job, "error": message,
                                   "traceback": traceback.format_exc()})
 
     def _load(self, path, token):
@@ -250,11 +252,20 @@ class RenderWorker(QObject):
         self.sigJobDone.emit({"job": job, "exported": str(path), "frames": n})
 
     def _image_tensor(self, image, resolution, channels):
+        """An HWC uint8 array, or a picture's path (decoded here, off the UI thread) -> a model input."""
+        from pathlib import Path
+
         from PIL import Image
 
-        from gan_explorer.core.data.folder import fit_square
+        from gan_explorer.core.data.folder import decode_image, fit_square
 
-        picture = Image.fromarray(image).convert("RGB" if channels == 3 else "L")
+        if isinstance(image, (str, Path)):
+            try:
+                picture = decode_image(Path(image).read_bytes(), str(image), channels)
+            except (OSError, ValueError) as exc:
+                raise GanExplorerError(f"{image}: not a readable image ({exc})") from None
+        else:
+            picture = Image.fromarray(image).convert("RGB" if channels == 3 else "L")
         array = np.asarray(fit_square(picture, resolution))
         if array.ndim == 2:
             array = array[:, :, None]

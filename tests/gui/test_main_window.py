@@ -351,6 +351,13 @@ def test_vae_encodes_a_dropped_picture(make_window, qtbot, tmp_path):
         expected = model.encode(x)[0].numpy()
     assert np.allclose(np.asarray(window.state.ws), expected, atol=1e-5)
 
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(picture.read_bytes()[:60])  # truncated: decoded (and refused) on the worker
+    with qtbot.waitSignal(window.sigError, timeout=10000) as error:
+        window._dropped(str(broken))
+    assert str(broken) in error.args[0] and "not a readable image" in error.args[0]
+    assert np.allclose(np.asarray(window.state.ws), expected, atol=1e-5)  # nothing lost
+
 
 def test_worker_errors_show_and_out_of_memory_falls_back(make_window, qtbot, tiny_model_file, monkeypatch):
     window = make_window()
