@@ -24,7 +24,8 @@ def run_is_active(path) -> bool:
         return False
     with open(lock, "a") as f:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Shared: monitors never block each other; a trainer starting meanwhile retries.
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.EACCES):
                 return True

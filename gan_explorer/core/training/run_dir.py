@@ -26,6 +26,8 @@ import torch
 from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.io.atomic import atomic_path, atomic_write_text
 
+LOCK_PATIENCE_S = 1.0  # how long a starting trainer waits out a monitor's momentary probe
+
 
 class RunDirectoryBusy(GanExplorerError):
     pass
@@ -67,14 +69,22 @@ class RunDirectory:
         self.control_path.mkdir(exist_ok=True)
         # Append mode: a process that fails to get the lock must not erase the holder's PID.
         self._lock_file = open(self.path / ".lock", "a+")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            self._lock_file.close()
-            self._lock_file = None
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise RunDirectoryBusy(f"{self.path}: another process is training in this run directory") from None
-            raise
+        # A monitor's run_is_active() holds a shared lock for an instant: retry briefly before
+        # concluding that another trainer owns the run.
+        deadline = time.monotonic() + LOCK_PATIENCE_S
+        while True:
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EACCES) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                self._lock_file.close()
+                self._lock_file = None
+                if exc.errno in (errno.EAGAIN, errno.EACCES):
+                    raise RunDirectoryBusy(f"{self.path}: another process is training in this run directory") from None
+                raise
         self._lock_file.truncate(0)
         self._lock_file.write(str(os.getpid()))
         self._lock_file.flush()

@@ -66,6 +66,29 @@ def test_a_busy_run_directory_keeps_its_owner_pid(tmp_path):
         owner.release()
 
 
+def test_a_monitor_probing_the_lock_never_makes_a_starting_trainer_fail(tmp_path):
+    """run_is_active() holds a shared lock for an instant; a trainer starting then must still start."""
+    import fcntl
+    import threading
+
+    from gan_explorer.core.training.monitor import run_is_active
+
+    (tmp_path / "run").mkdir()
+    lock = tmp_path / "run" / ".lock"
+    lock.write_text("")
+    assert run_is_active(tmp_path / "run") is False
+    probe = open(lock, "a")
+    fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)  # a probe caught mid-way
+    threading.Timer(0.3, lambda: (fcntl.flock(probe, fcntl.LOCK_UN), probe.close())).start()
+    trainer = RunDirectory(tmp_path / "run")
+    trainer.acquire()  # waits the probe out instead of raising RunDirectoryBusy
+    try:
+        assert run_is_active(tmp_path / "run") is True
+    finally:
+        trainer.release()
+    assert run_is_active(tmp_path / "run") is False
+
+
 def test_stale_temp_files_of_a_killed_writer_are_removed(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
