@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kimg", type=float, default=0, help="length in thousands of real images (0: default)")
     p.add_argument("--batch", type=int, default=0, help="global batch size (0: default)")
     p.add_argument("--lr", type=float, default=0, help="learning rate (0: default)")
-    p.add_argument("--augment", default="auto", choices=["auto", "none", "ada", "diffaugment"])
+    p.add_argument("--augment", default="auto", choices=["auto", "none", "ada", "diffaugment"],
+                   help="auto: ADA for stylegan on a folder or zip, none on the endless procedural faces")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     p.add_argument("--seed", type=int, default=0)

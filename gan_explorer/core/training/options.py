@@ -98,7 +98,10 @@ class TrainingOptions:
         d = family_defaults(self.family, resolution)
         augment = self.augment
         if augment == "auto":
-            augment = "ada" if self.family == "stylegan" else "none"
+            # Augmentation keeps D from memorising a finite dataset; the procedural faces are an
+            # endless stream (every index a new face), so there is nothing to memorise there.
+            endless = self.data.startswith("faces:") or self.data == "faces"
+            augment = "ada" if self.family == "stylegan" and not endless else "none"
         return self.replace(
             resolution=resolution, kimg=self.kimg or d["kimg"], batch=self.batch or d["batch"],
             lr=self.lr or d["lr"], augment=augment, tick_kimg=self.tick_kimg or d["tick_kimg"],

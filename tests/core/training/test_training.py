@@ -58,7 +58,7 @@ def test_weights_change(tmp_path):
 
 
 def test_resume_is_exact(tmp_path):
-    options = tiny_options("stylegan", kimg=0.064, snapshot_ticks=1)
+    options = tiny_options("stylegan", kimg=0.064, snapshot_ticks=1, augment="ada")
     straight = tmp_path / "straight"
     training_loop(straight, options)
 
@@ -83,6 +83,18 @@ def test_resume_is_exact(tmp_path):
     assert ticks == list(range(1, a["tick"] + 1))
     events = _events(resumed)
     assert events.count("resumed") == 1 and events[-1] == "finished"
+
+
+def test_augment_auto_is_ada_for_stylegan_on_finite_data_only():
+    from gan_explorer.core.training.options import TrainingOptions
+
+    def resolved(family, data):
+        return TrainingOptions(family=family, data=data, resolution=32).resolved().augment
+
+    assert resolved("stylegan", "photos.zip") == "ada"
+    assert resolved("stylegan", "faces:32") == "none"  # an endless stream cannot be memorised
+    assert resolved("dcgan", "photos.zip") == "none"
+    assert TrainingOptions(family="stylegan", data="faces:32", augment="ada").resolved().augment == "ada"
 
 
 def test_stop_file_ends_with_a_final_snapshot(tmp_path):
