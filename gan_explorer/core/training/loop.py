@@ -270,11 +270,12 @@ def _snapshot(run, trainer, opts, progress, model=True):
     kimg = progress.cur_nimg / 1000
     if not run.writer:
         return
-    samples = run.samples_path(kimg)
+    fine = opts.tick_kimg * opts.snapshot_ticks < 1  # whole-kimg names would overwrite each other
+    samples = run.samples_path(kimg, fine)
     save_image(samples, trainer.sample_grid())
     data = {"kimg": kimg, "samples": samples.name}
     if model:
-        path = run.snapshot_path(kimg)
+        path = run.snapshot_path(kimg, fine)
         provenance = {"trained_by": "gan-explorer train", "objective": opts.family, "data": opts.data,
                       "kimg": kimg, "run_dir": str(run.path)}
         if opts.data_b:

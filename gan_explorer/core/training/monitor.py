@@ -63,7 +63,7 @@ class RunReader:
         return stats, events
 
     def latest_samples(self) -> Path | None:
-        samples = sorted(self.path.glob("samples-*.png"))
+        samples = self.run.samples()
         return samples[-1] if samples else None
 
     def latest_snapshot(self) -> Path | None:

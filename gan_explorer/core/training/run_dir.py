@@ -5,6 +5,8 @@
   events.jsonl          started, resumed, snapshot, nan, rollback, paused, error, finished, aborted
   samples-KKKKKK.png    a sample grid from fixed seeds at each snapshot
   network-snapshot-KKKKKK.safetensors   the model, openable by `gan-explorer generate`
+                        (KKKKKK: whole kimg, as NVIDIA's; KKKKKK.KKK when snapshots come
+                        less than 1 kimg apart, so that they do not overwrite each other)
   training-state.pt     everything needed to resume (torch.load(weights_only=True))
   control/stop, control/pause   files the loop polls
 
@@ -29,6 +31,21 @@ from gan_explorer.core.io.atomic import atomic_path, atomic_write_text
 LOCK_PATIENCE_S = 1.0  # how long a starting trainer waits out a monitor's momentary probe
 
 
+def kimg_tag(kimg: float, fine: bool = False) -> str:
+    """'000005' for 5.04 kimg (NVIDIA's naming); '000000.512' with `fine` (sub-kimg snapshots)."""
+    nimg = int(round(kimg * 1000))
+    return f"{nimg // 1000:06d}.{nimg % 1000:03d}" if fine else f"{nimg // 1000:06d}"
+
+
+def kimg_of(path: Path) -> float:
+    """The kimg in a snapshot or sample file name (names sort wrongly as text once both kinds exist)."""
+    tag = path.name.rsplit("-", 1)[-1].split(".")
+    try:
+        return float(f"{tag[0]}.{tag[1]}" if len(tag) > 2 else tag[0])
+    except ValueError:
+        return -1.0
+
+
 class RunDirectoryBusy(GanExplorerError):
     pass
 
@@ -47,14 +64,17 @@ class RunDirectory:
     control_path = property(lambda self: self.path / "control")
     log_path = property(lambda self: self.path / "log.txt")
 
-    def snapshot_path(self, kimg: float) -> Path:
-        return self.path / f"network-snapshot-{int(kimg * 1000) // 1000:06d}.safetensors"
+    def snapshot_path(self, kimg: float, fine: bool = False) -> Path:
+        return self.path / f"network-snapshot-{kimg_tag(kimg, fine)}.safetensors"
 
-    def samples_path(self, kimg: float) -> Path:
-        return self.path / f"samples-{int(kimg * 1000) // 1000:06d}.png"
+    def samples_path(self, kimg: float, fine: bool = False) -> Path:
+        return self.path / f"samples-{kimg_tag(kimg, fine)}.png"
 
     def snapshots(self) -> list[Path]:
-        return sorted(self.path.glob("network-snapshot-*.safetensors"))
+        return sorted(self.path.glob("network-snapshot-*.safetensors"), key=kimg_of)
+
+    def samples(self) -> list[Path]:
+        return sorted(self.path.glob("samples-*.png"), key=kimg_of)
 
     def latest_snapshot(self) -> Path | None:
         snapshots = self.snapshots()

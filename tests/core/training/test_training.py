@@ -33,15 +33,21 @@ def test_every_family_trains_a_few_steps(tmp_path, family):
     first = RunDirectory(run_dir).snapshots()[0]
     # Weights moved away from the initialisation.
     trained = state["trainer"]["networks"]["G" if "G" in state["trainer"]["networks"] else "model"]
-    assert any(not torch.equal(v, trained[k]) for k, v in load_model(first).state_dict().items()
-               if k in trained and v.is_floating_point()) or len(RunDirectory(run_dir).snapshots()) == 1
+    snapshots = RunDirectory(run_dir).snapshots()
+    # Sub-kimg snapshots get distinct names (000000.032, 000000.064, ...), in kimg order.
+    saved = [e["snapshot"] for e in read_jsonl(run_dir / "events.jsonl") if "snapshot" in e]
+    assert [p.name for p in snapshots] == saved  # none overwritten, in kimg order
+    assert snapshot == snapshots[-1]
+    first_weights = load_model(first).state_dict()
+    assert len(snapshots) == 1 or any(not torch.equal(v, trained[k]) for k, v in first_weights.items()
+                                      if k in trained and v.is_floating_point())
     with torch.no_grad():
         if family == "cyclegan":
             out = model.translate(torch.zeros(1, 3, 32, 32))
         else:
             out = model.generate(model.sample_z(2, 0))
     assert torch.isfinite(out).all()
-    assert (run_dir / "samples-000000.png").exists()
+    assert (run_dir / "samples-000000.000.png").exists()  # what the untrained G draws
     options_json = json.loads((run_dir / "options.json").read_text())
     assert options_json["family"] == family and options_json["kimg"] == options.kimg
 
