@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="data loader processes")
     p.add_argument("--tick-kimg", type=float, default=0, help="a stats line every N kimg (0: default)")
-    p.add_argument("--snapshot-ticks", type=int, default=5, help="snapshot every N ticks")
+    p.add_argument("--snapshot-ticks", type=int, default=None, help="snapshot every N ticks (default 5)")
     p.add_argument("--hflip", action="store_true", help="random horizontal flips")
     p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                    help="model config override, e.g. channel_max=128 (repeatable)")
@@ -264,15 +264,18 @@ def cmd_train(args):
     if args.family is None or args.data is None:
         if saved is None:
             raise ConfigError(f"{args.run_dir} holds no run yet: give --family and --data")
-        # Resume exactly what options.json says; only the length and the machine may change.
+        # Resume exactly what options.json says; only the length, the cadence and the machine may change.
         options = saved.replace(kimg=args.kimg or saved.kimg, device=args.device, workers=args.workers,
+                                tick_kimg=args.tick_kimg or saved.tick_kimg,
+                                snapshot_ticks=args.snapshot_ticks or saved.snapshot_ticks,
                                 progress=not args.no_progress)
     else:
         options = TrainingOptions(
             family=args.family, data=args.data, data_b=args.data_b, resolution=args.resolution,
             channels=args.channels, kimg=args.kimg, batch=args.batch, lr=args.lr, augment=args.augment,
             device=args.device, precision=args.precision, seed=args.seed, workers=args.workers,
-            tick_kimg=args.tick_kimg, snapshot_ticks=args.snapshot_ticks, hflip=args.hflip,
+            tick_kimg=args.tick_kimg, hflip=args.hflip,
+            snapshot_ticks=args.snapshot_ticks or TrainingOptions.snapshot_ticks,
             model=_parse_key_values(args.model_option, "--model-option"), r1_gamma=args.r1_gamma,
             n_critic=args.n_critic, beta=args.beta, ae_loss=args.ae_loss, progress=not args.no_progress)
     status = training_loop(args.run_dir, options)

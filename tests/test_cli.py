@@ -106,10 +106,17 @@ def test_train_then_resume_by_run_dir_alone(tmp_path, capsys):
     common = ["--workers", "0", "--no-progress", "--device", "cpu"]
     assert main(["train", "--family", "vae", "--data", "faces:16", "--run-dir", str(run_dir), "--kimg", "0.016",
                  "--batch", "8", "--tick-kimg", "0.008", "--model-option", "base_channels=4", *common]) == 0
-    assert main(["train", "--run-dir", str(run_dir), "--kimg", "0.032", *common]) == 0
+    assert main(["train", "--run-dir", str(run_dir), "--kimg", "0.032", "--snapshot-ticks", "1", *common]) == 0
     from gan_explorer.core.training.run_dir import read_jsonl
 
     assert [s["Progress/tick"] for s in read_jsonl(run_dir / "stats.jsonl")] == [1, 2, 3, 4]
+    snapshot_kimgs = [e["kimg"] for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "snapshot"]
+    assert snapshot_kimgs == [0.0, 0.016, 0.024, 0.032]  # every tick after the resume, as asked there
+    saved = json.loads((run_dir / "options.json").read_text())
+    assert (saved["kimg"], saved["snapshot_ticks"]) == (0.032, 1)
+    # A plain resume after the lengthened run finished remembers the new length: nothing more to do.
+    assert main(["train", "--run-dir", str(run_dir), *common]) == 0
+    assert len(read_jsonl(run_dir / "stats.jsonl")) == 4
     snapshot = sorted(run_dir.glob("network-snapshot-*.safetensors"))[-1]
     assert main(["generate", str(snapshot), "--seeds", "0-3", "--out", str(tmp_path / "g.png")]) == 0
     assert main(["train", "--run-dir", str(tmp_path / "nothing")]) == 2

@@ -100,6 +100,11 @@ def _resolve_options(run: RunDirectory, options: TrainingOptions) -> tuple[Train
                          snapshot_ticks=asked.snapshot_ticks), resuming
 
 
+def _run_shape(opts: TrainingOptions) -> tuple:
+    """What a resume may change and a later resume must remember."""
+    return opts.kimg, opts.tick_kimg, opts.snapshot_ticks
+
+
 def _rng_state() -> dict:
     np_state = np.random.get_state()
     return {
@@ -139,7 +144,8 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
     opts, resuming = _resolve_options(run, options)
     if opts.batch % dist.world_size:
         raise ConfigError(f"--batch {opts.batch}: must be divisible by the {dist.world_size} processes")
-    if not resuming:
+    if not resuming or _run_shape(opts) != _run_shape(load_run_options(run.path)):
+        # A resume that lengthens the run keeps its new length: a later plain resume must not stop early.
         run.write_options(opts.to_json())
     _seed_all(opts.seed * 1000 + dist.rank)
     trainer = TRAINERS[opts.family](opts, device, dist)
