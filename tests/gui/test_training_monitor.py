@@ -64,17 +64,22 @@ def test_launch_from_the_form_shows_curves_then_stop_writes_a_final_snapshot(wor
 
 def test_a_killed_run_resumes_from_the_form(workspace, qtbot, tmp_path):
     run_dir = tmp_path / "run"
-    _fill_form(workspace, run_dir, kimg=0.128)
+    # Long enough that it cannot finish before the kill (a short one did, in half a second).
+    _fill_form(workspace, run_dir, kimg=50.0)
     workspace.launch_btn.click()
     qtbot.waitUntil(lambda: workspace.curve_points("Loss/G/loss") >= 1 and _pid(run_dir) > 0, timeout=90000)
     os.kill(_pid(run_dir), signal.SIGKILL)
     qtbot.waitUntil(lambda: workspace.run_status(workspace.current) == "stopped", timeout=30000)
-    with qtbot.waitSignal(workspace.sigRunEnded, timeout=120000) as ended:
-        workspace.resume_btn.click()
-    assert ended.args[1] == "finished"
+    before_resume = len(read_jsonl(run_dir / "stats.jsonl"))
+    workspace.resume_btn.click()
+    qtbot.waitUntil(lambda: workspace.curve_points("Loss/G/loss") >= before_resume + 2, timeout=90000)
+    with qtbot.waitSignal(workspace.sigRunEnded, timeout=90000) as ended:
+        workspace.stop_btn.click()
+    assert ended.args[1] == "aborted"
     ticks = [s["Progress/tick"] for s in read_jsonl(run_dir / "stats.jsonl")]
-    assert ticks == list(range(1, len(ticks) + 1)) and len(ticks) == 8
-    qtbot.waitUntil(lambda: workspace.curve_points("Loss/G/loss") == 8, timeout=10000)
+    assert ticks == list(range(1, len(ticks) + 1)) and len(ticks) >= before_resume + 2  # none lost or repeated
+    assert [e["event"] for e in read_jsonl(run_dir / "events.jsonl")].count("resumed") == 1
+    qtbot.waitUntil(lambda: workspace.curve_points("Loss/G/loss") == len(ticks), timeout=10000)
 
 
 def test_attaching_to_a_run_written_elsewhere_and_half_written_lines(workspace, qtbot, tmp_path):
