@@ -13,8 +13,9 @@ from PIL import Image
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-    QMainWindow, QMessageBox, QPlainTextEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget,
+    QApplication, QComboBox, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
+    QListWidgetItem, QMainWindow, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QTabWidget,
+    QVBoxLayout, QWidget,
 )
 
 import gan_explorer
@@ -73,9 +74,15 @@ class MainWindow(QMainWindow):
         self.view.sigDropped.connect(self._dropped)
         self.workspace = TrainingWorkspace(self.settings)
         self.workspace.sigExplore.connect(self.explore_snapshot)
+        # The workspace scrolls rather than widening the window: its form and plots would
+        # otherwise add to the explorer's docks and push the window past a laptop screen.
+        self.train_page = QScrollArea()
+        self.train_page.setWidget(self.workspace)
+        self.train_page.setWidgetResizable(True)
+        self.train_page.setFrameShape(QFrame.NoFrame)
         self.central = QTabWidget()
         self.central.addTab(self.view, "Explore")
-        self.central.addTab(self.workspace, "Train")
+        self.central.addTab(self.train_page, "Train")
         self.setCentralWidget(self.central)
         self.central.currentChanged.connect(self._central_changed)
         self._build_docks()
@@ -129,6 +136,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
 
         self.tabs = QTabWidget()
+        self._picked_tab = 0
+        self._updating_tabs = False
+        self.tabs.currentChanged.connect(self._tab_picked)
         self.z_bank = SliderBank(8)
         self.z_bank.sigValueChanged.connect(self._z_slider)
         self.z_bank.sigReleased.connect(self.history.end_gesture)
@@ -237,10 +247,14 @@ class MainWindow(QMainWindow):
         for dock in self.findChildren(QDockWidget):
             dock.setVisible(exploring)
 
+    def _tab_picked(self, index: int):
+        if not self._updating_tabs and index >= 0 and self.tabs.isTabEnabled(index):
+            self._picked_tab = index
+
     def _open_run_dialog(self):
         path = QFileDialog.getExistingDirectory(self, "Open run directory")
         if path:
-            self.central.setCurrentWidget(self.workspace)
+            self.central.setCurrentWidget(self.train_page)
             self.workspace.attach(path)
 
     def explore_snapshot(self, path: str):
@@ -399,6 +413,7 @@ class MainWindow(QMainWindow):
         for w in (self.latent_panel, self.add_bookmark_btn):
             w.setEnabled(latent)
         self.tabs.setEnabled(has_model)
+        self._updating_tabs = True  # the moves Qt makes while tabs switch on and off are not the user's
         for i in range(self.tabs.count()):
             self.tabs.setTabEnabled(i, latent)
         self.tabs.setTabEnabled(2, latent and caps.get("has_mapping", False))
@@ -409,8 +424,12 @@ class MainWindow(QMainWindow):
         self.sample_btn.setEnabled(bool(translation) and bool((self.info or {}).get("provenance", {}).get("data")))
         if translation:
             self.tabs.setCurrentWidget(self.translate_tab)
-        elif latent and not self.tabs.isTabEnabled(self.tabs.currentIndex()):
-            self.tabs.setCurrentIndex(0)
+        elif latent:
+            # Qt moves off a tab when it is disabled (all are while no model is open); go back
+            # to the tab the user last picked, or the first one.
+            picked = self._picked_tab
+            self.tabs.setCurrentIndex(picked if self.tabs.isTabEnabled(picked) else 0)
+        self._updating_tabs = False
         for a in (self.save_image_action, self.save_latent_action, self.copy_action):
             a.setEnabled(self.view.image is not None)
         self.undo_action.setEnabled(self.history.can_undo())

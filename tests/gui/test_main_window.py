@@ -441,3 +441,23 @@ def test_direction_preview_strips(make_window, qtbot, tiny_model_file):
     assert window.state == before  # previews do not change the current latent
     window.d_bank.page.setValue(1)
     assert window.d_bank.previews[0].pixmap().isNull()  # another page: previews are stale, cleared
+
+
+def test_window_fits_a_laptop_screen_and_keeps_the_picked_slider_tab(make_window, qtbot, tiny_model_file, tmp_path):
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.models import build_model
+    from tests.conftest import TINY
+
+    window = make_window()
+    window.show()
+    # The explorer's docks plus the view, and the Train tab (which scrolls), fit 1366 x 768.
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 700, hint
+    open_and_wait(qtbot, window, tiny_model_file)
+    assert window.tabs.currentWidget() is window.z_bank  # not wherever Qt went while tabs were off
+    window.tabs.setCurrentWidget(window.mixing)
+    open_and_wait(qtbot, window, tiny_model_file)
+    assert window.tabs.currentWidget() is window.mixing
+    vae = save_model(build_model("vae", **TINY["vae"]).eval(), tmp_path / "vae.safetensors")
+    open_and_wait(qtbot, window, vae)  # no style mixing: back to the first tab
+    assert window.tabs.currentWidget() is window.z_bank
