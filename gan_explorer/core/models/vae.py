@@ -70,6 +70,9 @@ class ConvDecoder(nn.Module):
 
 @dataclass(frozen=True)
 class VAEConfig(CodecConfig):
+    # 32, not the codec's 128: measured on faces:32, with 128 codes prior samples were mush
+    # (the encoder spreads faces over more of the space than N(0, I) samples cover).
+    z_dim: int = 32             # latent dimensionality
     beta: float = 1.0           # weight of the KL term in the ELBO (beta-VAE when > 1)
 
 
