@@ -1,0 +1,14 @@
+"""Sub-commands that live in modules of their own (one per feature area).
+
+Each module exposes ``register(subparsers)``, which adds its parser(s) and sets ``func``.
+They are imported explicitly here (not by name strings) so a frozen executable sees them.
+"""
+
+from __future__ import annotations
+
+COMMAND_MODULES: tuple = ()
+
+
+def register_all(subparsers) -> None:
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
