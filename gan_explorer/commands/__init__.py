@@ -6,7 +6,9 @@ They are imported explicitly here (not by name strings) so a frozen executable s
 
 from __future__ import annotations
 
-COMMAND_MODULES: tuple = ()
+from gan_explorer.commands import map as map_command, probe as probe_command
+
+COMMAND_MODULES: tuple = (map_command, probe_command)
 
 
 def register_all(subparsers) -> None:

@@ -90,11 +90,15 @@ class _Neighbours:
 class _TSNE:
     name = "tsne"
 
+    def __init__(self):
+        import importlib.util
+
+        if importlib.util.find_spec("sklearn") is None:
+            raise ConfigError("--method tsne needs scikit-learn: pip install scikit-learn (or use --method pca)")
+
     def fit(self, x: np.ndarray, seed: int) -> np.ndarray:
-        try:
-            from sklearn.manifold import TSNE
-        except ImportError:
-            raise ConfigError("--method tsne needs scikit-learn: pip install scikit-learn (or use --method pca)") from None
+        from sklearn.manifold import TSNE
+
         perplexity = float(min(30.0, max(2.0, (len(x) - 1) / 3)))
         points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
         self.neighbours = _Neighbours(x, points)
@@ -107,11 +111,15 @@ class _TSNE:
 class _UMAP:
     name = "umap"
 
+    def __init__(self):
+        import importlib.util
+
+        if importlib.util.find_spec("umap") is None:
+            raise ConfigError("--method umap needs umap-learn: pip install umap-learn (or use --method pca)")
+
     def fit(self, x: np.ndarray, seed: int) -> np.ndarray:
-        try:
-            import umap
-        except ImportError:
-            raise ConfigError("--method umap needs umap-learn: pip install umap-learn (or use --method pca)") from None
+        import umap
+
         self.reducer = umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(x) - 1))
         return self.reducer.fit_transform(x)
 
@@ -198,6 +206,7 @@ def compute_map(model, num: int = 2000, space: str | None = None, method: str = 
         raise ConfigError(f"--method {method}: use one of {', '.join(METHODS)}")
     if num < 3:
         raise ConfigError(f"--num {num}: a map needs at least 3 points")
+    projector = _PROJECTORS[method]()  # a missing optional library fails here, before any work
     device = model._device()
     batches = math.ceil(num / batch_size)
     steps = Steps(batches + 1, progress, should_stop)
@@ -257,7 +266,6 @@ def compute_map(model, num: int = 2000, space: str | None = None, method: str = 
         colors = {name: values[:, k] for k, name in enumerate(FACTOR_NAMES)}
     elif predicted:
         colors = {k: np.concatenate([p[k] for p in predicted]) for k in predicted[0]}
-    projector = _PROJECTORS[method]()
     points = projector.fit(latents.astype(np.float64), seed).astype(np.float32)
     steps.step()
     info = {"family": model.family, "num": num, "space": space, "method": method,

@@ -337,3 +337,44 @@ def probe_model(model, num: int = 2000, space: str = "w", seed: int = 0, truncat
     if progress is not None:
         progress(100, 100)
     return report
+
+
+@torch.no_grad()
+def probe_figure(model, report: ProbeReport, factors=None, seeds=(0, 1), strengths=DEFAULT_STRENGTHS,
+                 truncation_psi: float | None = None, cell: int | None = None) -> np.ndarray:
+    """Rows = factors (one row per seed), columns = strengths in sigma; each row is a seed moved
+    along that factor's direction. Labels on the left and the top; HWC uint8."""
+    from PIL import Image, ImageDraw
+
+    from gan_explorer.core.analysis.latent_map import label_font
+    from gan_explorer.core.io.images import to_uint8
+
+    fitted = report.factor_directions
+    names = list(factors or fitted)
+    missing = [n for n in names if n not in fitted]
+    if missing:
+        raise ConfigError(f"factor(s) {', '.join(missing)}: the report has {', '.join(fitted)}")
+    space = report.info.get("space", "w")
+    psi = report.info.get("truncation_psi", 1.0) if truncation_psi is None else truncation_psi
+    cell = cell or max(model.img_resolution, 96)
+    label_w, top = 150, 28
+    font = label_font(14)
+    rows = [(n, s) for n in names for s in seeds]
+    canvas = Image.new("RGB", (label_w + cell * len(strengths), top + cell * len(rows)), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for j, s in enumerate(strengths):
+        draw.text((label_w + j * cell + cell // 2 - 16, 6), f"{s:+g}\u03c3", fill=(0, 0, 0), font=font)
+    z = model.z_from_seeds(list(seeds))
+    base = z if space == "z" else model.map(z, psi)[:, 0]
+    for r, (name, seed) in enumerate(rows):
+        fd = fitted[name]
+        direction = torch.as_tensor(fd.direction).to(base.device)
+        i = list(seeds).index(seed)
+        moved = torch.stack([base[i] + float(s) * fd.sigma * direction for s in strengths])
+        images = to_uint8(model.synthesize(_ws_from_latents(model, moved, space, psi)))
+        for j, image in enumerate(images):
+            tile = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).convert("RGB")
+            canvas.paste(tile.resize((cell, cell), Image.NEAREST), (label_w + j * cell, top + r * cell))
+        label = name.replace("_", " ") + (f"\nseed {seed}" if len(seeds) > 1 else "")
+        draw.multiline_text((6, top + r * cell + cell // 2 - 16), label, fill=(0, 0, 0), font=font)
+    return np.asarray(canvas)
