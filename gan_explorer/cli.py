@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-critic", type=int, default=5, help="wgan-gp critic steps per G step")
     p.add_argument("--beta", type=float, default=1.0, help="vae KL weight")
     p.add_argument("--ae-loss", default="l2", choices=["l1", "l2"])
+    p.add_argument("--perceptual-weight", type=float, default=0.0, help="cyclegan perceptual loss weight (0: off)")
+    p.add_argument("--perceptual-layers", default="1,2,3", help="cyclegan: feature maps compared (1 = finest)")
+    p.add_argument("--perceptual-target", default="cycle", choices=["cycle", "translation"],
+                   help="cyclegan: compare F(G(x)) with x, or G(x) with x")
+    p.add_argument("--perceptual-network", default="discriminator", choices=["discriminator", "features"],
+                   help="cyclegan: the discriminator's features or the project's feature network")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.set_defaults(func=cmd_train)
 
@@ -281,7 +287,9 @@ def cmd_train(args):
             tick_kimg=args.tick_kimg, hflip=args.hflip,
             snapshot_ticks=args.snapshot_ticks or TrainingOptions.snapshot_ticks,
             model=_parse_key_values(args.model_option, "--model-option"), r1_gamma=args.r1_gamma,
-            n_critic=args.n_critic, beta=args.beta, ae_loss=args.ae_loss, progress=not args.no_progress)
+            n_critic=args.n_critic, beta=args.beta, ae_loss=args.ae_loss, progress=not args.no_progress,
+            perceptual_weight=args.perceptual_weight, perceptual_layers=args.perceptual_layers,
+            perceptual_target=args.perceptual_target, perceptual_network=args.perceptual_network)
     status = training_loop(args.run_dir, options)
     print(f"training {status}: {args.run_dir}")
 

@@ -99,6 +99,17 @@ class PatchDiscriminator(nn.Module):
     def forward(self, img):
         return self.main(img)
 
+    def feature_maps(self, img) -> list[torch.Tensor]:
+        """The activation after each LeakyReLU block, finest first (n_d_layers + 1 maps): the
+        discriminator's own feature space, where CycleGAN's perceptual loss can compare images."""
+        maps = []
+        x = img
+        for module in self.main[:-1]:
+            x = module(x)
+            if isinstance(module, nn.LeakyReLU):
+                maps.append(x)
+        return maps
+
 
 def _init_weights(m):
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -49,6 +49,10 @@ class TrainingOptions:
     cycle_lambda: float = 10.0           # CycleGAN: cycle-consistency weight
     identity_lambda: float = 0.5         # CycleGAN: identity weight (times cycle_lambda)
     pool_size: int = 50                  # CycleGAN: image history pool
+    perceptual_weight: float = 0.0       # CycleGAN: perceptual loss weight (0: off, the paper's objective)
+    perceptual_layers: str = "1,2,3"     # CycleGAN: feature maps compared (1 = finest)
+    perceptual_target: str = "cycle"     # CycleGAN: compare F(G(x)) with x ('cycle') or G(x) with x ('translation')
+    perceptual_network: str = "discriminator"  # CycleGAN: whose features: 'discriminator' or 'features' (metrics net)
     nan_patience: int = 8                # consecutive non-finite steps before rolling back
     max_rollbacks: int = 3               # rollbacks (each halving the lr) before giving up
     progress: bool = True                # tqdm progress in the terminal
