@@ -1,0 +1,64 @@
+"""Factor directions: the fit (known answers), conditional directions, cosines, and the probe end to end."""
+
+import numpy as np
+import pytest
+
+from gan_explorer.core.analysis.probe import cosine_table, fit_factor_directions, project_out
+from gan_explorer.core.errors import ConfigError, GanExplorerError
+
+
+def _latents_and_labels(n=3000, d=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, d)
+    u_smile = np.eye(d)[3]
+    u_skin = (np.eye(d)[3] + np.eye(d)[7]) / np.sqrt(2)      # entangled with smile on purpose
+    u_glasses = np.eye(d)[11]
+    labels = {"smile": x @ u_smile + 0.1 * rng.normal(size=n),
+              "skin_tone": 0.2 * (x @ u_skin) + 0.02 * rng.normal(size=n),
+              "glasses": (x @ u_glasses + 0.2 * rng.normal(size=n) > 1.0).astype(float),
+              "background_hue": rng.uniform(size=n)}          # nothing to do with x
+    return x, labels, {"smile": u_smile, "skin_tone": u_skin, "glasses": u_glasses}
+
+
+def test_each_factor_direction_is_found_with_its_held_out_score():
+    x, labels, truth = _latents_and_labels()
+    fitted = fit_factor_directions(x, labels, kinds={"glasses": "binary"})
+    for name, u in truth.items():
+        assert float(fitted[name].direction @ u) > 0.97, name
+    assert fitted["smile"].metric == "r2" and fitted["smile"].score > 0.95
+    assert fitted["glasses"].metric == "accuracy" and fitted["glasses"].score > 0.95
+    assert 0.1 < fitted["glasses"].positive_fraction < 0.4
+    assert fitted["background_hue"].score < 0.05              # no linear direction: R^2 about 0
+    assert fitted["smile"].num_test == 750
+    centred = x - x.mean(0)
+    assert fitted["smile"].sigma == pytest.approx(float((centred @ fitted["smile"].direction).std()), rel=1e-5)
+
+
+def test_conditional_direction_leaves_the_other_factor_alone():
+    x, labels, truth = _latents_and_labels()
+    plain = fit_factor_directions(x, labels, names=["smile", "skin_tone"])
+    conditional = fit_factor_directions(x, labels, names=["smile", "skin_tone"],
+                                        conditional={"skin_tone": ["smile"]})
+    assert abs(float(plain["skin_tone"].direction @ plain["smile"].direction)) > 0.6
+    assert abs(float(conditional["skin_tone"].direction @ conditional["smile"].direction)) < 1e-6
+    assert conditional["skin_tone"].conditioned_on == ("smile",)
+    assert float(conditional["skin_tone"].direction @ np.eye(16)[7]) > 0.97   # what is left of skin tone
+
+
+def test_cosine_table_and_projection():
+    x, labels, truth = _latents_and_labels()
+    fitted = fit_factor_directions(x, labels, names=["smile", "glasses"], kinds={"glasses": "binary"})
+    table = cosine_table(np.stack([np.eye(16)[3] * 5, -np.eye(16)[11]]), fitted)
+    assert table.shape == (2, 2)
+    assert table[0, 0] > 0.97 and table[1, 1] < -0.97 and abs(table[0, 1]) < 0.1
+    with pytest.raises(GanExplorerError, match="vanishes"):
+        project_out(np.eye(4)[0], [np.eye(4)[0] * 2])
+
+
+def test_bad_factor_names_and_single_class_are_one_line():
+    x, labels, _ = _latents_and_labels(n=200)
+    with pytest.raises(ConfigError, match="factor\\(s\\) moustache"):
+        fit_factor_directions(x, labels, names=["moustache"])
+    labels["glasses"][:] = 0
+    with pytest.raises(GanExplorerError, match="every training sample is off"):
+        fit_factor_directions(x, labels, kinds={"glasses": "binary"}, names=["glasses"])
