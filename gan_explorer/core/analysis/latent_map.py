@@ -234,7 +234,7 @@ def compute_map(model, num: int = 2000, space: str | None = None, method: str = 
         if reg is not None:
             color_source = "predicted by the factor regressor"
 
-    latents, thumbs, factor_rows, predicted = [], [], [], []
+    latents, thumbs, factor_rows, predicted, class_labels = [], [], [], [], []
     for b in range(batches):
         lo, hi = b * batch_size, min((b + 1) * batch_size, num)
         if space == "code":
@@ -245,6 +245,8 @@ def compute_map(model, num: int = 2000, space: str | None = None, method: str = 
             ws = codes.repeat(1, model.num_ws, 1)
             if color_source == "true factors of the data":
                 factor_rows.append(torch.stack([it[1] for it in items]).numpy())
+            else:
+                class_labels.extend(int(it[1]) for it in items)
         else:
             z = model.z_from_seeds(seeds[lo:hi].tolist())
             ws = model.map(z, truncation_psi)
@@ -266,6 +268,8 @@ def compute_map(model, num: int = 2000, space: str | None = None, method: str = 
         colors = {name: values[:, k] for k, name in enumerate(FACTOR_NAMES)}
     elif predicted:
         colors = {k: np.concatenate([p[k] for p in predicted]) for k in predicted[0]}
+    elif color_by is not None and len(set(class_labels)) > 1:  # a folder dataset's sub-folders
+        colors, color_source = {"class": np.asarray(class_labels, dtype=np.float64)}, "class folders of the data"
     points = projector.fit(latents.astype(np.float64), seed).astype(np.float32)
     steps.step()
     info = {"family": model.family, "num": num, "space": space, "method": method,

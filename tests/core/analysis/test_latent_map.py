@@ -98,3 +98,16 @@ def test_the_figure_draws_points_thumbnails_colours_and_markers():
     assert red.sum() > 20                                      # the marker
     with pytest.raises(ConfigError, match="known factors are"):
         render_map_image(m, color_by="moustache")
+
+
+def test_code_map_of_a_folder_is_coloured_by_its_class_folders(tmp_path):
+    from PIL import Image
+
+    for k, (name, colour) in enumerate([("cats", (200, 30, 30)), ("dogs", (30, 30, 200))]):
+        (tmp_path / name).mkdir()
+        for i in range(4):
+            Image.new("RGB", (20, 20), tuple(c + 5 * i for c in colour)).save(tmp_path / name / f"{i}.png")
+    model = build_model("autoencoder", **TINY["autoencoder"]).eval()
+    m = compute_map(model, num=8, data=str(tmp_path), thumbnail_size=0)
+    assert m.color_source == "class folders of the data"
+    assert sorted(m.colors["class"].tolist()) == [0] * 4 + [1] * 4
