@@ -105,13 +105,18 @@ def _upfirdn_axis(x, f, up, down, p0, p1, axis):
 
 def _upfirdn_axis2d(x, f, up, down, px0, px1, py0, py1):
     n, c, h, w = x.shape
+    c = int(c)  # a constant channel count, also while an exporter traces the shapes
+    kernel = f.flip([0, 1])[None, None].repeat(c, 1, 1, 1)  # conv2d correlates: flip for convolution
+    if up == 1 and px0 == px1 and py0 == py1 and min(px0, py0) >= 0:
+        # Symmetric padding: the convolution pads by itself, without a padded copy.
+        return F.conv2d(x, kernel, groups=c, stride=down, padding=(py0, px0))
     if up > 1:
         x = x.reshape(n, c, h, 1, w, 1)
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
         x = x.reshape(n, c, h * up, w * up)
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-    x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
-    kernel = f.flip([0, 1])[None, None].repeat(c, 1, 1, 1)  # conv2d correlates: flip for convolution
+    if min(px0, px1, py0, py1) < 0:
+        x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
     return F.conv2d(x, kernel, groups=c, stride=down)
 
 
@@ -150,13 +155,25 @@ def downsample2d(x, f, down=2):
     return upfirdn2d(x, f, down=down, padding=(p0, p1, p0, p1))
 
 
-def conv2d_resample(x, w, f=None, up=1, down=1, padding=0, flip_weight=True):
+def transposed_weight(w, flip_weight=True):
+    """The [in, out, kh, kw] kernel conv2d_resample's upsampling path hands conv_transpose2d.
+
+    Contiguous, so a caller can compute it once per weight update instead of once per call.
+    """
+    wt = w.transpose(0, 1)
+    if flip_weight:
+        wt = wt.flip([2, 3])
+    return wt.contiguous()
+
+
+def conv2d_resample(x, w, f=None, up=1, down=1, padding=0, flip_weight=True, wt=None):
     """2-D convolution with optional FIR up- or downsampling by 2 (never both).
 
     ``flip_weight=False`` makes it a true convolution; NVIDIA's layers use that for
-    upsampling layers, and a plain correlation otherwise.
+    upsampling layers, and a plain correlation otherwise. ``wt``: a cached
+    ``transposed_weight(w, flip_weight)`` for the upsampling path.
     """
-    out_ch, in_ch, kh, kw = w.shape
+    out_ch, in_ch, kh, kw = w.shape if w is not None else (wt.shape[1], wt.shape[0], *wt.shape[2:])
     if up > 1 and down > 1:
         raise ValueError("conv2d_resample: up and down at once is not supported")
     if up == 1 and down == 1:
@@ -178,35 +195,76 @@ def conv2d_resample(x, w, f=None, up=1, down=1, padding=0, flip_weight=True):
     p0 = padding + (fw + up - 1) // 2 - (kw - 1)
     p1 = padding + (fw - up) // 2 - (kw - up)
     transposed_pad = max(min(-p0, -p1), 0)
-    wt = w.transpose(0, 1)
-    if flip_weight:
-        wt = wt.flip([2, 3])
+    if wt is None:
+        wt = transposed_weight(w, flip_weight)
     x = F.conv_transpose2d(x, wt, stride=up, padding=transposed_pad)
     p0 += transposed_pad
     p1 += transposed_pad
     return upfirdn2d(x, f, padding=(p0, p1, p0, p1), gain=up * up)
 
 
+def demodulation_coefficients(styles, weight_sq_sum, eps=1e-8):
+    """[n, out]: 1 / ||w'_o|| of the per-sample modulated weights (Karras et al. 2020, eq. 3).
+
+    sum_{i,k} (s_i w_oik)^2 = sum_i s_i^2 * sum_k w_oik^2, so it is a small matrix product of
+    the squared styles with the per-kernel sums of squared weights ``weight_sq_sum`` [out, in];
+    no [n, out, in, kh, kw] tensor is built (that tensor cost a fifth of a frame and grew with n).
+    """
+    return (styles.square() @ weight_sq_sum.t() + eps).rsqrt()
+
+
 def modulated_conv2d(x, weight, styles, noise=None, up=1, down=1, padding=0,
-                     resample_filter=None, demodulate=True, flip_weight=True):
+                     resample_filter=None, demodulate=True, flip_weight=True,
+                     weight_sq_sum=None, wt=None):
     """StyleGAN2's modulated convolution (Karras et al. 2020, eq. 1-3).
 
     Scales the input channels by the per-sample styles, convolves with the shared
     weight, then rescales each output channel by the demodulation coefficient that
     the modulated weight would have. Algebraically equal to convolving with per-sample
-    weights, but one convolution for the whole batch.
+    weights (the textbook form: a grouped convolution with groups = batch), but one
+    convolution for the whole batch. ``weight_sq_sum`` ([out, in], the kernel sums of
+    squared weights) and ``wt`` (``transposed_weight``) may be cached by the caller.
     """
     n = x.shape[0]
-    out_ch, in_ch, kh, kw = weight.shape
     styles = styles.to(x.dtype)
     if demodulate:
-        w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)
-        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [n, out_ch]
+        if weight_sq_sum is None:
+            weight_sq_sum = weight.square().sum(dim=[2, 3])
+        dcoefs = demodulation_coefficients(styles, weight_sq_sum.to(x.dtype))  # [n, out_ch]
     x = x * styles.reshape(n, -1, 1, 1)
     x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up=up, down=down,
-                        padding=padding, flip_weight=flip_weight)
+                        padding=padding, flip_weight=flip_weight, wt=wt)
     if demodulate:
         x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
+
+
+def modulated_conv2d_reference(x, weight, styles, noise=None, up=1, padding=0, resample_filter=None,
+                               demodulate=True, flip_weight=True):
+    """The textbook form, as NVIDIA's reference ops write it: build every sample's modulated
+    (and demodulated) weight [n, out, in, kh, kw] and run one grouped convolution with
+    groups = n, resampling with the zero-insertion FIR (`upfirdn2d_reference`). For
+    benchmarks and tests; equal to `modulated_conv2d` up to float rounding."""
+    n, in_ch = x.shape[:2]
+    out_ch, _, kh, kw = weight.shape
+    w = weight.unsqueeze(0) * styles.to(x.dtype).reshape(n, 1, -1, 1, 1)
+    if demodulate:
+        w = w * (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt().reshape(n, -1, 1, 1, 1)
+    x = x.reshape(1, n * in_ch, *x.shape[2:])
+    w = w.reshape(n * out_ch, in_ch, kh, kw)
+    if up > 1:
+        # A grouped transposed convolution, then the FIR low-pass at full rate (zero insertion).
+        fw = resample_filter.shape[-1]
+        p0 = padding + (fw + up - 1) // 2 - (kw - 1)
+        p1 = padding + (fw - up) // 2 - (kw - up)
+        wt = w.reshape(n, out_ch, in_ch, kh, kw).transpose(1, 2).reshape(n * in_ch, out_ch, kh, kw)
+        x = F.conv_transpose2d(x, wt.flip([2, 3]) if flip_weight else wt, stride=up, groups=n)
+        x = upfirdn2d_reference(x, resample_filter, padding=(p0, p1, p0, p1), gain=up * up)
+    else:
+        x = F.conv2d(x, w if flip_weight else w.flip([2, 3]), padding=padding, groups=n)
+    x = x.reshape(n, out_ch, *x.shape[2:])
     if noise is not None:
         x = x + noise.to(x.dtype)
     return x

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gan_explorer.core.errors import ConfigError
@@ -21,11 +22,17 @@ from gan_explorer.core.models.base import (
 )
 from gan_explorer.core.models.layers import Conv2dLayer, FullyConnectedLayer, MinibatchStdLayer
 from gan_explorer.core.models.ops import (
-    ACTIVATION_GAINS, bias_act, modulated_conv2d, normalize_2nd_moment, setup_filter, upsample2d,
+    ACTIVATION_GAINS, bias_act, conv2d_resample, demodulation_coefficients, modulated_conv2d,
+    normalize_2nd_moment, setup_filter, transposed_weight, upsample2d,
 )
 from gan_explorer.core.models.registry import register_family
 
 NOISE_MODES = ("const", "random", "none")
+# How renders (no autograd) run. channels_last: activations stay NHWC, where oneDNN's convolutions
+# and depthwise FIR filters run faster (measured in `gan-explorer bench synthesis`). fold_batch1:
+# batch 1 folds styles and demodulation into the kernel where that is cheaper; the exported graph
+# (backends/) turns both off: the activation-scaling form with constant kernels.
+RENDER_OPTIONS = {"channels_last": True, "fold_batch1": True}
 
 
 @dataclass(frozen=True)
@@ -132,15 +139,75 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels]))
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+        self._kernel_key = None
+        self._kernels = None
 
-    def forward(self, x, w, noise_mode="const", noise_generator=None):
+    def kernels(self):
+        """(sums of squared weights [out, in], transposed weight or None) for the current weight.
+
+        Cached while the weight is unchanged (same storage and in-place version counter) and
+        autograd does not need them; recomputed on every call while training."""
+        weight = self.weight
+        if torch.is_grad_enabled() and weight.requires_grad:
+            return weight.square().sum(dim=[2, 3]), None
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
+        if key != self._kernel_key:
+            w = weight.detach()
+            self._kernels = (w.square().sum(dim=[2, 3]),
+                             transposed_weight(w, flip_weight=False) if self.up > 1 else None)
+            self._kernel_key = key
+        return self._kernels
+
+    def forward(self, x, w, noise_mode="const", noise_generator=None, noise=None):
+        """``noise``: this layer's noise image [n, 1, H, W] given from outside (an exported
+        graph's input), instead of the one ``noise_mode`` makes."""
         styles = self.affine(w)
-        noise = make_noise(noise_mode, self.noise_const, x.shape[0], noise_generator)
+        if noise is None:
+            noise = make_noise(noise_mode, self.noise_const, x.shape[0], noise_generator)
+        if not torch.is_grad_enabled():
+            return self._render(x, styles, noise)
+        weight_sq_sum, wt = self.kernels()
         if noise is not None:
             noise = noise * self.noise_strength
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
-                             resample_filter=self.resample_filter, flip_weight=(self.up == 1))
+                             resample_filter=self.resample_filter, flip_weight=(self.up == 1),
+                             weight_sq_sum=weight_sq_sum, wt=wt)
         return bias_act(x, self.bias, act="lrelu", gain=self.act_gain, clamp=self.conv_clamp)
+
+    def _render(self, x, styles, noise):
+        """The same layer without autograd, in as few passes over the activations as the shape allows.
+
+        lrelu(a) * g = lrelu(a * g) for g > 0, so the gain is folded into the demodulation
+        coefficients, the noise and the bias. Batch 1 folds styles and demodulation into the
+        kernel (one pass over the weight) when the weight is smaller than the activations it
+        would otherwise scale twice; other shapes scale the activations (one convolution for
+        the whole batch, never a grouped convolution)."""
+        n = x.shape[0]
+        weight_sq_sum, wt = self.kernels()
+        styles = styles.to(x.dtype)
+        gain = self.act_gain
+        dcoefs = demodulation_coefficients(styles, weight_sq_sum.to(x.dtype)) * gain  # [n, out]
+        out_pixels = (self.resolution ** 2) * self.out_channels
+        fold = n == 1 and RENDER_OPTIONS["fold_batch1"] and self.weight.numel() <= x[0].numel() + out_pixels
+        if fold:
+            scale = dcoefs[0].unsqueeze(1) * styles[0].unsqueeze(0)  # [out, in]
+            if self.up > 1:
+                x = conv2d_resample(x, None, self.resample_filter, up=self.up, padding=self.padding,
+                                    flip_weight=False, wt=wt * scale.t()[:, :, None, None])
+            else:
+                x = F.conv2d(x, self.weight * scale[:, :, None, None], padding=self.padding)
+        else:
+            x = x * styles.reshape(n, -1, 1, 1)
+            x = conv2d_resample(x, self.weight, self.resample_filter, up=self.up, padding=self.padding,
+                                flip_weight=(self.up == 1), wt=wt)
+            x.mul_(dcoefs.reshape(n, -1, 1, 1))
+        if noise is not None:
+            x.add_(noise.to(x.dtype) * (self.noise_strength * gain).to(x.dtype))
+        x.add_((self.bias * gain).to(x.dtype).reshape(1, -1, 1, 1))
+        F.leaky_relu_(x, 0.2)
+        if self.conv_clamp is not None:
+            x.clamp_(-self.conv_clamp, self.conv_clamp)
+        return x
 
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
@@ -160,8 +227,21 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x, w):
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
-        return bias_act(x, self.bias, clamp=self.conv_clamp)
+        if torch.is_grad_enabled():
+            x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+            return bias_act(x, self.bias, clamp=self.conv_clamp)
+        # A 1x1 conv to 3 channels: per-sample weights [n, 3, in] are tiny, and a batched
+        # matrix product with them never scales the wide activations.
+        n, c, h, w_ = x.shape
+        weights = self.weight[:, :, 0, 0].unsqueeze(0) * styles.to(x.dtype).unsqueeze(1)  # [n, out, in]
+        bias = self.bias.to(x.dtype)
+        if x.is_contiguous(memory_format=torch.channels_last):  # [n, h*w, c] is a free view
+            y = torch.baddbmm(bias.reshape(1, 1, -1), x.permute(0, 2, 3, 1).reshape(n, h * w_, c),
+                              weights.transpose(1, 2))
+            y = y.reshape(n, h, w_, -1).permute(0, 3, 1, 2)
+        else:
+            y = torch.baddbmm(bias.reshape(1, -1, 1), weights, x.reshape(n, c, h * w_)).reshape(n, -1, h, w_)
+        return y.clamp_(-self.conv_clamp, self.conv_clamp) if self.conv_clamp is not None else y
 
 
 class SynthesisBlock(nn.Module):
@@ -184,22 +264,35 @@ class SynthesisBlock(nn.Module):
         self.num_conv = 1 if in_channels == 0 else 2
         self.num_torgb = 1
 
+    def step(self, op, x, img, w, noise_mode="const", noise_generator=None, noise=None):
+        """One of the block's layers: 'conv0', 'conv1' (the 4x4 block starts from its constant)
+        or 'torgb' (adds this resolution's RGB to the upsampled image). Returns (x, img)."""
+        if op == "torgb":
+            if img is not None:
+                img = upsample2d(img, self.resample_filter)
+            y = self.torgb(x, w)
+            return x, (y if img is None else img + y)
+        if op == "conv1" and self.in_channels == 0:
+            x = self.const.unsqueeze(0).repeat(w.shape[0], 1, 1, 1)
+            if not torch.is_grad_enabled() and RENDER_OPTIONS["channels_last"]:
+                x = x.contiguous(memory_format=torch.channels_last)
+        return getattr(self, op)(x, w, noise_mode, noise_generator, noise), img
+
     def forward(self, x, img, ws, noise_mode="const", noise_generator=None):
         """ws: [n, num_conv + num_torgb, w_dim]."""
-        w_iter = iter(ws.unbind(dim=1))
-        if self.in_channels == 0:
-            x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
-        else:
-            x = self.conv0(x, next(w_iter), noise_mode, noise_generator)
-        x = self.conv1(x, next(w_iter), noise_mode, noise_generator)
-        if img is not None:
-            img = upsample2d(img, self.resample_filter)
-        y = self.torgb(x, next(w_iter))
-        img = y if img is None else img + y
+        ops = ["conv1", "torgb"] if self.in_channels == 0 else ["conv0", "conv1", "torgb"]
+        for op, w in zip(ops, ws.unbind(dim=1)):
+            x, img = self.step(op, x, img, w, noise_mode, noise_generator)
         return x, img
 
 
 class SynthesisNetwork(nn.Module):
+    """ws -> image through blocks 4, 8, ... img_resolution (skip architecture).
+
+    The network runs as a flat plan of steps (block, layer, index of the w it takes), so a
+    render can stop after any block (`max_resolution`: that block's own RGB output, the
+    preview) or resume from the activations entering any step (`SynthesisCache`)."""
+
     def __init__(self, config: StyleGANConfig):
         super().__init__()
         self.w_dim = config.w_dim
@@ -208,29 +301,82 @@ class SynthesisNetwork(nn.Module):
         log2 = int(np.log2(config.img_resolution))
         self.block_resolutions = [2**i for i in range(2, log2 + 1)]
         self.num_ws = 0
+        self.plan = []  # (resolution, layer name, w index), in the order the layers run
         for res in self.block_resolutions:
             in_channels = config.channels(res // 2) if res > 4 else 0
             block = SynthesisBlock(in_channels, config.channels(res), config.w_dim, res,
                                    config.img_channels, conv_clamp=config.conv_clamp)
-            self.num_ws += block.num_conv
+            ops = ["conv1"] if in_channels == 0 else ["conv0", "conv1"]
+            for op in ops:
+                self.plan.append((res, op, self.num_ws))
+                self.num_ws += 1
+            # A block's ToRGB takes the next block's first w (NVIDIA's indexing).
+            self.plan.append((res, "torgb", self.num_ws))
             setattr(self, f"b{res}", block)
         self.num_ws += 1  # the last block's ToRGB has its own w
 
     def blocks(self):
         return [getattr(self, f"b{res}") for res in self.block_resolutions]
 
-    def forward(self, ws, noise_mode="const", noise_generator=None):
+    def check_ws(self, ws):
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws has shape {list(ws.shape)}, expected [n, {self.num_ws}, {self.w_dim}]")
+
+    def plan_end(self, max_resolution=None) -> int:
+        """Number of plan steps up to and including the ToRGB of block `max_resolution`."""
+        if max_resolution is None or max_resolution >= self.img_resolution:
+            return len(self.plan)
+        if max_resolution not in self.block_resolutions:
+            raise ValueError(f"max_resolution={max_resolution}: must be one of "
+                             f"{', '.join(map(str, self.block_resolutions))}")
+        return 1 + max(k for k, (res, op, _) in enumerate(self.plan) if res == max_resolution)
+
+    def run(self, ws, noise_mode="const", noise_generator=None, max_resolution=None,
+            start=0, state=(None, None), on_step=None, noises=None):
+        """Run plan steps [start, plan_end(max_resolution)) from `state` = (x, img) entering
+        step `start`; `on_step(k, x, img)` sees the state entering every step; `noises` maps
+        a conv step's index to its noise image (else `noise_mode` makes it). Returns img."""
         ws = ws.to(torch.float32)
-        x = img = None
-        w_idx = 0
-        for block in self.blocks():
-            # Consecutive blocks share one w: a block's ToRGB uses the next block's first w.
-            block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
-            x, img = block(x, img, block_ws, noise_mode, noise_generator)
-            w_idx += block.num_conv
+        x, img = state
+        end = self.plan_end(max_resolution)
+        for k in range(start, end):
+            if on_step is not None:
+                on_step(k, x, img)
+            res, op, w_index = self.plan[k]
+            noise = noises.get(k) if noises is not None else None
+            x, img = getattr(self, f"b{res}").step(op, x, img, ws[:, w_index], noise_mode, noise_generator, noise)
+        if on_step is not None and end < len(self.plan):
+            on_step(end, x, img)  # where a longer run would go on (a preview's full frame)
         return img
+
+    def macs(self, max_resolution=None) -> int:
+        """Multiply-accumulates per image up to block `max_resolution`: convolutions (transposed
+        ones counted at the input rate), the 4x4 FIR after each upsampling conv, ToRGB and the
+        image upsampling; the affines and demodulation are negligible beside them."""
+        total = 0
+        for k in range(self.plan_end(max_resolution)):
+            res, op, _ = self.plan[k]
+            block = getattr(self, f"b{res}")
+            if op == "torgb":
+                total += block.torgb.weight.numel() * res * res
+                if res > 4:
+                    total += 16 * self.img_channels * res * res
+                continue
+            layer = getattr(block, op)
+            in_res = res // layer.up
+            total += layer.weight.numel() * in_res * in_res
+            if layer.up > 1:
+                total += 16 * layer.out_channels * res * res
+        return total
+
+    def noise_layers(self):
+        """(plan step, SynthesisLayer) of every layer that takes noise, in the order they run."""
+        return [(k, getattr(getattr(self, f"b{res}"), op)) for k, (res, op, _) in enumerate(self.plan)
+                if op != "torgb"]
+
+    def forward(self, ws, noise_mode="const", noise_generator=None, max_resolution=None):
+        self.check_ws(ws)
+        return self.run(ws, noise_mode, noise_generator, max_resolution)
 
 
 class MappedGenerator(GenerativeModel):
@@ -271,8 +417,11 @@ class StyleGAN(MappedGenerator):
         super().__init__(config)
         self._add_networks(SynthesisNetwork(config))
 
-    def synthesize(self, ws, noise_mode="const", noise_generator=None):
-        return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator)
+    def synthesize(self, ws, noise_mode="const", noise_generator=None, max_resolution=None):
+        """ws -> images; ``max_resolution`` stops after that block and returns its own RGB
+        output (the skip architecture's image at that resolution: the cheap preview)."""
+        return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator,
+                              max_resolution=max_resolution)
 
     def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", update_emas=False):
         ws = self.map(z, truncation_psi, truncation_cutoff, update_emas=update_emas)

@@ -109,3 +109,85 @@ def test_discriminator_scores_and_backpropagates():
     assert img.grad.abs().sum() > 0
     names = dict(d.named_modules())
     assert "b16.fromrgb" in names and "b4.mbstd" in names and "b8.skip" in names
+
+
+def _noisy_tiny(**changes):
+    model = build_model("stylegan", **{**TINY["stylegan"], **changes}).eval()
+    with torch.no_grad():
+        for layer in model.modules():
+            if hasattr(layer, "noise_strength"):
+                layer.noise_strength.fill_(0.3)
+            if hasattr(layer, "bias") and isinstance(layer.bias, torch.nn.Parameter):
+                layer.bias.normal_(0, 0.2)
+    return model
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("noise_mode", ["const", "random", "none"])
+def test_render_path_equals_the_autograd_path(batch, noise_mode):
+    """No-grad renders (kernels cached, gain folded, batch-1 weight folding, channels-last) equal
+    the training path, which runs the plain activation-scaling form."""
+    model = _noisy_tiny(img_resolution=32, conv_clamp=0.8)
+    ws = model.map(model.z_from_seeds(range(batch)), 0.7).detach()
+    trained = model.synthesize(ws, noise_mode, torch.Generator().manual_seed(1))
+    assert trained.requires_grad
+    with torch.no_grad():
+        rendered = model.synthesize(ws, noise_mode, torch.Generator().manual_seed(1))
+    assert torch.allclose(rendered, trained.detach(), atol=1e-5)
+
+
+def test_render_path_equals_the_textbook_formulation():
+    """Per-sample modulated weights and grouped convolutions (NVIDIA's reference form)."""
+    from gan_explorer.core.models.ops import modulated_conv2d_reference
+
+    torch.manual_seed(3)
+    f = setup_filter([1, 3, 3, 1])
+    for up, flip in [(1, True), (2, False)]:
+        x, weight, styles = torch.randn(3, 4, 8, 8), torch.randn(5, 4, 3, 3), torch.rand(3, 4) + 0.5
+        ours = modulated_conv2d(x, weight, styles, up=up, padding=1, resample_filter=f, flip_weight=flip)
+        textbook = modulated_conv2d_reference(x, weight, styles, up=up, padding=1, resample_filter=f, flip_weight=flip)
+        assert ours.shape == textbook.shape and torch.allclose(ours, textbook, atol=1e-5)
+
+
+def test_cached_kernels_follow_in_place_weight_updates():
+    model = _noisy_tiny()
+    ws = model.map(model.z_from_seeds([0]))
+    with torch.no_grad():
+        before = model.synthesize(ws)
+        layer = model.synthesis.b8.conv0
+        first = layer.kernels()
+        assert layer.kernels() is first  # cached while the weight is unchanged
+        layer.weight.mul_(1.5).add_(0.1)  # an optimizer step or a load: in place
+        after = model.synthesize(ws)
+        fresh = build_model("stylegan", model.config)
+        fresh.load_state_dict(model.state_dict())
+        expected = fresh.eval().synthesize(ws)
+    assert not torch.allclose(before, after, atol=1e-3)
+    assert torch.allclose(after, expected, atol=1e-6)
+
+
+def test_preview_is_the_networks_own_lower_resolution_output():
+    model = _noisy_tiny(img_resolution=32)
+    ws = model.map(model.z_from_seeds([4, 5]))
+    seen = {}
+
+    def record(k, x, img):
+        seen[k] = img
+
+    with torch.no_grad():
+        full = model.synthesis.run(ws, on_step=record)
+        for res in (4, 8, 16):
+            preview = model.synthesize(ws, max_resolution=res)
+            # The image entering the first step of the next block is the one after block `res`.
+            k = model.synthesis.plan_end(res)
+            assert preview.shape == (2, 3, res, res)
+            assert torch.equal(preview, seen[k])
+        assert torch.equal(model.synthesize(ws, max_resolution=32), full)
+    with pytest.raises(ValueError, match="max_resolution=12"):
+        model.synthesize(ws, max_resolution=12)
+
+
+def test_macs_match_the_issue_figure_for_the_256px_config():
+    synthesis = build_model("stylegan", img_resolution=256).synthesis  # NVIDIA's stylegan2 widths
+    assert synthesis.macs() / 1e9 == pytest.approx(45.4, abs=0.1)  # 90.7 GFLOP per image
+    assert synthesis.macs(64) < synthesis.macs(128) < synthesis.macs()

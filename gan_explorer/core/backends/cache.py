@@ -1,0 +1,102 @@
+"""Cached layers: re-render a StyleGAN2 image after an edit of late layers only.
+
+When a new ws differs from the previous one only in layers >= k (fine styles, a layer-range
+direction), every layer that takes a w below k computes exactly what it computed last time.
+`SynthesisCache` keeps the activations entering each step of the synthesis plan and resumes
+from the first step whose w changed, so the image equals a full render bit for bit.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gan_explorer.core.models.stylegan import NOISE_MODES, StyleGAN
+
+
+class SynthesisCache:
+    """Renders ws through a StyleGAN2 model, reusing the activations of unchanged early layers.
+
+    ``max_bytes`` caps the memory the saved activations take (a 1024 px model at batch 1 needs
+    about 0.5 GB to save every step); steps past the cap are recomputed from the last saved
+    one. Call ``clear()`` after the model's weights change (a new model gets a new cache).
+    """
+
+    def __init__(self, model, max_bytes: int = 1 << 30):
+        if not isinstance(model, StyleGAN):
+            raise TypeError(f"SynthesisCache needs a StyleGAN2 model, not the {model.family} family")
+        self.model = model
+        self.max_bytes = int(max_bytes)
+        self.clear()
+
+    def clear(self):
+        self._key = None
+        self._ws = None
+        self._states: dict[int, tuple] = {}  # plan step -> (x, img, generator state) entering it
+        self._images: dict[int, torch.Tensor] = {}  # plan end -> the image that run returned
+        self._bytes = 0
+        self.last_start = 0  # plan step the last render started from (0: nothing was reused)
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.model.synthesis.plan)
+
+    @torch.no_grad()
+    def synthesize(self, ws: torch.Tensor, noise_mode: str = "const", noise_seed: int = 0,
+                   max_resolution: int | None = None) -> torch.Tensor:
+        """The image ``model.synthesize(ws, noise_mode, generator seeded with noise_seed,
+        max_resolution)`` returns, computing only the layers that the change in ws reaches."""
+        synthesis = self.model.synthesis
+        synthesis.check_ws(ws)
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode={noise_mode!r}: must be one of {', '.join(NOISE_MODES)}")
+        ws = ws.detach().to(torch.float32)
+        # Weights edited in place (training, a load) bump their version counters: a new key.
+        weights = tuple((p.data_ptr(), p._version) for p in self.model.synthesis.parameters())
+        key = (noise_mode, int(noise_seed) if noise_mode == "random" else None, tuple(ws.shape), ws.device, weights)
+        end = synthesis.plan_end(max_resolution)
+        first_changed = 0
+        if key == self._key:
+            changed = (ws != self._ws).any(dim=2).any(dim=0).nonzero()
+            first_changed = int(changed[0]) if len(changed) else synthesis.num_ws
+        else:
+            self.clear()
+            self._key = key
+        self._ws = ws.clone()
+        if first_changed == synthesis.num_ws and end in self._images:
+            self.last_start = end
+            return self._images[end]
+        # The first step that takes a changed w: every state entering a later step is stale.
+        changed_step = next((k for k, (_, _, w_index) in enumerate(synthesis.plan) if w_index >= first_changed),
+                            len(synthesis.plan))
+        for k in [k for k in self._states if k > changed_step]:
+            self._forget(k)
+        if changed_step < len(synthesis.plan):
+            self._images = {}
+        start = max((k for k in self._states if k <= min(changed_step, end)), default=0)
+        generator = None
+        if noise_mode == "random":
+            generator = torch.Generator(device=ws.device).manual_seed(int(noise_seed))
+        state = (None, None)
+        if start in self._states:
+            x, img, generator_state = self._states[start]
+            state = (x, img)
+            if generator is not None:
+                generator.set_state(generator_state)
+        self.last_start = start
+
+        def remember(k, x, img):
+            if k in self._states:
+                return
+            size = sum(t.numel() * t.element_size() for t in (x, img) if t is not None)
+            if self._bytes + size > self.max_bytes:
+                return
+            self._states[k] = (x, img, generator.get_state() if generator is not None else None)
+            self._bytes += size
+
+        image = synthesis.run(ws, noise_mode, generator, max_resolution, start=start, state=state, on_step=remember)
+        self._images[end] = image
+        return image
+
+    def _forget(self, k):
+        x, img, _ = self._states.pop(k)
+        self._bytes -= sum(t.numel() * t.element_size() for t in (x, img) if t is not None)

@@ -1,0 +1,220 @@
+"""Exported graphs: StyleGAN2 mapping + synthesis as ONNX, run by ONNX Runtime or OpenVINO.
+
+The synthesis is exported in its activation-scaling form (styles scale the input channels,
+one convolution with the shared kernel, demodulation coefficients scale the outputs), which
+an exporter can write with constant kernels; the per-layer noise images are graph inputs, so
+'const', 'none' and 'random' (drawn in eager's order from the same generator) all match eager.
+Graphs are cached per model content hash in the user's cache folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import gan_explorer
+from gan_explorer.core.models import stylegan as stylegan_module
+
+GRAPH_FORMAT = 1  # bump when the exported graph changes, so stale cached graphs are not reused
+ENGINES = ("openvino", "onnxruntime")
+
+
+class ExportError(RuntimeError):
+    """A model that cannot be exported (its family, or the exporter failed): render eagerly."""
+
+
+def cache_dir() -> Path:
+    """$GAN_EXPLORER_CACHE, else $XDG_CACHE_HOME/gan_explorer, else ~/.cache/gan_explorer."""
+    explicit = os.environ.get("GAN_EXPLORER_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gan_explorer"
+
+
+def model_content_hash(model) -> str:
+    """sha256 of the family, config, every state tensor and the graph format: what the graph depends on."""
+    digest = hashlib.sha256()
+    digest.update(f"{model.family}|{model.config.to_json()}|{GRAPH_FORMAT}|{gan_explorer.__version__}".encode())
+    for key, tensor in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def engine_available(engine: str) -> bool:
+    try:
+        if engine == "openvino":
+            import openvino  # noqa: F401
+        elif engine == "onnxruntime":
+            import onnxruntime  # noqa: F401
+        else:
+            return False
+    except Exception:  # a broken install is as good as none
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _export_form():
+    """The plain activation-scaling form with NCHW activations: what the exporter writes."""
+    saved = dict(stylegan_module.RENDER_OPTIONS)
+    stylegan_module.RENDER_OPTIONS.update(channels_last=False, fold_batch1=False)
+    try:
+        yield
+    finally:
+        stylegan_module.RENDER_OPTIONS.update(saved)
+
+
+class _SynthesisGraph(nn.Module):
+    def __init__(self, synthesis):
+        super().__init__()
+        self.synthesis = synthesis
+        self.steps = [k for k, _ in synthesis.noise_layers()]
+
+    def forward(self, ws, *noises):
+        return self.synthesis.run(ws, noises=dict(zip(self.steps, noises)))
+
+
+class _MappingGraph(nn.Module):
+    def __init__(self, mapping):
+        super().__init__()
+        self.mapping = mapping
+
+    def forward(self, z):
+        return self.mapping(z)  # psi = 1: truncation acts on ws afterwards, in torch
+
+
+def _check_exportable(model):
+    if getattr(model, "family", None) != "stylegan":
+        raise ExportError(f"the {getattr(model, 'family', type(model).__name__)} family has no exported graph")
+    if next(model.parameters()).device.type != "cpu":
+        raise ExportError("exported graphs run on the CPU; the model is on "
+                          f"{next(model.parameters()).device}")
+
+
+def noise_inputs(model, n, noise_mode="const", noise_generator=None):
+    """The per-layer noise images [n, 1, H, W] that eager synthesis would use, in its order."""
+    out = []
+    for _, layer in model.synthesis.noise_layers():
+        noise = stylegan_module.make_noise(noise_mode, layer.noise_const, n, noise_generator)
+        if noise is None:
+            noise = torch.zeros_like(layer.noise_const)
+        out.append(noise.expand(n, 1, *layer.noise_const.shape).contiguous())
+    return out
+
+
+def export_graphs(model, folder: Path) -> dict:
+    """Write mapping.onnx and synthesis.onnx (dynamic batch) into `folder`; returns their inputs."""
+    _check_exportable(model)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    n = 2
+    z = model.sample_z(n, 0)
+    ws = model.map(z).detach()
+    noises = noise_inputs(model, n)
+    synthesis_inputs = ["ws"] + [f"noise{i}" for i in range(len(noises))]
+    t0 = time.perf_counter()
+    with torch.no_grad(), _export_form(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, module, args, inputs in [("mapping", _MappingGraph(model.mapping), (z,), ["z"]),
+                                           ("synthesis", _SynthesisGraph(model.synthesis), (ws, *noises),
+                                            synthesis_inputs)]:
+            tmp = folder / f"{name}.onnx.tmp{os.getpid()}"
+            try:
+                torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=["out"],
+                                  dynamic_axes={k: {0: "batch"} for k in inputs + ["out"]},
+                                  opset_version=17, dynamo=False)
+            except Exception as exc:
+                tmp.unlink(missing_ok=True)
+                raise ExportError(f"could not export the {name} network: {str(exc).strip().splitlines()[0]}") from exc
+            os.replace(tmp, folder / f"{name}.onnx")
+    info = {"synthesis_inputs": synthesis_inputs, "export_s": time.perf_counter() - t0}
+    (folder / "graph.json").write_text(json.dumps(info))
+    return info
+
+
+def cached_graphs(model, root: Path | None = None) -> Path:
+    """The folder with this model's exported graphs, exporting them the first time."""
+    _check_exportable(model)
+    folder = Path(root or cache_dir()) / "graphs" / model_content_hash(model)
+    if not ((folder / "graph.json").is_file() and (folder / "synthesis.onnx").is_file()
+            and (folder / "mapping.onnx").is_file()):
+        export_graphs(model, folder)
+    return folder
+
+
+class _Session:
+    """One ONNX file compiled by an engine: run(dict of numpy arrays) -> first output."""
+
+    def __init__(self, engine: str, path: Path, threads: int):
+        self.engine = engine
+        if engine == "onnxruntime":
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        elif engine == "openvino":
+            import openvino as ov
+
+            core = ov.Core()
+            config = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads,
+                      "PERFORMANCE_HINT": "LATENCY"}
+            self._compiled = core.compile_model(str(path), "CPU", config)
+            self._request = self._compiled.create_infer_request()
+        else:
+            raise ExportError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+
+    def run(self, feeds: dict) -> np.ndarray:
+        if self.engine == "onnxruntime":
+            return self._session.run(None, feeds)[0]
+        self._request.infer(feeds)
+        return self._request.get_output_tensor(0).data.copy()
+
+
+class GraphRenderer:
+    """Renders a StyleGAN2 model through its exported graphs on `engine`; a .synthesize()
+    with eager's signature and results (within 1e-4), on the CPU."""
+
+    def __init__(self, model, engine: str, root: Path | None = None, threads: int | None = None):
+        if not engine_available(engine):
+            raise ExportError(f"{engine} is not installed (pip install 'gan-explorer[fast]')")
+        self.model = model
+        self.engine = engine
+        self.name = engine
+        self.folder = cached_graphs(model, root)
+        info = json.loads((self.folder / "graph.json").read_text())
+        self._synthesis_inputs = info["synthesis_inputs"]
+        threads = threads or torch.get_num_threads()
+        self._mapping = _Session(engine, self.folder / "mapping.onnx", threads)
+        self._synthesis = _Session(engine, self.folder / "synthesis.onnx", threads)
+
+    def map(self, z, truncation_psi=1.0, truncation_cutoff=None):
+        from gan_explorer.core.latent.ops import truncate
+
+        ws = torch.from_numpy(self._mapping.run({"z": z.detach().to(torch.float32).cpu().numpy()}))
+        return truncate(ws, self.model.w_avg, truncation_psi, truncation_cutoff)
+
+    def synthesize(self, ws, noise_mode="const", noise_generator=None, max_resolution=None):
+        if max_resolution is not None and max_resolution < self.model.img_resolution:
+            return self.model.synthesize(ws, noise_mode, noise_generator, max_resolution=max_resolution)
+        self.model.synthesis.check_ws(ws)
+        if noise_mode not in stylegan_module.NOISE_MODES:
+            raise ValueError(f"noise_mode={noise_mode!r}: must be one of {', '.join(stylegan_module.NOISE_MODES)}")
+        n = ws.shape[0]
+        noises = noise_inputs(self.model, n, noise_mode, noise_generator)
+        feeds = {"ws": ws.detach().to(torch.float32).cpu().numpy()}
+        feeds.update({name: noise.numpy() for name, noise in zip(self._synthesis_inputs[1:], noises)})
+        return torch.from_numpy(self._synthesis.run(feeds))
