@@ -1,0 +1,140 @@
+"""Exported graphs (ONNX on OpenVINO / ONNX Runtime) render what eager renders, within 1e-4.
+
+The engines come with the `fast` extra (`pip install -e '.[test,fast]'`); without one, the
+engine tests are skipped with that reason and only the fallback tests run."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gan_explorer.core import backends
+from gan_explorer.core.io.models import open_model
+from gan_explorer.core.models import build_model
+from gan_explorer.resources import demo_model
+from tests.conftest import TINY
+
+FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "stylegan_official"
+INSTALLED = [e for e in backends.ENGINES if backends.engine_available(e)]
+needs_engine = pytest.mark.skipif(not INSTALLED, reason="no inference engine installed (the `fast` extra)")
+engines = pytest.mark.parametrize("engine", INSTALLED or ["none"])
+
+
+def _noisy(model):
+    with torch.no_grad():
+        for layer in model.modules():
+            if hasattr(layer, "noise_strength"):
+                layer.noise_strength.fill_(0.3)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return _noisy(build_model("stylegan", **TINY["stylegan"])), tmp_path_factory.mktemp("graphs")
+
+
+def _assert_equal_to_eager(model, renderer, ws, noise_mode="const", atol=1e-4):
+    with torch.no_grad():
+        eager = model.synthesize(ws, noise_mode, torch.Generator().manual_seed(9))
+        graph = renderer.synthesize(ws, noise_mode, torch.Generator().manual_seed(9))
+    assert graph.shape == eager.shape
+    assert float((graph - eager).abs().max()) <= atol
+
+
+@needs_engine
+@engines
+@pytest.mark.parametrize("batch", [1, 3])
+def test_tiny_graph_equals_eager_in_every_noise_mode(tiny, engine, batch):
+    model, root = tiny
+    renderer = backends.GraphRenderer(model, engine, root=root)
+    assert renderer.name == engine
+    z = model.z_from_seeds(range(batch))
+    with torch.no_grad():
+        ws = model.map(z, 0.7)
+        assert torch.allclose(renderer.map(z, 0.7), ws, atol=1e-5)
+    for noise_mode in ("const", "none", "random"):
+        _assert_equal_to_eager(model, renderer, ws, noise_mode)
+
+
+@pytest.fixture(scope="module")
+def shared_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("graphs")  # the second engine reuses the first one's exports
+
+
+@pytest.mark.slow
+@needs_engine
+@engines
+def test_official_pickle_and_demo_render_as_eager(engine, shared_root):
+    tmp_path = shared_root
+    for path in (FIXTURES / "sg2ada_64.pkl", demo_model()):
+        model = open_model(path)
+        renderer = backends.GraphRenderer(model, engine, root=tmp_path)
+        with torch.no_grad():
+            ws = model.map(model.z_from_seeds([0, 1]), 0.7)
+        _assert_equal_to_eager(model, renderer, ws)
+    # ... and the official reference images, to the importer tests' tolerance.
+    model = open_model(FIXTURES / "sg2ada_64.pkl")
+    renderer = backends.GraphRenderer(model, engine, root=tmp_path)
+    ref = np.load(FIXTURES / "sg2ada_64_ref" / "seed1_psi1.0_img.npy")
+    with torch.no_grad():
+        img = renderer.synthesize(renderer.map(model.sample_z(1, 1)))
+    assert np.abs(img.numpy() - ref).max() <= 1e-3
+
+
+@pytest.mark.slow
+@needs_engine
+@engines
+def test_256px_random_init_graph_equals_eager(engine, tmp_path):
+    model = _noisy(build_model("stylegan", img_resolution=256, channel_base=2048, channel_max=64, z_dim=64, w_dim=64))
+    renderer = backends.GraphRenderer(model, engine, root=tmp_path)
+    with torch.no_grad():
+        ws = model.map(model.z_from_seeds([3]))
+    _assert_equal_to_eager(model, renderer, ws)
+
+
+@needs_engine
+def test_graphs_are_cached_per_model_content(tiny):
+    model, root = tiny
+    folder = backends.GraphRenderer(model, INSTALLED[0], root=root).folder
+    assert folder.parent == root / "graphs" and folder.name == backends.model_content_hash(model)
+    stamp = (folder / "synthesis.onnx").stat().st_mtime_ns
+    backends.GraphRenderer(model, INSTALLED[-1], root=root)
+    assert (folder / "synthesis.onnx").stat().st_mtime_ns == stamp  # reused, not exported again
+    changed = build_model("stylegan", **TINY["stylegan"])
+    changed.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        changed.synthesis.b16.conv1.bias.add_(0.5)
+    assert backends.model_content_hash(changed) != folder.name
+
+
+@needs_engine
+def test_auto_picks_the_fastest_measured_path_and_remembers_it(tiny):
+    model, root = tiny
+    renderer = backends.open_renderer(model, "auto", cache_root=root)
+    choices = list((root / "graphs" / backends.model_content_hash(model)).glob("choice-*.json"))
+    assert len(choices) == 1 and renderer.name in choices[0].read_text()
+    assert backends.open_renderer(model, "auto", cache_root=root).name == renderer.name
+    with torch.no_grad():
+        ws = model.map(model.z_from_seeds([5]))
+    _assert_equal_to_eager(model, renderer, ws)
+
+
+def test_families_without_a_graph_render_eagerly_with_a_reason(tmp_path):
+    model = build_model("dcgan", **TINY["dcgan"]).eval()
+    renderer = backends.open_renderer(model, "auto", cache_root=tmp_path)
+    assert renderer.name == "eager" and "\n" not in renderer.reason
+    assert "dcgan family has no exported graph" in renderer.reason or "no inference engine" in renderer.reason
+    z = model.sample_z(1, 0)
+    assert torch.equal(renderer.synthesize(renderer.map(z)), model.synthesize(model.map(z)).detach())
+
+
+@needs_engine
+def test_a_failed_export_falls_back_to_eager_with_one_line(tmp_path):
+    model = _noisy(build_model("stylegan", **TINY["stylegan"]))
+    (tmp_path / "graphs").write_text("a file where the cache folder should be")
+    renderer = backends.open_renderer(model, "auto", cache_root=tmp_path)
+    assert renderer.name == "eager"
+    assert renderer.reason and "\n" not in renderer.reason
+    with pytest.raises(ValueError, match="prefer='fastest'"):
+        backends.open_renderer(model, "fastest")
