@@ -72,6 +72,10 @@ def test_colour_by_a_factor_and_thumbnails_when_zoomed(qtbot):
     brushes = {b.color().name() for b in widget.scatter.data["brush"]}
     assert len(brushes) > 10                                  # a gradient, not one grey
     assert "skin tone (true factors of the data)" in widget.legend.text()
-    assert widget.shown_sprites() == 40                       # 40 points fit: all thumbnails shown
+    assert 5 < widget.shown_sprites() <= 40                   # one per thumbnail-sized cell
+    widget.zoom_to(m.points[7], 1e-4 * np.ptp(m.points))     # zoomed onto one point: its own image
+    assert widget.shown_sprites() == 1
+    sprite = next(s for s in widget._sprites if s.isVisible())
+    assert np.array_equal(sprite.image, m.thumbnails[7][::-1])
     widget.help_button.click()
     assert widget.help.isVisibleTo(widget) and "Each dot is one latent" in widget.help.text()

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (  # noqa: E402
 
 from gan_explorer.core.analysis.latent_map import WHAT_AM_I_LOOKING_AT, colormap  # noqa: E402
 
-MAX_SPRITES = 120          # thumbnails drawn at once (only when this few points are in view)
-SPRITE_FRACTION = 1 / 14   # a thumbnail's width as a share of the visible range
+MAX_SPRITES = 400          # thumbnails drawn at once at most
+SPRITE_FRACTION = 1 / 16   # a thumbnail's width as a share of the visible width
 
 
 class HelpButton(QToolButton):
@@ -166,25 +166,35 @@ class LatentMapWidget(QWidget):
         return np.flatnonzero((p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1))
 
     def _update_sprites(self, *_):
-        """Thumbnails appear when few enough points are in view for them to fit."""
+        """Thumbnails where they fit: the view is cut into cells one thumbnail wide, and each cell
+        holding points shows, in the cell, the image of the point nearest its centre (zoom in to
+        see them all)."""
         for sprite in self._sprites:
             sprite.setVisible(False)
         if self.thumbnails is None or not len(self.points):
             return
         visible = self.visible_indices()
-        if len(visible) > MAX_SPRITES:
-            return
         (x0, x1), _ = self.plot.getViewBox().viewRange()
         side = (x1 - x0) * SPRITE_FRACTION
-        while len(self._sprites) < len(visible):
+        if side <= 0 or not len(visible):
+            return
+        p = self.points[visible].astype(np.float64)
+        cell = np.floor(p / side)
+        distance = ((p - (cell + 0.5) * side) ** 2).sum(1)
+        order = np.lexsort((distance, cell[:, 1], cell[:, 0]))   # by cell, nearest first
+        first = np.ones(len(order), bool)
+        first[1:] = np.any(np.diff(cell[order], axis=0) != 0, axis=1)
+        chosen = visible[order[first]][:MAX_SPRITES]
+        while len(self._sprites) < len(chosen):
             sprite = pg.ImageItem(axisOrder="row-major")
-            sprite.setZValue(10)
+            sprite.setZValue(-1)  # under the dots, so their colours stay visible
             self.plot.addItem(sprite)
             self._sprites.append(sprite)
-        for sprite, i in zip(self._sprites, visible):
+        corners = np.floor(self.points[chosen].astype(np.float64) / side) * side
+        for sprite, i, (cx, cy) in zip(self._sprites, chosen, corners):
             thumb = self.thumbnails[i]
             sprite.setImage(np.ascontiguousarray(thumb[::-1]), levels=(0, 255))  # image rows run downwards
-            sprite.setRect(float(self.points[i, 0] - side / 2), float(self.points[i, 1] - side / 2), side, side)
+            sprite.setRect(float(cx + 0.04 * side), float(cy + 0.04 * side), 0.92 * side, 0.92 * side)  # a mosaic
             sprite.setVisible(True)
 
     def shown_sprites(self) -> int:
