@@ -1,6 +1,28 @@
+import torch
+
+from gan_explorer.bench.synthesis import peer_status, textbook_synthesis
 from gan_explorer.cli import main
+from gan_explorer.core.models import build_model
+from tests.conftest import TINY
 
 
 def test_unknown_benchmark_is_a_clear_error(capsys):
     assert main(["bench", "nope"]) == 2
     assert "unknown benchmark 'nope'" in capsys.readouterr().err
+
+
+def test_the_synthesis_reference_is_the_same_network():
+    """The benchmark's textbook formulation (grouped convolutions) renders what eager renders."""
+    model = build_model("stylegan", **{**TINY["stylegan"], "img_resolution": 32}).eval()
+    with torch.no_grad():
+        for layer in model.modules():
+            if hasattr(layer, "noise_strength"):
+                layer.noise_strength.fill_(0.3)
+        ws = model.map(model.z_from_seeds(range(3)), 0.7)
+        for batch in (1, 3):
+            assert torch.allclose(textbook_synthesis(model, ws[:batch]), model.synthesize(ws[:batch]), atol=1e-5)
+
+
+def test_peers_are_named_with_a_figure_or_a_one_line_reason():
+    for label, status in peer_status():
+        assert label and "\n" not in status and (status == "importable" or status.startswith("not measured"))

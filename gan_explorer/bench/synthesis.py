@@ -1,38 +1,168 @@
-"""StyleGAN synthesis speed at 64 and 256 px, batch 1 and 8 (ms per image).
+"""StyleGAN2 synthesis: our render paths against the textbook formulation, same run.
 
-The reference is the 64 px batch-1 case of the same run; every other case is reported
-as a ratio of ms per image against it, so figures from noisy shared machines compare.
+Reference = the textbook formulation of the same network with the same weights, written here
+as NVIDIA's reference ops write it: every sample's modulated and demodulated kernel
+[n, out, in, 3, 3], one grouped convolution with groups = batch, and the zero-insertion
+full-rate FIR (`upfirdn2d_reference`). Measured beside it, interleaved round by round (the
+median of each): our eager path, every installed inference engine (core/backends), the
+preview path (the skip architecture stopped at a lower block), and the PyPI peers where they
+import. Each case also reports GFLOP per image and the fraction of this machine's fp32 matmul
+rate (a 2048^2 sgemm measured in the same run) that the figure amounts to.
 """
 
 from __future__ import annotations
 
+import statistics
+import tempfile
+import time
+
 import torch
 
-from gan_explorer.bench import register_benchmark, time_call
+from gan_explorer.bench import register_benchmark
 from gan_explorer.core.models import build_model
+from gan_explorer.core.models.ops import bias_act, modulated_conv2d_reference, upfirdn2d_reference
+from gan_explorer.core.models.stylegan import make_noise
 
-CASES = [(64, 1), (64, 8), (256, 1), (256, 8)]
+PEERS = [  # (module, what it is); both are different architectures from NVIDIA's (rosinality-style)
+    ("stylegan2_pytorch", "lucidrains stylegan2-pytorch (different architecture)"),
+    ("stylegan2_torch", "stylegan2-torch (rosinality-derived; different architecture)"),
+]
+
+
+@torch.no_grad()
+def textbook_synthesis(model, ws, noise_mode="const"):
+    """The same StyleGAN2 synthesis in the textbook (grouped-convolution) formulation."""
+    synthesis = model.synthesis
+    n = ws.shape[0]
+    x = img = None
+    for res, op, w_index in synthesis.plan:
+        block = getattr(synthesis, f"b{res}")
+        w = ws[:, w_index]
+        if op == "torgb":
+            layer = block.torgb
+            y = modulated_conv2d_reference(x, layer.weight, layer.affine(w) * layer.weight_gain, demodulate=False)
+            y = bias_act(y, layer.bias, clamp=layer.conv_clamp)
+            if img is not None:
+                img = upfirdn2d_reference(img, block.resample_filter, up=2, padding=(2, 1, 2, 1), gain=4)
+            img = y if img is None else img + y
+            continue
+        if op == "conv1" and block.in_channels == 0:
+            x = block.const.unsqueeze(0).repeat(n, 1, 1, 1)
+        layer = getattr(block, op)
+        noise = make_noise(noise_mode, layer.noise_const, n)
+        noise = noise * layer.noise_strength if noise is not None else None
+        x = modulated_conv2d_reference(x, layer.weight, layer.affine(w), noise=noise, up=layer.up,
+                                       padding=layer.padding, resample_filter=layer.resample_filter,
+                                       flip_weight=(layer.up == 1))
+        x = bias_act(x, layer.bias, act="lrelu", gain=layer.act_gain, clamp=layer.conv_clamp)
+    return img
+
+
+def matmul_gflops(repeats=7) -> float:
+    """This machine's fp32 matmul rate now (GFLOP/s): median of 2048^2 sgemms."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * 2048**3 / statistics.median(times) / 1e9
+
+
+def peer_status() -> list[tuple[str, str]]:
+    """(peer, one line): why each PyPI peer has no figure on this machine, or 'importable'."""
+    out = []
+    for module, label in PEERS:
+        try:
+            __import__(module)
+            out.append((label, "importable"))
+        except BaseException as exc:  # they assert a GPU or build CUDA ops at import time
+            text = str(exc).strip().splitlines()
+            out.append((label, f"not measured: import fails on this machine ({type(exc).__name__}: "
+                               f"{text[0] if text else ''})"))
+    return out
+
+
+def _interleaved(paths: dict, rounds: int) -> dict:
+    """Median seconds per path, the paths timed in turn within each round (after one warm-up)."""
+    for fn in paths.values():
+        fn()
+    times = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, fn in paths.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _cases(quick):
+    # NVIDIA's stylegan2 config: channel_base 32768, channel_max 512, z = w = 512, 8 mapping layers.
+    yield 256, 1, 128, (3 if quick else 7)
+    yield 256, 8, None, (2 if quick else 7)
+    if not quick:
+        yield 1024, 1, 64, 7
 
 
 @register_benchmark("synthesis")
 def bench_synthesis(quick: bool = False) -> dict:
+    from gan_explorer.core import backends
+
     torch.manual_seed(0)
-    repeats = 2 if quick else 5
-    results = {"threads": torch.get_num_threads(), "cases": []}
+    results = {"threads": torch.get_num_threads(), "cases": [], "peers": []}
+    rate = matmul_gflops()
+    results["matmul_gflops"] = rate
+    print(f"StyleGAN2 synthesis, CPU threads={results['threads']}, fp32 matmul {rate:.0f} GFLOP/s measured now; "
+          f"reference = textbook formulation (grouped conv per sample), same weights, same run")
     models = {}
-    for res, batch in CASES:
-        if res not in models:
-            # NVIDIA's stylegan2 config (channel_base 32768, channel_max 512), full width.
-            models[res] = build_model("stylegan", img_resolution=res).eval()
-        model = models[res]
-        ws = model.map(model.z_from_seeds(range(batch)))
-        with torch.no_grad():
-            seconds = time_call(lambda: model.synthesize(ws), repeats)
-        results["cases"].append({"resolution": res, "batch": batch, "ms_per_image": 1000 * seconds / batch})
-    ref = results["cases"][0]["ms_per_image"]
-    print(f"StyleGAN2 synthesis, CPU threads={results['threads']}, reference = 64 px batch 1")
-    print(f"{'res':>5} {'batch':>5} {'ms/img':>9} {'x ref':>7}")
-    for case in results["cases"]:
-        case["ratio_to_reference"] = case["ms_per_image"] / ref
-        print(f"{case['resolution']:>5} {case['batch']:>5} {case['ms_per_image']:>9.1f} {case['ratio_to_reference']:>7.2f}")
+    with tempfile.TemporaryDirectory() as cache_root:
+        for res, batch, preview_res, rounds in _cases(quick):
+            if res not in models:
+                models[res] = build_model("stylegan", img_resolution=res).eval()
+            model = models[res]
+            with torch.no_grad():
+                ws = model.map(model.z_from_seeds(range(batch)))
+            paths = {"textbook (reference)": lambda: textbook_synthesis(model, ws)} if res <= 256 else {}
+            paths["ours eager"] = lambda: model.synthesize(ws)
+            renderers = {}
+            for engine in backends.ENGINES:
+                if backends.engine_available(engine):
+                    t0 = time.perf_counter()
+                    renderers[engine] = backends.GraphRenderer(model, engine, root=cache_root)
+                    print(f"  ({engine}: graph ready for {res} px in {time.perf_counter() - t0:.0f} s)")
+            for engine, renderer in renderers.items():
+                paths[f"ours {engine}"] = lambda r=renderer: r.synthesize(ws)
+            if preview_res:
+                paths[f"ours preview {preview_res} px (eager)"] = lambda: model.synthesize(ws, max_resolution=preview_res)
+            with torch.no_grad():
+                full = model.synthesize(ws)
+                diffs = {name: float((fn() - full).abs().max()) for name, fn in paths.items()
+                         if "preview" not in name}
+                seconds = _interleaved(paths, rounds)
+            macs = model.synthesis.macs()
+            ref_name = "textbook (reference)" if res <= 256 else "ours eager"
+            ref = seconds[ref_name] / batch
+            print(f"\n{res} px, batch {batch}, {2 * macs / 1e9:.1f} GFLOP/image (full), median of {rounds} interleaved;"
+                  f" reference = {ref_name}")
+            print(f"{'path':38s} {'ms/img':>8} {'speed-up':>9} {'GFLOP/s':>8} {'of matmul':>9} {'max|diff|':>10}")
+            for name, sec in seconds.items():
+                per_image = sec / batch
+                flops = 2 * (model.synthesis.macs(preview_res) if "preview" in name else macs)
+                case = {"resolution": res, "batch": batch, "path": name, "ms_per_image": per_image * 1000,
+                        "speedup_vs_reference": ref / per_image, "gflop_per_image": flops / 1e9,
+                        "fraction_of_matmul_rate": flops / per_image / 1e9 / rate,
+                        "max_abs_diff_vs_eager": diffs.get(name)}
+                results["cases"].append(case)
+                diff = f"{case['max_abs_diff_vs_eager']:.1e}" if case["max_abs_diff_vs_eager"] is not None else "-"
+                print(f"{name:38s} {case['ms_per_image']:>8.0f} {case['speedup_vs_reference']:>8.2f}x "
+                      f"{flops / per_image / 1e9:>8.0f} {case['fraction_of_matmul_rate']:>8.0%} {diff:>10}")
+    by = {(c["resolution"], c["batch"], c["path"]): c["ms_per_image"] for c in results["cases"]}
+    for path in sorted({c["path"] for c in results["cases"] if c["resolution"] == 256 and c["batch"] == 8}):
+        if (256, 1, path) in by:
+            print(f"256 px {path}: batch 8 per image / batch 1 = {by[(256, 8, path)] / by[(256, 1, path)]:.2f}")
+    print()
+    for label, status in peer_status():
+        results["peers"].append({"peer": label, "status": status})
+        print(f"peer {label}: {status}")
     return results
