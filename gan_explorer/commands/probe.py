@@ -29,7 +29,8 @@ def register(subparsers) -> None:
     p.add_argument("--space", default="w", choices=["w", "z"], help="where directions live (w = z without a mapping)")
     p.add_argument("--seed", type=int, default=0, help="first seed of the labelled samples")
     p.add_argument("--truncation-psi", type=float, default=1.0, help="pull w toward w_avg (1 = off)")
-    p.add_argument("--factors", default=None, help="comma-separated factors (default: all the regressor predicts)")
+    p.add_argument("--factors", default=None,
+                   help="comma-separated factors (default: all the regressor predicts); none: only MIG/DCI/SAP")
     p.add_argument("--conditional", action="append", default=[], metavar="FACTOR:OTHER,OTHER",
                    help="project the other factors' directions out of FACTOR's (repeatable)")
     p.add_argument("--discovered", default="pca,sefa", help="discovered directions to compare: pca,sefa or none")
@@ -43,6 +44,7 @@ def register(subparsers) -> None:
     p.add_argument("--directions", default=None, help="save the factor directions and sigmas (.npz)")
     p.add_argument("--disentanglement-num", type=int, default=2000,
                    help="faces encoded for MIG/DCI/SAP (VAE / autoencoder; 0 = skip)")
+    p.add_argument("--matrix", default=None, help="PNG of the factor x code mutual-information matrix (VAE / AE)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.set_defaults(func=cmd_probe)
     # `probe train ...` takes the feature network's own options, which this parser does not know:
@@ -100,7 +102,7 @@ def run_train(args) -> None:
 
 
 def cmd_probe(args):
-    from gan_explorer.core.analysis.disentanglement import codec_disentanglement
+    from gan_explorer.core.analysis.disentanglement import codec_disentanglement, matrix_image
     from gan_explorer.core.analysis.probe import probe_figure, probe_model
     from gan_explorer.core.devices import resolve_device
     from gan_explorer.core.generate import parse_seeds, require_latent_model
@@ -116,15 +118,23 @@ def cmd_probe(args):
     if bad:
         raise ConfigError(f"--discovered {args.discovered}: use pca, sefa or none")
     factors = [f for f in args.factors.split(",") if f] if args.factors else None
-    progress, bar = tqdm_progress("probe", args.no_progress)
-    try:
-        report = probe_model(model, num=args.num, space=args.space, seed=args.seed,
-                             truncation_psi=args.truncation_psi, factors=factors,
-                             conditional=_parse_conditional(args.conditional), discovered=discovered,
-                             num_discovered=args.num_discovered, effect_seeds=args.effect_seeds, progress=progress)
-    finally:
-        bar.close()
-    result = report.to_dict()
+    if factors == ["none"] and not (model.capabilities.has_encoder and args.disentanglement_num):
+        raise ConfigError("--factors none leaves nothing to do: only a VAE / autoencoder has MIG/DCI/SAP")
+    if args.matrix and not (model.capabilities.has_encoder and args.disentanglement_num):
+        raise ConfigError(f"--matrix: the {model.family} family has no encoder, so no codes to compare with factors")
+    report = None
+    result = {"info": {}}
+    if factors != ["none"]:
+        progress, bar = tqdm_progress("probe", args.no_progress)
+        try:
+            report = probe_model(model, num=args.num, space=args.space, seed=args.seed,
+                                 truncation_psi=args.truncation_psi, factors=factors,
+                                 conditional=_parse_conditional(args.conditional), discovered=discovered,
+                                 num_discovered=args.num_discovered, effect_seeds=args.effect_seeds,
+                                 progress=progress)
+        finally:
+            bar.close()
+        result = report.to_dict()
     result["info"].update(model=str(args.model), data=data)
     if model.capabilities.has_encoder and args.disentanglement_num:
         progress, bar = tqdm_progress("disentanglement", args.no_progress)
@@ -133,10 +143,17 @@ def cmd_probe(args):
         finally:
             bar.close()
         result["disentanglement"] = dis.to_dict()
+        if args.matrix:
+            title = (f"{model.family} z={model.z_dim}: mutual information / factor entropy "
+                     f"(MIG {dis.mig:.3f}, DCI {dis.dci_disentanglement:.3f}, SAP {dis.sap:.3f})")
+            save_image(args.matrix, matrix_image(dis.mutual_information, dis.factor_names, title=title))
+            print(f"wrote {args.matrix}")
     _print_summary(result)
     if args.json:
         write_json(args.json, result)
         print(f"wrote {args.json}")
+    if report is None:
+        return
     if args.directions:
         from gan_explorer.core.io.atomic import atomic_path
 
@@ -157,6 +174,16 @@ def cmd_probe(args):
 
 
 def _print_summary(result: dict, out=sys.stdout) -> None:
+    if result.get("factors"):
+        _print_factors(result, out)
+    dis = result.get("disentanglement")
+    if dis:
+        print(f"disentanglement: MIG {dis['mig']:.3f}, DCI disentanglement {dis['dci_disentanglement']:.3f}, "
+              f"completeness {dis['dci_completeness']:.3f}, informativeness {dis['dci_informativeness']:.3f}, "
+              f"SAP {dis['sap']:.3f}, reconstruction MSE {dis['reconstruction_mse']:.4f}", file=out)
+
+
+def _print_factors(result: dict, out) -> None:
     print(f"{'factor':16s} {'score':>12s} {'sigma':>7s} {'own change':>10s} {'max other':>9s} {'monotonic':>9s}", file=out)
     for name, f in result["factors"].items():
         score = f"{f['metric']} {f['score']:.3f}"
@@ -169,8 +196,3 @@ def _print_summary(result: dict, out=sys.stdout) -> None:
         if rows:
             moves = ", ".join(f"{r['index']}:{r.get('moves_most', '?')}" for r in rows)
             print(f"{method.upper()} directions move most: {moves}", file=out)
-    dis = result.get("disentanglement")
-    if dis:
-        print(f"disentanglement: MIG {dis['mig']:.3f}, DCI disentanglement {dis['dci_disentanglement']:.3f}, "
-              f"completeness {dis['dci_completeness']:.3f}, informativeness {dis['dci_informativeness']:.3f}, "
-              f"SAP {dis['sap']:.3f}, reconstruction MSE {dis['reconstruction_mse']:.4f}", file=out)

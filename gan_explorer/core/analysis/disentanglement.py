@@ -199,3 +199,32 @@ def codec_disentanglement(model, data: str | None = None, num: int = 2000, batch
     report.extra = {"reconstruction_mse": sq_err / num, "data": f"faces:{resolution} (seed {seed})",
                     "family": model.family, "z_dim": model.z_dim}
     return report
+
+
+def matrix_image(matrix: np.ndarray, row_labels, col_labels=None, cell: int = 16, title: str = "",
+                 vmax: float | None = None) -> np.ndarray:
+    """A heatmap (viridis, 0..vmax) with row labels on the left and column indices on top: HWC uint8.
+    For the factor x code matrix: rows = factors, columns = code dimensions."""
+    from PIL import Image, ImageDraw
+
+    from gan_explorer.core.analysis.latent_map import colormap, label_font
+
+    m = np.asarray(matrix, dtype=np.float64)
+    rows, cols = m.shape
+    col_labels = list(col_labels) if col_labels is not None else [str(j) for j in range(cols)]
+    font, small = label_font(13), label_font(9)
+    left, top = 130, 36 if title else 18
+    canvas = Image.new("RGB", (left + cols * cell + 4, top + rows * cell + 4), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    if title:
+        draw.text((4, 2), title, fill=(0, 0, 0), font=font)
+    top_v = vmax if vmax is not None else max(float(m.max()), 1e-12)
+    colours = colormap(np.concatenate([np.clip(m.ravel(), 0, top_v), [0.0, top_v]]))[:-2].reshape(rows, cols, 3)
+    for i in range(rows):
+        draw.text((4, top + i * cell + 1), str(row_labels[i]).replace("_", " "), fill=(0, 0, 0), font=font)
+        for j in range(cols):
+            x, y = left + j * cell, top + i * cell
+            draw.rectangle([x, y, x + cell - 2, y + cell - 2], fill=tuple(int(v) for v in colours[i, j]))
+    for j in range(0, cols, max(1, cols // 16)):
+        draw.text((left + j * cell + 1, top - 12), col_labels[j], fill=(0, 0, 0), font=small)
+    return np.asarray(canvas)

@@ -63,3 +63,21 @@ def test_probe_refuses_data_that_is_not_the_faces(tmp_path, capsys):
     path = _saved(tmp_path, "stylegan")
     assert main(["probe", str(path), "--data", "digits", "--no-progress"]) == 2
     assert "needs a model of the procedural faces" in capsys.readouterr().err
+
+
+def test_probe_of_a_vae_scores_disentanglement_without_the_regressor(tmp_path, capsys):
+    path = _saved(tmp_path, "vae")
+    report, matrix = tmp_path / "r.json", tmp_path / "m.png"
+    assert main(["probe", str(path), "--data", "faces:16", "--factors", "none", "--disentanglement-num", "40",
+                 "--json", str(report), "--matrix", str(matrix), "--no-progress"]) == 0
+    assert "disentanglement: MIG" in capsys.readouterr().out
+    data = json.loads(report.read_text())["disentanglement"]
+    assert set(data) >= {"mig", "dci_disentanglement", "dci_completeness", "sap", "reconstruction_mse"}
+    assert np.asarray(data["mutual_information"]).shape == (14, 16)
+    assert Image.open(matrix).size[0] > 16 * 16
+
+
+def test_probe_factors_none_of_a_gan_is_one_line(tmp_path, capsys):
+    path = _saved(tmp_path, "dcgan")
+    assert main(["probe", str(path), "--factors", "none", "--no-progress"]) == 2
+    assert "only a VAE / autoencoder has MIG/DCI/SAP" in capsys.readouterr().err
