@@ -173,7 +173,8 @@ def cmd_probe(args):
         print(f"wrote {args.figure}")
 
 
-def _print_summary(result: dict, out=sys.stdout) -> None:
+def _print_summary(result: dict, out=None) -> None:
+    out = out or sys.stdout
     if result.get("factors"):
         _print_factors(result, out)
     dis = result.get("disentanglement")
