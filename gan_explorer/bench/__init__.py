@@ -29,8 +29,23 @@ def time_call(fn, repeats: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(paths: dict, rounds: int, warmup: int = 1) -> dict:
+    """Median wall seconds per path, the paths timed in turn within each round, so a change
+    in the machine's load hits every path alike."""
+    for _ in range(warmup):
+        for fn in paths.values():
+            fn()
+    times = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, fn in paths.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def run_benchmark(name: str, quick: bool = False) -> dict:
-    from gan_explorer.bench import curves, latency, stylegan3, synthesis, training  # noqa: F401  (registers)
+    from gan_explorer.bench import curves, features, latency, stylegan3, synthesis, training  # noqa: F401  (registers)
 
     if name not in _BENCHMARKS:
         raise GanExplorerError(f"unknown benchmark {name!r} (known: {', '.join(sorted(_BENCHMARKS))})")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from gan_explorer.bench import register_benchmark, time_call
+from gan_explorer.bench import interleaved_medians, register_benchmark
 from gan_explorer.core.models.stylegan3 import StyleGAN3, StyleGAN3Config, reference_filters
 
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "stylegan_official" / "sg3t_64.pkl"
@@ -31,17 +31,21 @@ def _models(quick):
 def bench_stylegan3(quick: bool = False) -> dict:
     torch.manual_seed(0)
     results = {"threads": torch.get_num_threads(), "cases": []}
-    print(f"StyleGAN3 synthesis, batch 1, CPU threads={results['threads']}; reference = textbook filtered lrelu")
+    print(f"StyleGAN3 synthesis, batch 1, CPU threads={results['threads']}; reference = textbook filtered lrelu; "
+          f"the two interleaved, median of {3 if quick else 7}")
     print(f"{'network':36s} {'reference ms':>13} {'ours ms':>9} {'speed-up':>9} {'max |diff|':>11}")
     for name, model in _models(quick):
-        repeats = 1 if model.img_resolution > 256 else (2 if quick else 5)
+        rounds = 3 if quick else 7
         ws = model.map(model.sample_z(1, 0), 0.7)
-        with torch.no_grad():
-            ours = time_call(lambda: model.synthesize(ws), repeats, warmup=0 if repeats == 1 else 1)
+
+        def reference():
             with reference_filters():
-                ref = time_call(lambda: model.synthesize(ws), repeats, warmup=0 if repeats == 1 else 1)
-                ref_img = model.synthesize(ws)
-            diff = float((model.synthesize(ws) - ref_img).abs().max())
+                return model.synthesize(ws)
+
+        with torch.no_grad():
+            seconds = interleaved_medians({"ours": lambda: model.synthesize(ws), "reference": reference}, rounds)
+            ours, ref = seconds["ours"], seconds["reference"]
+            diff = float((model.synthesize(ws) - reference()).abs().max())
         case = {"network": name, "reference_ms": ref * 1000, "ours_ms": ours * 1000, "speedup": ref / ours,
                 "max_abs_diff": diff}
         results["cases"].append(case)

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from gan_explorer.bench import register_benchmark
+from gan_explorer.bench import interleaved_medians, register_benchmark
 from gan_explorer.core.models import build_model
 from gan_explorer.core.models.ops import bias_act, modulated_conv2d_reference, upfirdn2d_reference
 from gan_explorer.core.models.stylegan import make_noise
@@ -84,19 +84,6 @@ def peer_status() -> list[tuple[str, str]]:
     return out
 
 
-def _interleaved(paths: dict, rounds: int) -> dict:
-    """Median seconds per path, the paths timed in turn within each round (after one warm-up)."""
-    for fn in paths.values():
-        fn()
-    times = {name: [] for name in paths}
-    for _ in range(rounds):
-        for name, fn in paths.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def _cases(quick):
     # NVIDIA's stylegan2 config: channel_base 32768, channel_max 512, z = w = 512, 8 mapping layers.
     yield 256, 1, 128, (3 if quick else 7)
@@ -139,7 +126,7 @@ def bench_synthesis(quick: bool = False) -> dict:
                 full = model.synthesize(ws)
                 diffs = {name: float((fn() - full).abs().max()) for name, fn in paths.items()
                          if "preview" not in name}
-                seconds = _interleaved(paths, rounds)
+                seconds = interleaved_medians(paths, rounds)
             macs = model.synthesis.macs()
             ref_name = "textbook (reference)" if res <= 256 else "ours eager"
             ref = seconds[ref_name] / batch

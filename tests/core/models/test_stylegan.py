@@ -191,3 +191,20 @@ def test_macs_match_the_issue_figure_for_the_256px_config():
     synthesis = build_model("stylegan", img_resolution=256).synthesis  # NVIDIA's stylegan2 widths
     assert synthesis.macs() / 1e9 == pytest.approx(45.4, abs=0.1)  # 90.7 GFLOP per image
     assert synthesis.macs(64) < synthesis.macs(128) < synthesis.macs()
+
+
+def test_training_steps_report_where_their_time_goes():
+    from gan_explorer.core.training.distributed import Distributed
+    from gan_explorer.core.training.options import TrainingOptions
+    from gan_explorer.core.training.trainers import TRAINERS
+
+    options = TrainingOptions(family="stylegan", data="faces:16", resolution=16, batch=4, device="cpu",
+                              augment="ada", progress=False, model=dict(TINY["stylegan"])).resolved()
+    trainer = TRAINERS["stylegan"](options, torch.device("cpu"), Distributed())
+    real = torch.rand(4, 3, 16, 16) * 2 - 1
+    first = trainer.train_step(real)  # step 0: both lazy regularisations run
+    second = trainer.train_step(real)
+    for phase in ("G_main", "G_pl", "D_main", "D_r1", "ema", "augment"):
+        assert first[f"Timing/{phase}_sec"] > 0, phase
+    assert second["Timing/G_pl_sec"] == 0 and second["Timing/D_r1_sec"] == 0  # lazy: not this step
+    assert second["Timing/G_main_sec"] > 0

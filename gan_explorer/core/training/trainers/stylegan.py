@@ -4,6 +4,7 @@ path-length regularisation, style-mixing regularisation, G EMA with ramp-up, ADA
 from __future__ import annotations
 
 import copy
+import time
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ class StyleGANTrainer(Trainer):
         self.pl_mean = torch.zeros([], device=device)
         self.ada = AdaptiveAugment(target=options.ada_target) if options.augment == "ada" else None
         self.cur_nimg = 0
+        self._augment_sec = 0.0
 
     def networks(self):
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
@@ -41,10 +43,16 @@ class StyleGANTrainer(Trainer):
     def optimizers(self):
         return {"G": self.opt_G, "D": self.opt_D}
 
+    def _clock(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # kernels run asynchronously: time what they did
+        return time.perf_counter()
+
     def augment(self, images):
-        if self.ada is not None:
-            return self.ada(images)
-        return super().augment(images)
+        t0 = self._clock()
+        out = self.ada(images) if self.ada is not None else super().augment(images)
+        self._augment_sec += self._clock() - t0
+        return out
 
     def _ws(self, n, update_emas=True):
         z = self.random_z(n)
@@ -64,6 +72,11 @@ class StyleGANTrainer(Trainer):
         self.D.train()
         n = real.shape[0]
         stats = {}
+        self._augment_sec = 0.0
+        # Seconds per step of each phase, averaged over the tick's steps (a lazy regularisation
+        # step counts in the steps without one as 0): where a step's time goes.
+        timing = dict.fromkeys(("G_main", "G_pl", "D_main", "D_r1", "ema"), 0.0)
+        t0 = self._clock()
         do_g_reg = self.step_count % G_REG_INTERVAL == 0 and self.options.pl_weight > 0
         do_d_reg = self.step_count % D_REG_INTERVAL == 0 and self.r1_gamma > 0
 
@@ -76,6 +89,7 @@ class StyleGANTrainer(Trainer):
             stats["Loss/G/loss"] = self.update(loss_g, self.opt_G, "Gmain")
         finally:
             self.D.requires_grad_(True)
+        timing["G_main"], t0 = self._clock() - t0, self._clock()
 
         # Greg: path-length regularisation on a half batch (fp32).
         if do_g_reg:
@@ -89,6 +103,7 @@ class StyleGANTrainer(Trainer):
             loss = pl_penalty * self.options.pl_weight * G_REG_INTERVAL + fake[:, 0, 0, 0].mean() * 0
             stats["Loss/G/pl_penalty"] = self.update(loss, self.opt_G, "Greg") / (self.options.pl_weight * G_REG_INTERVAL)
             self.pl_mean.copy_(pl_mean.detach())
+            timing["G_pl"], t0 = self._clock() - t0, self._clock()
 
         # Dmain: fakes down, reals up.
         with self.autocast():
@@ -103,6 +118,7 @@ class StyleGANTrainer(Trainer):
         stats["Loss/scores/real"] = float(d_real.detach().mean())
         stats["Loss/scores/fake"] = float(d_fake.detach().mean())
         stats["Loss/signs/real"] = float(d_real.detach().sign().mean())
+        timing["D_main"], t0 = self._clock() - t0, self._clock()
 
         # Dreg: R1 on reals (fp32), every D_REG_INTERVAL steps.
         if do_d_reg:
@@ -113,8 +129,13 @@ class StyleGANTrainer(Trainer):
             loss = r1 * (self.r1_gamma / 2) * D_REG_INTERVAL
             self.update(loss, self.opt_D, "Dreg")
             stats["Loss/D/r1"] = float(r1.detach())
+            timing["D_r1"], t0 = self._clock() - t0, self._clock()
 
         self._update_ema(self.options.batch)
+        timing["ema"] = self._clock() - t0
+        for phase, sec in timing.items():
+            stats[f"Timing/{phase}_sec"] = sec
+        stats["Timing/augment_sec"] = self._augment_sec  # spent inside the phases above
         if self.ada is not None:
             sign_sum, count = self.dist.sum_scalars([self.ada._sign_sum, float(self.ada._count)], self.device)
             self.ada.update(self.options.batch, sign_sum, count)
