@@ -84,3 +84,19 @@ def test_preview_resolution_fits_the_budget():
     assert synthesis.macs(res) / synthesis.macs() <= 0.1 < synthesis.macs(res * 2) / synthesis.macs()
     assert preview_resolution(model, budget_ms=1, full_ms=1000) == 32  # never below min_resolution
     assert preview_resolution(build_model("dcgan", **TINY["dcgan"]), 10, 1000) is None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (renders run on one where present)")
+def test_cuda_renders_previews_and_cached_layers_equal_the_cpu(model):
+    ws = model.map(model.z_from_seeds([1, 2]))
+    with torch.no_grad():
+        cpu_full, cpu_preview = model.synthesize(ws), model.synthesize(ws, max_resolution=16)
+        gpu = model.to("cuda")
+        ws_gpu = ws.to("cuda")
+        assert torch.allclose(gpu.synthesize(ws_gpu).cpu(), cpu_full, atol=1e-4)
+        assert torch.allclose(gpu.synthesize(ws_gpu, max_resolution=16).cpu(), cpu_preview, atol=1e-4)
+        cache = SynthesisCache(gpu)
+        cache.synthesize(ws_gpu)
+        edited = ws_gpu.clone()
+        edited[:, 5:] += 0.5
+        assert torch.equal(cache.synthesize(edited), gpu.synthesize(edited))
