@@ -1,5 +1,7 @@
 """Your own attribute: a boundary in W from marked samples."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -50,3 +52,28 @@ def test_too_few_marks_is_one_line():
         fit_attribute(np.zeros((1, 8)), np.ones((5, 8)))
     fit = fit_attribute(np.ones((2, 4)) + np.arange(4), -np.ones((2, 4)))
     assert fit.folds == 2 and fit.cv_accuracy == 1.0
+
+
+OFFICIAL = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "stylegan_official" / "sg2ada_64.pkl"
+
+
+@pytest.mark.slow  # opening the official 512-d pickle takes seconds on 2 busy cores
+def test_an_official_pickle_gets_a_slider_from_two_dozen_marks():
+    """Mark the brighter half of 24 images of an official-format StyleGAN2-ADA network: the fitted
+    direction brightens new seeds (a property of the pictures, not of the latents)."""
+    from gan_explorer.core.io.models import open_model
+
+    model = open_model(OFFICIAL)
+    with torch.no_grad():
+        grid = attribute_candidates(model, 24, seed=0)
+        brightness = model.synthesize(grid.ws).mean(dim=(1, 2, 3)).numpy()
+        has = torch.from_numpy(brightness > np.median(brightness))
+        reference = model.map(model.z_from_seeds(range(1000, 1400)))
+        fit = fit_attribute(grid.ws[has], grid.ws[~has], reference_ws=reference)
+        new = attribute_candidates(model, 8, seed=100).ws
+        step = 2 * fit.sigma * torch.from_numpy(fit.direction)
+        brighter = model.synthesize(new + step).mean(dim=(1, 2, 3))
+        darker = model.synthesize(new - step).mean(dim=(1, 2, 3))
+    assert fit.direction.shape == (512,) and 0 <= fit.cv_accuracy <= 1
+    assert bool((brighter > darker).all())
+    assert float((brighter - darker).mean()) > 0.5 * brightness.std()
