@@ -194,6 +194,7 @@ class GraphRenderer:
         self.model = model
         self.engine = engine
         self.name = engine
+        self.reason = ""  # as EagerRenderer's: nothing fell back
         self.folder = cached_graphs(model, root)
         info = json.loads((self.folder / "graph.json").read_text())
         self._synthesis_inputs = info["synthesis_inputs"]
