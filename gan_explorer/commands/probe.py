@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -144,7 +145,7 @@ def cmd_probe(args):
             bar.close()
         result["disentanglement"] = dis.to_dict()
         if args.matrix:
-            title = (f"{model.family} z={model.z_dim}: mutual information / factor entropy "
+            title = (f"{Path(args.model).name} ({model.family}, z={model.z_dim}): mutual information / factor entropy "
                      f"(MIG {dis.mig:.3f}, DCI {dis.dci_disentanglement:.3f}, SAP {dis.sap:.3f})")
             save_image(args.matrix, matrix_image(dis.mutual_information, dis.factor_names, title=title))
             print(f"wrote {args.matrix}")

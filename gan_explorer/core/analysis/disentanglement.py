@@ -214,7 +214,10 @@ def matrix_image(matrix: np.ndarray, row_labels, col_labels=None, cell: int = 16
     col_labels = list(col_labels) if col_labels is not None else [str(j) for j in range(cols)]
     font, small = label_font(13), label_font(9)
     left, top = 130, 36 if title else 18
-    canvas = Image.new("RGB", (left + cols * cell + 4, top + rows * cell + 4), (255, 255, 255))
+    width = left + cols * cell + 4
+    if title:
+        width = max(width, int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(title, font=font)) + 8)
+    canvas = Image.new("RGB", (width, top + rows * cell + 4), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     if title:
         draw.text((4, 2), title, fill=(0, 0, 0), font=font)
