@@ -130,11 +130,13 @@ def project_out(direction: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
 def fit_factor_directions(latents, labels: dict, kinds: dict | None = None, names=None, test_fraction: float = 0.25,
                           conditional: dict | None = None, seed: int = 0, ridge_alpha: float = 1.0,
                           logistic_c: float = 1.0, threshold: float = 0.5,
-                          space: str = "w") -> dict[str, FactorDirection]:
+                          space: str = "w", skipped: dict | None = None) -> dict[str, FactorDirection]:
     """One direction per factor from latents [N, D] and labels {factor: [N]}.
 
     kinds: {factor: 'binary' | 'continuous'} (binary labels are thresholded at `threshold`).
-    conditional: {factor: [other factors]} to project out (their unconditional directions)."""
+    conditional: {factor: [other factors]} to project out (their unconditional directions).
+    skipped: a dict to collect {factor: reason} for factors that cannot be fitted (a binary factor
+    the model never, or always, shows) instead of raising."""
     latents = np.asarray(latents, dtype=np.float64)
     kinds = kinds or {}
     names = list(names or labels)
@@ -150,8 +152,12 @@ def fit_factor_directions(latents, labels: dict, kinds: dict | None = None, name
         if kinds.get(name, "continuous") == "binary":
             cls = (y >= threshold).astype(np.float64)
             if cls[train].min() == cls[train].max():
-                raise GanExplorerError(f"factor {name}: every training sample is {'on' if cls[train][0] else 'off'}; "
-                                       "sample more latents")
+                reason = (f"every one of the {len(train)} training samples is {'on' if cls[train][0] else 'off'} "
+                          "(the model does not draw both kinds, or more samples are needed)")
+                if skipped is None:
+                    raise GanExplorerError(f"factor {name}: {reason}")
+                skipped[name] = reason
+                continue
             w, b = fit_logistic(x_train, cls[train], c=logistic_c)
             score = float(((x_test @ w + b >= 0) == (cls[test] > 0.5)).mean())
             metric, positive = "accuracy", float(cls.mean())
@@ -315,8 +321,11 @@ def probe_model(model, num: int = 2000, space: str = "w", seed: int = 0, truncat
     samples = label_samples(model, num, space, seed, truncation_psi, regressor,
                             progress=stage(0, 40), should_stop=should_stop)
     names = list(factors or samples.labels)
+    skipped: dict = {}
     fitted = fit_factor_directions(samples.latents, samples.labels, kinds, names, conditional=conditional,
-                                   seed=seed, space=space)
+                                   seed=seed, space=space, skipped=skipped)
+    if not fitted:
+        raise GanExplorerError(f"no factor could be fitted: {skipped}")
     directions = np.stack([fd.direction for fd in fitted.values()])
     sigmas = np.array([fd.sigma for fd in fitted.values()])
     effect_seed_list = range(seed + num, seed + num + effect_seeds)   # seeds the fit never saw
@@ -325,7 +334,8 @@ def probe_model(model, num: int = 2000, space: str = "w", seed: int = 0, truncat
     report = ProbeReport(fitted, effects, info={
         "family": model.family, "space": space, "num_samples": num, "seed": seed,
         "truncation_psi": truncation_psi, "effect_seeds": effect_seeds,
-        "labels": "factor regressor predictions on rendered images"})
+        "labels": "factor regressor predictions on rendered images", "skipped": skipped,
+        "positive_fraction": {n: fd.positive_fraction for n, fd in fitted.items() if fd.kind == "binary"}})
     for i, method in enumerate(discovered):
         if space == "z" and model.capabilities.has_mapping:
             break  # PCA / SeFa directions live in W for mapped families

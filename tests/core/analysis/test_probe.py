@@ -60,5 +60,14 @@ def test_bad_factor_names_and_single_class_are_one_line():
     with pytest.raises(ConfigError, match="factor\\(s\\) moustache"):
         fit_factor_directions(x, labels, names=["moustache"])
     labels["glasses"][:] = 0
-    with pytest.raises(GanExplorerError, match="every training sample is off"):
+    with pytest.raises(GanExplorerError, match="training samples is off"):
         fit_factor_directions(x, labels, kinds={"glasses": "binary"}, names=["glasses"])
+
+
+def test_a_factor_the_model_never_shows_is_skipped_with_its_reason():
+    x, labels, _ = _latents_and_labels(n=300)
+    labels["glasses"][:] = 1
+    skipped = {}
+    fitted = fit_factor_directions(x, labels, kinds={"glasses": "binary"}, skipped=skipped)
+    assert "glasses" not in fitted and "smile" in fitted
+    assert "training samples is on" in skipped["glasses"]
