@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (  # noqa: E402
 from gan_explorer.core.analysis.latent_map import WHAT_AM_I_LOOKING_AT, colormap  # noqa: E402
 
 MAX_SPRITES = 400          # thumbnails drawn at once at most
-SPRITE_FRACTION = 1 / 16   # a thumbnail's width as a share of the visible width
+SPRITE_FRACTION = 1 / 12   # a thumbnail's side as a share of the shorter visible range
 
 
 class HelpButton(QToolButton):
@@ -174,8 +174,8 @@ class LatentMapWidget(QWidget):
         if self.thumbnails is None or not len(self.points):
             return
         visible = self.visible_indices()
-        (x0, x1), _ = self.plot.getViewBox().viewRange()
-        side = (x1 - x0) * SPRITE_FRACTION
+        (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
+        side = min(x1 - x0, y1 - y0) * SPRITE_FRACTION
         if side <= 0 or not len(visible):
             return
         p = self.points[visible].astype(np.float64)
