@@ -115,7 +115,7 @@ class LayerViewerWidget(QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([360, 1000])  # room for names like synthesis.b64.torgb.affine
+        splitter.setSizes([430, 1000])  # room for names like synthesis.b64.torgb.affine
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
