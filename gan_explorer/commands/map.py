@@ -22,6 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("--color-by", default=None, metavar="FACTOR",
                    help="colour the points by a factor (e.g. skin_tone): true for --space code on faces, "
                         "else predicted by the factor regressor")
+    p.add_argument("--regressor", default=None, help="factor network file for --color-by (default: the shipped one)")
     p.add_argument("--thumbnail-size", type=int, default=32, help="thumbnail pixels kept per point (0: none)")
     p.add_argument("--cell", type=int, default=40, help="one thumbnail per CELL x CELL pixels of the figure")
     p.add_argument("--size", type=int, default=1400, help="figure width in pixels")
@@ -69,7 +70,7 @@ def cmd_map(args):
     model = open_model(args.model, device=resolve_device(args.device))
     regressor = None
     if args.color_by and (args.space or default_space(model)) != "code":
-        regressor = load_regressor(model._device())  # fail now, not after rendering every point
+        regressor = load_regressor(model._device(), args.regressor)  # fail now, not after rendering every point
     progress, bar = tqdm_progress("map", args.no_progress)
     try:
         latent_map = compute_map(model, num=args.num, space=args.space, method=args.method, seed=args.seed,

@@ -26,6 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.add_argument("--data", default=None, help="the faces the model was trained on, e.g. faces:64 "
                                                 "(default: faces at the model's resolution)")
+    p.add_argument("--regressor", default=None, help="factor network file (default: the shipped one)")
     p.add_argument("--num", type=int, default=2000, help="labelled samples for the fit (default 2000)")
     p.add_argument("--space", default="w", choices=["w", "z"], help="where directions live (w = z without a mapping)")
     p.add_argument("--seed", type=int, default=0, help="first seed of the labelled samples")
@@ -105,6 +106,7 @@ def run_train(args) -> None:
 def cmd_probe(args):
     from gan_explorer.core.analysis.disentanglement import codec_disentanglement, matrix_image
     from gan_explorer.core.analysis.probe import probe_figure, probe_model
+    from gan_explorer.core.analysis.regressor import load_regressor
     from gan_explorer.core.devices import resolve_device
     from gan_explorer.core.generate import parse_seeds, require_latent_model
     from gan_explorer.core.io.images import save_image
@@ -132,7 +134,7 @@ def cmd_probe(args):
                                  truncation_psi=args.truncation_psi, factors=factors,
                                  conditional=_parse_conditional(args.conditional), discovered=discovered,
                                  num_discovered=args.num_discovered, effect_seeds=args.effect_seeds,
-                                 progress=progress)
+                                 regressor=load_regressor(model._device(), args.regressor), progress=progress)
         finally:
             bar.close()
         result = report.to_dict()

@@ -13,13 +13,14 @@ import torch
 from gan_explorer.core.errors import GanExplorerError
 
 
-def load_regressor(device="cpu"):
-    """The shipped factor regressor (`.predict(images) -> {factor: Tensor[N]}`), or a one-line error."""
+def load_regressor(device="cpu", path=None):
+    """The shipped factor regressor, or the network file at `path` (one trained with `gan-explorer
+    probe train`): `.predict(images) -> {factor: Tensor[N]}`; a one-line error when missing."""
     try:
         from gan_explorer.core.metrics.factors import load_factor_regressor
     except ImportError as exc:
         raise GanExplorerError(f"the factor regressor is not available in this build ({exc})") from None
-    return load_factor_regressor(device)
+    return load_factor_regressor(device) if path is None else load_factor_regressor(device, path=path)
 
 
 def factor_kinds(regressor) -> dict[str, str]:
