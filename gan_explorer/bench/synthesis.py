@@ -7,7 +7,7 @@ full-rate FIR (`upfirdn2d_reference`). Measured beside it, interleaved round by 
 median of each): our eager path, every installed inference engine (core/backends), the
 preview path (the skip architecture stopped at a lower block), and the PyPI peers where they
 import. Each case also reports GFLOP per image and the fraction of this machine's fp32 matmul
-rate (a 2048^2 sgemm measured in the same run) that the figure amounts to.
+rate (a 2048^2 sgemm timed within the same interleaved rounds) that the figure amounts to.
 """
 
 from __future__ import annotations
@@ -58,18 +58,6 @@ def textbook_synthesis(model, ws, noise_mode="const"):
     return img
 
 
-def matmul_gflops(repeats=7) -> float:
-    """This machine's fp32 matmul rate now (GFLOP/s): median of 2048^2 sgemms."""
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t0)
-    return 2 * 2048**3 / statistics.median(times) / 1e9
-
-
 def peer_status() -> list[tuple[str, str]]:
     """(peer, one line): why each PyPI peer has no figure on this machine, or 'importable'."""
     out = []
@@ -98,10 +86,8 @@ def bench_synthesis(quick: bool = False) -> dict:
 
     torch.manual_seed(0)
     results = {"threads": torch.get_num_threads(), "cases": [], "peers": []}
-    rate = matmul_gflops()
-    results["matmul_gflops"] = rate
-    print(f"StyleGAN2 synthesis, CPU threads={results['threads']}, fp32 matmul {rate:.0f} GFLOP/s measured now; "
-          f"reference = textbook formulation (grouped conv per sample), same weights, same run")
+    print(f"StyleGAN2 synthesis, CPU threads={results['threads']}; reference = textbook formulation "
+          f"(grouped conv per sample), same weights, same run")
     models = {}
     with tempfile.TemporaryDirectory() as cache_root:
         for res, batch, preview_res, rounds in _cases(quick):
@@ -126,17 +112,22 @@ def bench_synthesis(quick: bool = False) -> dict:
                 full = model.synthesize(ws)
                 diffs = {name: float((fn() - full).abs().max()) for name, fn in paths.items()
                          if "preview" not in name}
-                seconds = interleaved_medians(paths, rounds)
+                # The matmul rate is timed within the same rounds: on a shared machine the load
+                # moves, and a rate from another minute would say nothing about these figures.
+                a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+                seconds = interleaved_medians({**paths, "sgemm": lambda: a @ b}, rounds)
+                rate = 2 * 2048**3 / seconds.pop("sgemm") / 1e9
             macs = model.synthesis.macs()
             ref_name = "textbook (reference)" if res <= 256 else "ours eager"
             ref = seconds[ref_name] / batch
             print(f"\n{res} px, batch {batch}, {2 * macs / 1e9:.1f} GFLOP/image (full), median of {rounds} interleaved;"
-                  f" reference = {ref_name}")
+                  f" reference = {ref_name}; fp32 matmul {rate:.0f} GFLOP/s in the same rounds")
             print(f"{'path':38s} {'ms/img':>8} {'speed-up':>9} {'GFLOP/s':>8} {'of matmul':>9} {'max|diff|':>10}")
             for name, sec in seconds.items():
                 per_image = sec / batch
                 flops = 2 * (model.synthesis.macs(preview_res) if "preview" in name else macs)
                 case = {"resolution": res, "batch": batch, "path": name, "ms_per_image": per_image * 1000,
+                        "matmul_gflops": rate,
                         "speedup_vs_reference": ref / per_image, "gflop_per_image": flops / 1e9,
                         "fraction_of_matmul_rate": flops / per_image / 1e9 / rate,
                         "max_abs_diff_vs_eager": diffs.get(name)}
