@@ -109,6 +109,8 @@ def _upfirdn_axis2d(x, f, up, down, px0, px1, py0, py1):
     kernel = f.flip([0, 1])[None, None].repeat(c, 1, 1, 1)  # conv2d correlates: flip for convolution
     if up == 1 and px0 == px1 and py0 == py1 and min(px0, py0) >= 0:
         # Symmetric padding: the convolution pads by itself, without a padded copy.
+        if torch.is_grad_enabled() and x.requires_grad:
+            return _DepthwiseFIR.apply(x, kernel, down, (py0, px0))
         return F.conv2d(x, kernel, groups=c, stride=down, padding=(py0, px0))
     if up > 1:
         x = x.reshape(n, c, h, 1, w, 1)
@@ -118,6 +120,41 @@ def _upfirdn_axis2d(x, f, up, down, px0, px1, py0, py1):
     if min(px0, px1, py0, py1) < 0:
         x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
     return F.conv2d(x, kernel, groups=c, stride=down)
+
+
+class _DepthwiseFIR(torch.autograd.Function):
+    """A fixed depthwise FIR filter (conv2d, groups = channels) whose gradient is its adjoint
+    (conv_transpose2d) written as another Function, and back: R1 and path-length steps
+    differentiate twice through these filters, and PyTorch's own double backward of a grouped
+    convolution runs one convolution per channel group on the CPU (about ten times the calls)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding):
+        ctx.save_for_backward(kernel)
+        ctx.stride, ctx.padding, ctx.in_size = stride, padding, x.shape[2:]
+        return F.conv2d(x, kernel, groups=kernel.shape[0], stride=stride, padding=padding)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (kernel,) = ctx.saved_tensors
+        return _DepthwiseFIRAdjoint.apply(grad, kernel, ctx.stride, ctx.padding, ctx.in_size), None, None, None
+
+
+class _DepthwiseFIRAdjoint(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, grad, kernel, stride, padding, in_size):
+        ctx.save_for_backward(kernel)
+        ctx.stride, ctx.padding = stride, padding
+        kh, kw = kernel.shape[2:]
+        out_padding = [in_size[i] - ((grad.shape[2 + i] - 1) * stride - 2 * padding[i] + k)
+                       for i, k in enumerate((kh, kw))]
+        return F.conv_transpose2d(grad, kernel, groups=kernel.shape[0], stride=stride, padding=padding,
+                                  output_padding=out_padding)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (kernel,) = ctx.saved_tensors
+        return _DepthwiseFIR.apply(grad, kernel, ctx.stride, ctx.padding), None, None, None, None
 
 
 def upfirdn2d_reference(x, f, up=1, down=1, padding=(0, 0, 0, 0), flip_filter=False, gain=1.0):

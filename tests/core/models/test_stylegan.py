@@ -208,3 +208,20 @@ def test_training_steps_report_where_their_time_goes():
         assert first[f"Timing/{phase}_sec"] > 0, phase
     assert second["Timing/G_pl_sec"] == 0 and second["Timing/D_r1_sec"] == 0  # lazy: not this step
     assert second["Timing/G_main_sec"] > 0
+
+
+@pytest.mark.parametrize("stride,pad,size", [(1, (1, 1), 6), (2, (2, 2), 6), (2, (1, 1), 7)])
+def test_fir_filters_differentiate_twice_as_the_plain_convolution(stride, pad, size):
+    """R1 / path length go through the FIR filters twice; our adjoint Functions give PyTorch's grads."""
+    from gan_explorer.core.models.ops import _DepthwiseFIR
+
+    kernel = setup_filter([1, 3, 3, 1]).double().flip([0, 1])[None, None].repeat(3, 1, 1, 1)
+    x = torch.randn(1, 3, size, size, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda t: _DepthwiseFIR.apply(t, kernel, stride, pad), (x,))
+    ours = _DepthwiseFIR.apply(x, kernel, stride, pad)
+    plain = F.conv2d(x, kernel, groups=3, stride=stride, padding=pad)
+    (g1,) = torch.autograd.grad(ours.square().sum(), x, create_graph=True)
+    (g2,) = torch.autograd.grad(plain.square().sum(), x, create_graph=True)
+    (h1,) = torch.autograd.grad(g1.sin().sum(), x)
+    (h2,) = torch.autograd.grad(g2.sin().sum(), x)
+    assert torch.allclose(ours, plain) and torch.allclose(g1, g2) and torch.allclose(h1, h2)
