@@ -74,10 +74,10 @@ def peer_status() -> list[tuple[str, str]]:
 
 def _cases(quick):
     # NVIDIA's stylegan2 config: channel_base 32768, channel_max 512, z = w = 512, 8 mapping layers.
-    yield 256, 1, 128, (3 if quick else 7)
-    yield 256, 8, None, (2 if quick else 7)
+    yield 256, 1, (128,), (3 if quick else 7)
+    yield 256, 8, (), (2 if quick else 7)
     if not quick:
-        yield 1024, 1, 64, 7
+        yield 1024, 1, (64, 32), 7
 
 
 @register_benchmark("synthesis")
@@ -90,7 +90,7 @@ def bench_synthesis(quick: bool = False) -> dict:
           f"(grouped conv per sample), same weights, same run")
     models = {}
     with tempfile.TemporaryDirectory() as cache_root:
-        for res, batch, preview_res, rounds in _cases(quick):
+        for res, batch, preview_resolutions, rounds in _cases(quick):
             if res not in models:
                 models[res] = build_model("stylegan", img_resolution=res).eval()
             model = models[res]
@@ -106,8 +106,9 @@ def bench_synthesis(quick: bool = False) -> dict:
                     print(f"  ({engine}: graph ready for {res} px in {time.perf_counter() - t0:.0f} s)")
             for engine, renderer in renderers.items():
                 paths[f"ours {engine}"] = lambda r=renderer: r.synthesize(ws)
-            if preview_res:
-                paths[f"ours preview {preview_res} px (eager)"] = lambda: model.synthesize(ws, max_resolution=preview_res)
+            for preview_res in preview_resolutions:
+                paths[f"ours preview {preview_res} px (eager)"] = \
+                    lambda r=preview_res: model.synthesize(ws, max_resolution=r)
             with torch.no_grad():
                 full = model.synthesize(ws)
                 diffs = {name: float((fn() - full).abs().max()) for name, fn in paths.items()
@@ -125,7 +126,8 @@ def bench_synthesis(quick: bool = False) -> dict:
             print(f"{'path':38s} {'ms/img':>8} {'speed-up':>9} {'GFLOP/s':>8} {'of matmul':>9} {'max|diff|':>10}")
             for name, sec in seconds.items():
                 per_image = sec / batch
-                flops = 2 * (model.synthesis.macs(preview_res) if "preview" in name else macs)
+                preview_res = int(name.split()[2]) if "preview" in name else None
+                flops = 2 * model.synthesis.macs(preview_res)
                 case = {"resolution": res, "batch": batch, "path": name, "ms_per_image": per_image * 1000,
                         "matmul_gflops": rate,
                         "speedup_vs_reference": ref / per_image, "gflop_per_image": flops / 1e9,
