@@ -178,7 +178,12 @@ def _drag_case(res, moves, quick):
 
 @register_benchmark("latency")
 def bench_latency(quick: bool = False) -> dict:
-    result = _window_case(quick)
+    try:
+        result = _window_case(quick)
+    except Exception as exc:  # the window's internals move with the GUI; the drag cases do not need it
+        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"Window case not measured: {type(exc).__name__}: {line}")
+        result = {"window_case_error": f"{type(exc).__name__}: {line}"}
     result["drag_cases"] = []
     moves = 5 if quick else 15
     for res in ((256,) if quick else (256, 1024)):
