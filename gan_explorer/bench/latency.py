@@ -61,17 +61,19 @@ def _window_case(quick: bool) -> dict:
                 app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
             return predicate()
 
-        window.open_model(path)
-        assert wait_for(lambda: window.last_result is not None), "the model did not render"
         latencies = []
-        for i in range(n):
-            t0 = time.perf_counter()
-            window.z_bank.sliders[0].setValue((i % 50) * 5 - 120)
-            target = window._last_sent_id
-            wait_for(lambda: window._shown_id >= target)
-            latencies.append((time.perf_counter() - t0) * 1000)
-        window.close()
-        waker.stop()
+        try:
+            window.open_model(path)
+            assert wait_for(lambda: window.last_result is not None), "the model did not render"
+            for i in range(n):
+                t0 = time.perf_counter()
+                window.z_bank.sliders[0].setValue((i % 50) * 5 - 120)
+                target = window._last_sent_id
+                wait_for(lambda: window._shown_id >= target)
+                latencies.append((time.perf_counter() - t0) * 1000)
+        finally:
+            window.close()  # joins its worker thread, also when the case fails
+            waker.stop()
 
         model = open_model(path)
         synth = []
