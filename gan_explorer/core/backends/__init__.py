@@ -74,13 +74,17 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _frame_ms(renderer, ws) -> float:
-    renderer.synthesize(ws)  # warm-up: first-call allocations, oneDNN kernel selection
-    best = float("inf")
-    for _ in range(2):
-        t0 = time.perf_counter()
-        renderer.synthesize(ws)
-        best = min(best, (time.perf_counter() - t0) * 1000)
+def _frame_ms(renderers: dict, ws, rounds: int = 3) -> dict:
+    """Best batch-1 frame time (ms) of each renderer, timed in turn round by round (a change in
+    the machine's load then hits every candidate alike), after one warm-up frame each."""
+    for renderer in renderers.values():
+        renderer.synthesize(ws)  # first-call allocations, oneDNN kernel selection, graph compilation
+    best = dict.fromkeys(renderers, float("inf"))
+    for _ in range(rounds):
+        for name, renderer in renderers.items():
+            t0 = time.perf_counter()
+            renderer.synthesize(ws)
+            best[name] = min(best[name], (time.perf_counter() - t0) * 1000)
     return best
 
 
@@ -114,8 +118,7 @@ def open_renderer(model, prefer: str = "auto", cache_root=None):
     if not choice or choice.get("engine") not in (*renderers, "eager"):
         with torch.no_grad():
             ws = model.map(model.sample_z(1, 0))
-            times = {"eager": _frame_ms(EagerRenderer(model), ws)}
-            times.update({engine: _frame_ms(r, ws) for engine, r in renderers.items()})
+            times = _frame_ms({"eager": EagerRenderer(model), **renderers}, ws)
         choice = {"engine": min(times, key=times.get), "ms": times}
         try:
             choice_file.write_text(json.dumps(choice))
