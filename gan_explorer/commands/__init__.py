@@ -7,8 +7,9 @@ They are imported explicitly here (not by name strings) so a frozen executable s
 from __future__ import annotations
 
 from gan_explorer.commands import map as map_command, probe as probe_command
+from gan_explorer.commands import metrics as metrics_command
 
-COMMAND_MODULES: tuple = (map_command, probe_command)
+COMMAND_MODULES: tuple = (map_command, probe_command, metrics_command)
 
 
 def register_all(subparsers) -> None:
