@@ -1,8 +1,19 @@
 import os
+import tempfile
 
 # Before any Qt import: no display on CI, and pyqtgraph must pick PySide6.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+# Tests never touch the user's settings, data or caches: HOME and the XDG folders point at a
+# throw-away folder for the whole session, subprocesses included (QSettings, the bookmarks and
+# log folder, caches of exported graphs and dataset statistics all live under them).
+ORIGINAL_HOME = os.environ.get("HOME", "")
+TEST_HOME = tempfile.mkdtemp(prefix="gan_explorer-test-home-")
+for _name, _sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                    ("XDG_CACHE_HOME", ".cache"), ("GAN_EXPLORER_DATA", ".local/share/gan_explorer"),
+                    ("GAN_EXPLORER_CACHE", ".cache/gan_explorer")):
+    os.environ[_name] = os.path.join(TEST_HOME, _sub) if _sub else TEST_HOME
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -52,14 +52,15 @@ def run_gui(argv=None) -> int:
     from gan_explorer.resources import demo_model, resource
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from gan_explorer.gui.binding_check import guard_none_refcount
+
+    guard_none_refcount()
     app.setApplicationName("gan_explorer")
     icon = resource("icon.png")
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     window = MainWindow()
-    model = args.model or window.settings.value("last_model") if not args.smoke_test else args.model
-    if not model or not os.path.exists(str(model)):
-        model = str(demo_model())
+    model = args.model or (None if args.smoke_test else window.start_model()) or str(demo_model())
     window.show()
 
     if not args.smoke_test:
@@ -81,7 +82,7 @@ def run_gui(argv=None) -> int:
         if args.screenshot:
             app.processEvents()
             window.grab().save(args.screenshot, "PNG")
-        finish(0, f"rendered {window.info['family']} {window.info['img_resolution']} px from {model}")
+        finish(0, f"rendered {window.info.family} {window.info.img_resolution} px from {model}")
 
     window.sigImageShown.connect(shown)
     window.sigError.connect(lambda message: finish(1, message))

@@ -3,6 +3,7 @@ attach to any run directory, and watch it live through the run-directory files."
 
 from __future__ import annotations
 
+import shlex
 import sys
 import threading
 import time
@@ -12,8 +13,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QProcess, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+    QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
 import pyqtgraph as pg
@@ -21,6 +22,7 @@ import pyqtgraph as pg
 from gan_explorer.core.training.monitor import RunReader
 from gan_explorer.core.training.options import AUGMENTS, FAMILIES
 from gan_explorer.core.training.run_dir import RunDirectory
+from gan_explorer.gui.widgets.slider_bank import QuietComboBox, QuietDoubleSpinBox, QuietSpinBox, quiet
 
 POLL_MS = 500
 GROUP_ORDER = ("Loss", "Augment", "Timing", "Guard")
@@ -99,6 +101,21 @@ class RunState:
                 ys.append(float(value))
 
 
+class QuietPlots(pg.GraphicsLayoutWidget):
+    """Plots that zoom with the wheel only once clicked: scrolling the Train page over them scrolls
+    the page instead of zooming a curve."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setFocusPolicy(Qt.ClickFocus)
+
+    def wheelEvent(self, event):
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
 class TrainingWorkspace(QWidget):
     sigExplore = Signal(str)       # a snapshot to open in the explorer
     sigRunUpdated = Signal(str)    # a run's files were read (tests wait on it)
@@ -127,7 +144,7 @@ class TrainingWorkspace(QWidget):
 
         form_widget = QWidget()
         form = QFormLayout(form_widget)
-        self.family = QComboBox()
+        self.family = quiet(QuietComboBox())
         self.family.addItems(FAMILIES)
         self.family.setCurrentText("dcgan")
         self.data = QLineEdit("faces:64")
@@ -141,21 +158,22 @@ class TrainingWorkspace(QWidget):
         form.addRow("Family", self.family)
         form.addRow("Data", row)
         form.addRow("Data B", self.data_b)
-        self.resolution, self.batch = QSpinBox(), QSpinBox()
+        self.resolution, self.batch = quiet(QuietSpinBox()), quiet(QuietSpinBox())
         self.resolution.setRange(0, 1024)
         self.resolution.setSpecialValueText("auto")
         self.batch.setRange(0, 4096)
         self.batch.setSpecialValueText("auto")
-        self.kimg = QDoubleSpinBox()
+        self.kimg = quiet(QuietDoubleSpinBox())
         self.kimg.setRange(0, 100000)
         self.kimg.setDecimals(3)
         self.kimg.setSpecialValueText("auto")
-        self.augment = QComboBox()
+        self.augment = quiet(QuietComboBox())
         self.augment.addItems(AUGMENTS)
-        self.device = QComboBox()
+        self.device = quiet(QuietComboBox())
         self.device.addItems(["auto", "cpu", "cuda", "mps"])
         self.extra = QLineEdit()
         self.extra.setPlaceholderText("more options, e.g. --tick-kimg 1 --model-option channel_max=128")
+        self.extra.setToolTip("More `gan-explorer train` options, split as a shell would (quote paths with spaces)")
         self.run_dir = QLineEdit(str(Path.home() / "gan_explorer_runs" / "run"))
         run_browse = QPushButton("…")
         run_browse.clicked.connect(lambda: self._browse(self.run_dir))
@@ -205,12 +223,12 @@ class TrainingWorkspace(QWidget):
         self.progress = QProgressBar()
         m.addWidget(self.progress)
         controls = QHBoxLayout()
-        self.smoothing = QDoubleSpinBox()
+        self.smoothing = quiet(QuietDoubleSpinBox())
         self.smoothing.setRange(0, 0.99)
         self.smoothing.setSingleStep(0.1)
         self.smoothing.setValue(0.6)
         self.log_y = QCheckBox("log y")
-        self.compare = QComboBox()
+        self.compare = quiet(QuietComboBox())
         self.compare.addItem("compare with: —", "")
         controls.addWidget(QLabel("smoothing"))
         controls.addWidget(self.smoothing)
@@ -221,7 +239,7 @@ class TrainingWorkspace(QWidget):
         self.compare.currentIndexChanged.connect(lambda _: self.redraw())
         m.addLayout(controls)
         inner = QSplitter(Qt.Vertical)
-        self.plots = pg.GraphicsLayoutWidget()
+        self.plots = QuietPlots()
         self.plots.setBackground("w")
         inner.addWidget(self.plots)
         bottom = QSplitter(Qt.Horizontal)
@@ -241,6 +259,7 @@ class TrainingWorkspace(QWidget):
         m.addWidget(inner, 1)
         splitter.addWidget(monitor)
         splitter.setSizes([360, 900])
+        self._update_buttons(None)
         self.plot_items: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
 
@@ -285,13 +304,21 @@ class TrainingWorkspace(QWidget):
                             ("--kimg", self.kimg.value())):
             if value:
                 args += [flag, str(value)]
-        args += self.extra.text().split()
+        try:
+            args += shlex.split(self.extra.text())
+        except ValueError as exc:
+            raise ValueError(f"Options {self.extra.text()!r}: {exc}") from None
         return args
 
     def launch(self, arguments: list[str] | None = None) -> RunState:
         """Start `gan-explorer train` as its own process. It is detached, so it keeps training
         when the window closes; its output goes to RUN/log.txt, which the monitor tails."""
-        arguments = arguments or self.form_arguments()
+        if not isinstance(arguments, list):  # the button's clicked(bool) passes a bool
+            try:
+                arguments = self.form_arguments()
+            except ValueError as exc:
+                self.status_label.setText(str(exc))
+                return None
         path = str(Path(arguments[arguments.index("--run-dir") + 1]).resolve())
         run = self.attach(path)
         if run.reader.status() in ("running", "paused"):
@@ -396,6 +423,8 @@ class TrainingWorkspace(QWidget):
             if event.get("event") in ("finished", "aborted", "error"):
                 self.sigRunEnded.emit(run.path, event["event"])
         self._update_item(run)
+        if run is self.current:
+            self._update_buttons(run)
         if stats or events or lines:
             self.sigRunUpdated.emit(run.path)
 
@@ -442,7 +471,7 @@ class TrainingWorkspace(QWidget):
         last = run.reader.stats[-1] if run.reader.stats else {}
         kimg, total = last.get("Progress/kimg", 0.0), options.get("kimg", 0) or 0
         text = f"{Path(run.path).name}: {status}, {kimg:.3f} / {total:g} kimg"
-        if last.get("Timing/sec_per_kimg") and total:
+        if last.get("Timing/sec_per_kimg") and total and status == "running":
             eta = (total - kimg) * last["Timing/sec_per_kimg"]
             text += f", ETA {int(eta // 3600)}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s"
         error = run.reader.last_error()
@@ -459,7 +488,16 @@ class TrainingWorkspace(QWidget):
             pixmap = QPixmap(str(samples))
             if not pixmap.isNull():
                 self.samples.setPixmap(pixmap.scaled(320, 320, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-        self.explore_btn.setEnabled(run.reader.latest_snapshot() is not None)
+        self._update_buttons(run)
+
+    def _update_buttons(self, run):
+        """Buttons that would do nothing in the run's state are disabled."""
+        status = self.run_status(run) if run is not None else ""
+        active = status in ("running", "paused", "starting")
+        self.stop_btn.setEnabled(active)
+        self.pause_btn.setEnabled(status in ("running", "paused"))
+        self.resume_btn.setEnabled(run is not None and not active and status != "finished")
+        self.explore_btn.setEnabled(run is not None and run.reader.latest_snapshot() is not None)
 
     # ----- curves ------------------------------------------------------------------------------
     def redraw(self):

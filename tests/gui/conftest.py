@@ -1,6 +1,11 @@
+from pathlib import Path
+
 import pytest
 import torch
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QStandardPaths
+
+QStandardPaths.setTestModeEnabled(True)  # belt and braces: Qt's own folders go to a test location too
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 
 from gan_explorer.core.io.checkpoint import save_model
 from gan_explorer.core.models import build_model
@@ -33,7 +38,7 @@ def make_window(qtbot, tmp_path):
 
     yield make
     for w in windows:
-        w.worker.stop()
+        w.bridge.shutdown()
 
 
 def open_and_wait(qtbot, window, path, timeout=20000):

@@ -5,9 +5,10 @@ import pytest
 import torch
 from PySide6.QtCore import QTimer
 
+from gan_explorer.core.explorer.requests import RenderRequest
 from gan_explorer.core.io.checkpoint import load_model
-from gan_explorer.core.render import Renderer, RenderRequest
-from tests.gui.conftest import open_and_wait
+from gan_explorer.core.render import Renderer
+from tests.gui.conftest import FIXTURES, open_and_wait
 
 
 def render_state(path, state):
@@ -17,23 +18,36 @@ def render_state(path, state):
 def test_opens_a_model_and_shows_its_image(make_window, qtbot, tiny_model_file):
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
-    assert window.info["family"] == "stylegan" and window.view.image.shape == (16, 16, 3)
+    assert window.info.family == "stylegan" and window.view.image.shape == (16, 16, 3)
     assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
     assert "stylegan" in window.info_box.toPlainText()
+    assert tiny_model_file.name in window.windowTitle()  # the title bar names the open model
+    assert tiny_model_file.name in window.status.text()
 
 
 def test_moving_a_slider_changes_the_image(make_window, qtbot, tiny_model_file):
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
     before = window.view.image.copy()
-    window.tabs.setCurrentIndex(0)
-    window.z_bank.sliders[0].setValue(250)  # z[0] + 2.5
+    window.tabs.setCurrentWidget(window.z_panel)
+    window.z_panel.bank.sliders[0].setValue(250)  # z[0] + 2.5
     assert window.state.z_edits == ((0, 2.5),)
     assert not np.array_equal(before, window.view.image)
     window.latent_panel.psi.setValue(0.0)  # psi = 0: every seed gives the w_avg image
     first = window.view.image.copy()
     window.latent_panel.seed.setValue(7)
     assert np.array_equal(first, window.view.image)
+
+
+def test_z_readout_shows_the_value_not_only_the_edit(make_window, qtbot, tiny_model_file):
+    from gan_explorer.core.models.base import z_from_seed
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.latent_panel.seed.setValue(3)
+    window.z_panel.bank.sliders[1].setValue(50)
+    z1 = z_from_seed(3, window.info.z_dim)[0, 1]
+    assert window.z_panel.bank.readouts[1].text() == f"{z1 + 0.5:+.2f} (+0.50)"
 
 
 def test_undo_redo_restore_exact_latents(make_window, qtbot, tiny_model_file):
@@ -43,45 +57,73 @@ def test_undo_redo_restore_exact_latents(make_window, qtbot, tiny_model_file):
     window.latent_panel.seed.setValue(3)
     states.append(window.state)
     for v in (10, 20, 30):  # one drag = one undo step
-        window.w_bank.sliders[1].setValue(v)
-    window.history.end_gesture()
+        window.w_panel.bank.sliders[1].setValue(v)
+    window.explorer.end_gesture()
     states.append(window.state)
     window.latent_panel.psi.setValue(0.5)
     states.append(window.state)
     images = [render_state(tiny_model_file, s) for s in states]
     for expected_state, expected_image in zip(reversed(states[:-1]), reversed(images[:-1])):
-        window.undo()
+        window.undo_action.trigger()
         assert window.state == expected_state
         assert np.array_equal(window.view.image, expected_image)
     assert window.latent_panel.seed.value() == 0
     for expected_state in states[1:]:
-        window.redo()
+        window.redo_action.trigger()
         assert window.state == expected_state
-    assert window.latent_panel.psi.value() == 0.5 and window.w_bank.values == {1: 0.3}
+    assert window.latent_panel.psi.value() == 0.5 and window.w_panel.bank.values == {1: pytest.approx(0.3)}
+
+
+def test_typing_a_seed_renders_and_records_only_the_committed_value(make_window, qtbot, tiny_model_file):
+    from PySide6.QtCore import Qt
+
+    window = make_window()
+    window.show()
+    open_and_wait(qtbot, window, tiny_model_file)
+    shown = []
+    window.sigImageShown.connect(shown.append)
+    box = window.latent_panel.seed
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "123")
+    assert window.state.seed == 0 and shown == []  # no render per keystroke (1, 12, 123)
+    qtbot.keyClick(box, Qt.Key_Return)
+    assert window.state.seed == 123 and len(shown) == 1
+    window.undo_action.trigger()
+    assert window.state.seed == 0  # one undo step for the typed seed
+
+
+def test_w_sliders_move_in_units_of_the_real_sigma(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    model = load_model(tiny_model_file)
+    with torch.no_grad():
+        w = model.map(torch.randn(20000, model.z_dim))[:, 0]
+    window.w_panel.bank.sliders[2].setValue(100)  # +1 sigma
+    (offset,) = window.state.w_offsets
+    assert offset.amount == pytest.approx(float(w[:, 2].std()), rel=0.1)
+    assert abs(offset.amount - 1.0) > 0.05  # not the old constant 1.0
 
 
 def test_a_storm_of_slider_events_ends_on_the_last_value(make_window, qtbot, tiny_model_file):
     window = make_window(sync=False)
     open_and_wait(qtbot, window, tiny_model_file)
-    slider = window.z_bank.sliders[2]
+    window.tabs.setCurrentWidget(window.z_panel)
+    slider = window.z_panel.bank.sliders[2]
     for i in range(1000):
         slider.setValue(-250 + (i % 500))
     slider.setValue(123)
-    final_id = window._last_sent_id
-    qtbot.waitUntil(lambda: window._shown_id == final_id, timeout=20000)
+    qtbot.waitUntil(lambda: window.explorer.last_result.request_id == window.explorer._next_request, timeout=20000)
     assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
     assert window.state.z_edits == ((2, 1.23),)
-    assert window.worker.rendered_count < 1000  # latest-wins: most requests were replaced unseen
-    assert window.worker.dropped_requests() > 0
-    assert not window.worker._slot.pending()
+    session = window.explorer.session
+    assert session.rendered_count < 1000  # latest-wins: most requests were replaced unseen
+    assert session.dropped_renders > 0
 
 
 def test_ui_thread_never_stalls_while_rendering(make_window, qtbot):
-    from pathlib import Path
-
-    fixture = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "stylegan_official" / "sg2ada_64.pkl"
     window = make_window(sync=False)
-    open_and_wait(qtbot, window, fixture, timeout=60000)
+    open_and_wait(qtbot, window, FIXTURES / "stylegan_official" / "sg2ada_64.pkl", timeout=60000)
     gaps, last = [], [time.perf_counter()]
 
     def beat():
@@ -92,7 +134,8 @@ def test_ui_thread_never_stalls_while_rendering(make_window, qtbot):
     timer = QTimer()
     timer.timeout.connect(beat)
     timer.start(5)
-    start_count = window.worker.rendered_count
+    session = window.explorer.session
+    start_count = session.rendered_count
     deadline = time.perf_counter() + 3.0
     seed = 0
     while time.perf_counter() < deadline:  # renders back to back for 3 s
@@ -100,7 +143,7 @@ def test_ui_thread_never_stalls_while_rendering(make_window, qtbot):
         window.latent_panel.seed.setValue(seed)
         qtbot.wait(20)
     timer.stop()
-    assert window.worker.rendered_count - start_count >= 3
+    assert session.rendered_count - start_count >= 3
     assert max(gaps[1:]) < 0.050, f"UI thread stalled {max(gaps) * 1000:.0f} ms"
 
 
@@ -112,7 +155,7 @@ def test_corrupt_file_shows_an_error_and_keeps_the_previous_model(make_window, q
     with qtbot.waitSignal(window.sigError) as blocker:
         window.open_model(str(bad))
     assert str(bad) in blocker.args[0]
-    assert window.model_path == str(tiny_model_file)
+    assert window.info.path == str(tiny_model_file)
     window.latent_panel.seed.setValue(5)  # still renders with the previous model
     assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
 
@@ -125,7 +168,7 @@ def test_saved_latent_rerenders_from_the_cli(make_window, qtbot, tiny_model_file
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
     window.latent_panel.seed.setValue(11)
-    window.w_bank.sliders[0].setValue(150)
+    window.w_panel.bank.sliders[0].setValue(150)
     window.save_latent(str(tmp_path / "w.npy"))
     window.save_image(str(tmp_path / "shown.png"))
     out = tmp_path / "again.png"
@@ -133,34 +176,75 @@ def test_saved_latent_rerenders_from_the_cli(make_window, qtbot, tiny_model_file
     assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(tmp_path / "shown.png")))
 
 
-def test_bookmarks_survive_a_restart(make_window, qtbot, tiny_model_file):
+def test_bookmarks_survive_a_restart_click_shows_double_click_opens(make_window, qtbot, tiny_model_file):
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
     window.latent_panel.seed.setValue(42)
-    window.add_bookmark()
-    assert window.bookmark_list.count() == 1
+    bookmarked = window.view.image.copy()
+    window.bookmarks_panel.add_btn.click()
+    assert window.bookmarks_panel.list.count() == 1
     window.close()
     again = make_window()
     open_and_wait(qtbot, again, tiny_model_file)
-    assert again.bookmark_list.count() == 1 and not again.bookmark_list.item(0).icon().isNull()
-    again._bookmark_activated(again.bookmark_list.item(0))
+    panel = again.bookmarks_panel
+    assert panel.list.count() == 1 and not panel.list.item(0).icon().isNull()
+    with qtbot.waitSignal(again.sigJobFinished):
+        panel._clicked(panel.list.item(0))   # a single click shows it...
+    assert np.array_equal(again.view.image, bookmarked) and again.state.seed == 0  # ...without opening it
+    panel._opened(panel.list.item(0))
     assert again.state.seed == 42 and again.latent_panel.seed.value() == 42
+
+
+def test_bookmarks_rename_reorder_delete(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    panel = window.bookmarks_panel
+    for seed in (1, 2, 3):
+        window.latent_panel.seed.setValue(seed)
+        panel.add_btn.click()
+    panel.list.item(0).setText("Ada")  # what F2 + typing does
+    assert window.explorer.bookmarks.name(0) == "Ada"
+    window.explorer.bookmarks.move(0, 2)
+    panel.refresh()
+    assert [panel.list.item(i).text() for i in range(3)] == ["seed 2", "seed 3", "Ada"]
+    panel.list.setCurrentRow(0)
+    panel.delete_selected()
+    assert [b["name"] for b in window.explorer.bookmarks.items] == ["seed 3", "Ada"]
+
+
+def test_a_damaged_bookmarks_file_is_kept_aside_and_the_user_told(make_window, qtbot, tiny_model_file, tmp_path):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.bookmarks_panel.add_btn.click()
+    path = window.explorer.bookmarks.path
+    path.write_text("{ not json")
+    window.close()
+    again = make_window()
+    messages = []
+    again.explorer.events.message.connect(messages.append)
+    open_and_wait(qtbot, again, tiny_model_file)
+    assert any("damaged" in m for m in messages)
+    kept = list(path.parent.glob(f"{path.stem}.damaged-*.json"))
+    assert len(kept) == 1 and kept[0].read_text() == "{ not json"  # nothing lost
+    again.bookmarks_panel.add_btn.click()
+    assert kept[0].read_text() == "{ not json"
 
 
 @pytest.mark.parametrize("method", ["pca", "sefa"])
 def test_direction_sliders_move_the_image(make_window, qtbot, tiny_model_file, method):
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
-    window.direction_method.setCurrentIndex(0 if method == "pca" else 1)
-    window.compute_directions()
-    assert window.d_bank.total == 20 or window.d_bank.total == window.info["w_dim"]
+    panel = window.directions_panel
+    panel.method.setCurrentIndex(panel.method.findData(method))
+    panel.find()
+    assert panel.bank.total == min(20, window.info.w_dim)
     before = window.view.image.copy()
-    window.d_range.preset.setCurrentText("coarse")
-    window.d_bank.sliders[0].setValue(300)
+    panel.range.preset.setCurrentText("coarse")
+    panel.bank.sliders[0].setValue(300)
     (offset,) = window.state.w_offsets
-    assert offset[0] == "d:0" and (offset[1], offset[2]) == (0, 3)
+    assert offset.key == "d:0" and (offset.layer_start, offset.layer_end) == (0, 3)
     assert not np.array_equal(before, window.view.image)
-    window.d_bank.reset()
+    panel.bank.reset()
     assert window.state.w_offsets == ()
 
 
@@ -181,9 +265,7 @@ def test_smoke_test_command(tiny_model_file, tmp_path):
 
 
 def test_stylegan3_can_be_moved_from_the_window(make_window, qtbot):
-    from pathlib import Path
-
-    fixture = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "stylegan_official"
+    fixture = FIXTURES / "stylegan_official"
     window = make_window()
     open_and_wait(qtbot, window, fixture / "sg3t_64.pkl", timeout=60000)
     assert window.latent_panel.rotate.isEnabled()
@@ -194,11 +276,13 @@ def test_stylegan3_can_be_moved_from_the_window(make_window, qtbot):
     ref = np.load(fixture / "sg3t_64_ref" / "seed0_psi0.7_transform_t0.1_-0.2_r15_img.npy")[0].transpose(1, 2, 0)
     expected = np.clip(ref * 127.5 + 128, 0, 255).astype(np.uint8)
     assert np.abs(window.view.image.astype(int) - expected).max() <= 1
-    window.undo()
+    window.undo_action.trigger()
     assert window.state.transform == (0.1, -0.2, 0.0)
 
 
 def test_translation_models_grey_out_latent_controls(make_window, qtbot, tmp_path):
+    from PIL import Image
+
     from gan_explorer.core.io.checkpoint import save_model
     from gan_explorer.core.models import build_model
     from tests.conftest import TINY
@@ -211,55 +295,78 @@ def test_translation_models_grey_out_latent_controls(make_window, qtbot, tmp_pat
     assert [window.tabs.isTabEnabled(i) for i in range(window.tabs.count())] == [False] * 5 + [True]
     assert "cyclegan" in window.info_box.toPlainText()
     picture = tmp_path / "photo.png"
-    from PIL import Image
-
     Image.fromarray((np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)).save(picture)
     with qtbot.waitSignal(window.sigJobFinished):
-        window.use_picture(str(picture))
+        window.open_path(str(picture))
     assert window.view.image.shape == (32, 64, 3)  # input and translation side by side
 
 
-def test_mixing_grid_cells_equal_the_core_mix(make_window, qtbot, tiny_model_file):
+def test_mixing_grid_images_equal_the_core_mix(make_window, qtbot, tiny_model_file):
     from gan_explorer.core.generate import style_mixing_figure
 
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
-    window.mixing.rows.setText("1,2")
-    window.mixing.cols.setText("3,4,5")
-    window.mixing.preset.setCurrentText("coarse")
-    assert window.mixing.layers() == [0, 1, 2, 3]
+    mixing = window.mixing
+    mixing.rows.setText("1,2")
+    mixing.cols.setText("3,4,5")
+    mixing.preset.setCurrentText("coarse")
+    assert mixing.layers() == [0, 1, 2, 3]
     with qtbot.waitSignal(window.sigJobFinished):
-        window.mixing.render_btn.click()
-    assert len(window.mixing.cells) == 6
+        mixing.render_btn.click()
     figure = style_mixing_figure(load_model(tiny_model_file), [1, 2], [3, 4, 5], [0, 1, 2, 3])
-    window.choose_mixing_cell(2, 4)  # clicking a cell makes it the current image
-    assert np.abs(window.view.image.astype(int) - figure[32:48, 32:48]).max() <= 1  # batch vs single rounding
-    grid_cell = window.mixing.cells[(2, 4)]
-    assert grid_cell.toolTip().startswith("seed 2 with layers [0, 1, 2, 3] from seed 4")
-    window.undo()
+    for r in range(3):  # the grid's own images, header row and column included
+        for c in range(4):
+            if (r, c) == (0, 0):
+                continue
+            cell = mixing.grid.cell_image(r, c)
+            assert np.abs(cell.astype(int) - figure[16 * r:16 * (r + 1), 16 * c:16 * (c + 1)]).max() <= 1, (r, c)
+    assert mixing.grid.row_labels == ["", "seed 1", "seed 2"]
+    assert mixing.grid.col_labels == ["", "seed 3", "seed 4", "seed 5"]
+    assert mixing._tooltip(2, 2).startswith("seed 2 with layers [0, 1, 2, 3] from seed 4")
+    mixing._cell_clicked(2, 2)  # clicking a cell makes it the current image
+    assert np.abs(window.view.image.astype(int) - figure[32:48, 32:48]).max() <= 1
+    window.undo_action.trigger()
     assert window.state.mix_seed == -1
 
 
-def test_exported_gif_has_the_asked_number_of_frames(make_window, qtbot, tiny_model_file, tmp_path):
+def test_mixing_grid_takes_duplicate_seeds(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.mixing.rows.setText("1,1")
+    window.mixing.cols.setText("2")
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.mixing.render_btn.click()
+    a, b = window.mixing.grid.cell_image(1, 1), window.mixing.grid.cell_image(2, 1)
+    assert a is not None and np.array_equal(a, b)
+
+
+def add_keyframes(window, seeds):
+    for seed in seeds:
+        window.latent_panel.seed.setValue(seed)
+        window.explorer.add_keyframe()
+
+
+def test_exported_animations_have_the_asked_frames_and_size(make_window, qtbot, tiny_model_file, tmp_path):
     import imageio.v3 as iio
 
     from gan_explorer.core.latent.interpolation import frame_count
 
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
-    for seed in (1, 2, 3):
-        window.latent_panel.seed.setValue(seed)
-        window.add_keyframe()
-    window.interpolation.frames.setValue(5)
+    add_keyframes(window, (1, 2, 3))
+    assert [window.interpolation.list.item(i).text() for i in range(3)] == ["seed 1", "seed 2", "seed 3"]
+    assert not window.interpolation.list.item(0).icon().isNull()
+    window.interpolation.frames_per_segment.setValue(5)
     for loop, suffix in ((False, "gif"), (True, "mp4")):
         window.interpolation.loop.setChecked(loop)
+        window.interpolation.size.setCurrentIndex(1 if suffix == "gif" else 0)  # 256 px for the GIF
         path = tmp_path / f"anim.{suffix}"
         with qtbot.waitSignal(window.sigJobFinished, timeout=30000):
-            window.run_interpolation("export", str(path))
+            window.interpolation.export(path)
         expected = frame_count(3, 5, loop)
         assert expected == (15 if loop else 11)
         if suffix == "gif":
-            assert iio.imread(path).shape == (expected, 16, 16, 3)
+            assert iio.imread(path).shape == (expected, 256, 256, 3)
         else:
             import imageio.v2 as imageio
 
@@ -267,46 +374,46 @@ def test_exported_gif_has_the_asked_number_of_frames(make_window, qtbot, tiny_mo
     assert window.interpolation.progress.value() == window.interpolation.progress.maximum()
 
 
-def test_an_interpolation_can_be_cancelled(make_window, qtbot, tiny_model_file, tmp_path):
+def test_play_shows_frames_as_they_render_loops_and_scrubs(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    add_keyframes(window, (1, 2))
+    window.interpolation.frames_per_segment.setValue(4)
+    frames_seen = []
+    window.explorer.events.frame_shown.connect(lambda image: frames_seen.append(image))
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.interpolation.play()
+    assert len(frames_seen) >= 5  # each frame was shown as it rendered
+    panel = window.interpolation
+    assert panel.scrub.isEnabled() and panel.scrub.maximum() == 4
+    qtbot.waitUntil(lambda: len(frames_seen) >= 15, timeout=5000)  # playback goes round again
+    panel.scrub.setValue(2)
+    assert np.array_equal(window.view.image, panel.frames[2]) and not panel.timer.isActive()
+
+
+def test_keyframes_that_do_not_fit_a_new_model_are_cleared(make_window, qtbot, tiny_model_file, tmp_path):
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.models import build_model
+    from tests.conftest import TINY
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    add_keyframes(window, (1, 2))
+    messages = []
+    window.explorer.events.message.connect(messages.append)
+    other = save_model(build_model("dcgan", **TINY["dcgan"]).eval(), tmp_path / "dcgan.safetensors")
+    open_and_wait(qtbot, window, other)
+    assert window.explorer.keyframes == [] and window.interpolation.list.count() == 0
+    assert any("keyframe" in m for m in messages)
+
+
+def test_an_export_can_be_cancelled_mid_encode_leaving_no_file(make_window, qtbot, tiny_model_file, tmp_path):
+    """A real GIF encode (frames rendered and quantised one by one on the worker) is cancelled."""
     window = make_window(sync=False)
     open_and_wait(qtbot, window, tiny_model_file)
-    for seed in (1, 2):
-        window.latent_panel.seed.setValue(seed)
-        window.add_keyframe()
-    window.interpolation.frames.setValue(600)
-    with qtbot.waitSignal(window.sigJobFinished, timeout=30000):
-        window.run_interpolation("export", str(tmp_path / "never.gif"))
-        qtbot.waitUntil(lambda: window.interpolation.progress.value() > 3, timeout=20000)
-        window.cancel_jobs()
-    assert not (tmp_path / "never.gif").exists()
-    assert window.interpolation.play_btn.isEnabled()
-
-
-def test_export_encodes_off_the_ui_thread_and_can_be_cancelled_there(make_window, qtbot, tiny_model_file,
-                                                                   tmp_path, monkeypatch):
-    """A long encode (a big MP4) runs on the worker: the window keeps ticking and Cancel stops it."""
-    import threading
-
-    from gan_explorer.core.io import video
-
-    encoder_threads = []
-
-    def slow_encoder(frames, path, fps=30.0, progress=None, should_stop=lambda: False):
-        encoder_threads.append(threading.current_thread())
-        for i in range(10_000):  # about 50 s unless cancelled
-            if should_stop():
-                raise KeyboardInterrupt
-            progress(min(i + 1, len(frames)), len(frames))
-            time.sleep(0.005)
-        raise AssertionError("the encoder was never told to stop")
-
-    monkeypatch.setattr(video, "export_frames", slow_encoder)
-    window = make_window(sync=False)
-    open_and_wait(qtbot, window, tiny_model_file)
-    for seed in (1, 2):
-        window.latent_panel.seed.setValue(seed)
-        window.add_keyframe()
-    window.interpolation.frames.setValue(4)
+    add_keyframes(window, (1, 2))
+    window.interpolation.frames_per_segment.setValue(600)
+    window.interpolation.size.setCurrentIndex(2)  # 512 px frames: encoding dominates
     gaps, last = [], [time.perf_counter()]
 
     def beat():
@@ -318,22 +425,36 @@ def test_export_encodes_off_the_ui_thread_and_can_be_cancelled_there(make_window
     timer.timeout.connect(beat)
     timer.start(5)
     with qtbot.waitSignal(window.sigJobFinished, timeout=30000) as finished:
-        window.run_interpolation("export", str(tmp_path / "long.mp4"))
-        qtbot.waitUntil(lambda: bool(encoder_threads), timeout=20000)
-        qtbot.wait(300)  # the encoder is running now
-        window.cancel_jobs()
+        window.interpolation.export(tmp_path / "never.gif")
+        qtbot.waitUntil(lambda: window.interpolation.progress.value() > 3, timeout=20000)
+        window.interpolation.cancel_btn.click()
+        cancelled_at = window.interpolation.progress.value()
     timer.stop()
     assert finished.args == ["export"]
-    assert encoder_threads[0] is not threading.main_thread()
-    assert max(gaps[1:]) < 0.050, f"UI thread stalled {max(gaps) * 1000:.0f} ms"
-    assert window.interpolation.export_btn.isEnabled()
+    assert window.interpolation.progress.value() < cancelled_at + 10 < 601  # stopped at once, not at the end
+    assert list(tmp_path.glob("*never*")) == []  # no partial file, no temp file
+    assert window.interpolation.export_btn.isEnabled() and window.interpolation.play_btn.isEnabled()
     assert "Cancelled" in window.statusBar().currentMessage()
+    assert max(gaps[1:]) < 0.050, f"UI thread stalled {max(gaps) * 1000:.0f} ms"
+
+
+def test_closing_during_an_export_cancels_and_joins(make_window, qtbot, tiny_model_file, tmp_path):
+    window = make_window(sync=False)
+    open_and_wait(qtbot, window, tiny_model_file)
+    add_keyframes(window, (1, 2))
+    window.interpolation.frames_per_segment.setValue(600)
+    window.interpolation.export(tmp_path / "never.gif")
+    qtbot.waitUntil(lambda: window.interpolation.progress.value() > 2, timeout=20000)
+    thread = window.explorer.session._thread
+    window.close()
+    assert not thread.is_alive()
+    assert list(tmp_path.glob("*never*")) == []
 
 
 def test_vae_encodes_a_dropped_picture(make_window, qtbot, tmp_path):
     from PIL import Image
 
-    from gan_explorer.core.data import render_face, FaceFactors
+    from gan_explorer.core.data import FaceFactors, render_face
     from gan_explorer.core.io.checkpoint import save_model
     from gan_explorer.core.models import build_model
     from tests.conftest import TINY
@@ -345,7 +466,7 @@ def test_vae_encodes_a_dropped_picture(make_window, qtbot, tmp_path):
     picture = tmp_path / "face.png"
     Image.fromarray(render_face(FaceFactors(), 16)).save(picture)
     with qtbot.waitSignal(window.sigImageShown):
-        window._dropped(str(picture))
+        window.open_path(str(picture))
     x = torch.from_numpy(np.asarray(Image.open(picture)).copy()).permute(2, 0, 1).float()[None] / 127.5 - 1
     with torch.no_grad():
         expected = model.encode(x)[0].numpy()
@@ -354,59 +475,36 @@ def test_vae_encodes_a_dropped_picture(make_window, qtbot, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(picture.read_bytes()[:60])  # truncated: decoded (and refused) on the worker
     with qtbot.waitSignal(window.sigError, timeout=10000) as error:
-        window._dropped(str(broken))
+        window.open_path(str(broken))
     assert str(broken) in error.args[0] and "not a readable image" in error.args[0]
     assert np.allclose(np.asarray(window.state.ws), expected, atol=1e-5)  # nothing lost
 
 
-def test_worker_errors_show_and_out_of_memory_falls_back(make_window, qtbot, tiny_model_file, monkeypatch):
+def test_render_errors_show_one_line_and_the_window_keeps_working(make_window, qtbot, tiny_model_file):
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
-    renderer = window.worker.renderer
-    real_render = renderer.render
-    calls = {"n": 0}
-
-    def flaky(request):
-        calls["n"] += 1
-        result = real_render(request)
-        if calls["n"] == 1:
-            result.image, result.error = None, "out of memory on the GPU"
-            result.extra["out_of_memory"] = True
-        return result
-
-    monkeypatch.setattr(renderer, "render", flaky)
-    window.worker.device = torch.device("cuda")  # pretend; the fallback moves to the CPU
-    monkeypatch.setattr(window.worker, "_set_device", lambda name: setattr(window.worker, "device", torch.device(name)))
-    with qtbot.waitSignal(window.sigImageShown):
-        window.latent_panel.seed.setValue(9)
-    assert window.worker.device.type == "cpu" and "CPU" in window.statusBar().currentMessage()
-
-    def broken(request):
-        raise_result = real_render(request)
-        raise_result.image, raise_result.error = None, "something broke"
-        return raise_result
-
-    monkeypatch.setattr(renderer, "render", broken)
     with qtbot.waitSignal(window.sigError) as blocker:
-        window.latent_panel.seed.setValue(10)
-    assert blocker.args == ["something broke"]
-    monkeypatch.setattr(renderer, "render", real_render)
+        window.explorer.set_state(window.state.with_changes(ws=((1.0, 2.0),)))  # wrong shape for this model
+    assert "\n" not in blocker.args[0] and blocker.args[0]
+    assert "Render failed" in window.statusBar().currentMessage()
     with qtbot.waitSignal(window.sigImageShown):
         window.latent_panel.seed.setValue(11)  # and the app keeps working
 
 
-def test_settings_remember_the_last_model(make_window, qtbot, tiny_model_file):
+def test_recent_files_and_open_on_start(make_window, qtbot, tiny_model_file):
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
     window.close()
     again = make_window()
     assert again.settings.value("last_model") == str(tiny_model_file)
-    assert again.recent_menu.actions()[0].text() == str(tiny_model_file)
+    assert [a.text() for a in again.recent_menu.actions()] == [str(tiny_model_file)]  # one entry, not letters
+    assert again.start_model() is None  # by default the window opens on the demo...
+    again.reopen_action.setChecked(True)
+    assert again.start_model() == str(tiny_model_file)  # ...unless the user chose otherwise
 
 
 def test_cyclegan_translates_a_training_sample(make_window, qtbot, tmp_path):
     from gan_explorer.core.data import FacesDataset
-    from gan_explorer.core.io.checkpoint import load_model
     from gan_explorer.core.training.loop import training_loop
     from gan_explorer.core.training.run_dir import RunDirectory
     from tests.core.training.conftest import tiny_options
@@ -417,9 +515,9 @@ def test_cyclegan_translates_a_training_sample(make_window, qtbot, tmp_path):
     window = make_window()
     with qtbot.waitSignal(window.sigModelReady):
         window.open_model(str(snapshot))
-    assert window.sample_btn.isEnabled()
+    assert window.translate_panel.sample_btn.isEnabled()
     with qtbot.waitSignal(window.sigJobFinished):
-        window.translate_training_sample(index=3)
+        window.translate_panel.translate_training_sample(index=3)
     left, right = window.view.image[:, :32], window.view.image[:, 32:]
     assert np.array_equal(left, FacesDataset(32).image(3))
     model = load_model(snapshot)
@@ -432,15 +530,16 @@ def test_cyclegan_translates_a_training_sample(make_window, qtbot, tmp_path):
 def test_direction_preview_strips(make_window, qtbot, tiny_model_file):
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
-    window.compute_directions()
+    panel = window.directions_panel
+    panel.find()
     before = window.state
     with qtbot.waitSignal(window.sigJobFinished):
-        window.preview_btn.click()
-    strips = [window.d_bank.previews[i].pixmap() for i in range(window.d_bank.count)]
-    assert all(not p.isNull() and p.width() == 3 * p.height() for p in strips)
+        panel.preview_btn.click()
+    strips = [panel.bank.previews[i].pixmap() for i in range(len(panel.bank.visible_items()))]
+    assert strips and all(not p.isNull() and p.width() == 3 * p.height() for p in strips)
     assert window.state == before  # previews do not change the current latent
-    window.d_bank.page.setValue(1)
-    assert window.d_bank.previews[0].pixmap().isNull()  # another page: previews are stale, cleared
+    panel.bank.page.setValue(1)
+    assert panel.bank.previews[0].pixmap().isNull()  # another page: previews are stale, cleared
 
 
 def test_window_fits_a_laptop_screen_and_keeps_the_picked_slider_tab(make_window, qtbot, tiny_model_file, tmp_path):
@@ -454,10 +553,46 @@ def test_window_fits_a_laptop_screen_and_keeps_the_picked_slider_tab(make_window
     hint = window.minimumSizeHint()
     assert hint.width() <= 1280 and hint.height() <= 700, hint
     open_and_wait(qtbot, window, tiny_model_file)
-    assert window.tabs.currentWidget() is window.z_bank  # not wherever Qt went while tabs were off
+    assert window.tabs.currentWidget() is window.z_panel  # not wherever Qt went while tabs were off
     window.tabs.setCurrentWidget(window.mixing)
     open_and_wait(qtbot, window, tiny_model_file)
     assert window.tabs.currentWidget() is window.mixing
     vae = save_model(build_model("vae", **TINY["vae"]).eval(), tmp_path / "vae.safetensors")
     open_and_wait(qtbot, window, vae)  # no style mixing: back to the first tab
-    assert window.tabs.currentWidget() is window.z_bank
+    assert window.tabs.currentWidget() is window.z_panel
+
+
+def test_at_1366x768_the_window_and_every_slider_tab_are_on_screen(make_window, qtbot, tiny_model_file):
+    from PySide6.QtCore import QRect
+
+    window = make_window()
+    window.resize(1366, 768 - 60)  # a laptop screen less a panel
+    window.show()
+    open_and_wait(qtbot, window, tiny_model_file)
+    screen = QRect(0, 0, 1366, 768)
+    assert screen.contains(window.frameGeometry()) or window.frameGeometry().height() <= 768
+    bar = window.tabs.tabBar()
+    for i in range(window.tabs.count()):
+        rect = bar.tabRect(i)
+        assert bar.rect().contains(rect), f"tab {window.tabs.tabText(i)} is cut off"
+    status = window.statusBar()
+    assert status.isVisible() and status.geometry().bottom() <= window.height()
+    # The slider bank uses the height: more rows than the old fixed 8 on a tall dock.
+    window.tabs.setCurrentWidget(window.w_panel)
+    qtbot.wait(50)
+    assert window.w_panel.bank.rows() > 8
+
+
+def test_status_bar_is_truthful_after_a_switch_and_when_idle(make_window, qtbot, tiny_model_file, tmp_path):
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.models import build_model
+    from tests.conftest import TINY
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    other = save_model(build_model("dcgan", **TINY["dcgan"]).eval(), tmp_path / "other.safetensors")
+    open_and_wait(qtbot, window, other)
+    assert "other.safetensors" in window.status.text() and "tiny" not in window.status.text()
+    window.explorer._frame_times = [time.monotonic() - 10]
+    window._refresh_status()
+    assert "fps" not in window.status.text()  # frames stopped flowing

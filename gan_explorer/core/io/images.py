@@ -30,10 +30,29 @@ def make_grid(images: np.ndarray, cols: int | None = None) -> np.ndarray:
     return grid
 
 
-def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an HWC uint8 image (C = 1 or 3) atomically; the format follows the suffix."""
+PROVENANCE_KEY = "gan_explorer"  # the PNG text chunk that holds an export's provenance (JSON)
+
+
+def png_info(metadata: dict | None, **extra):
+    """A PngInfo with `metadata` (plus `extra` keys) as JSON in the gan_explorer text chunk, or None."""
+    if not metadata:
+        return None
+    import json
+
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_itxt(PROVENANCE_KEY, json.dumps({**metadata, **extra}, separators=(",", ":")))
+    return info
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray, pnginfo=None) -> None:
+    """Write an HWC uint8 image (C = 1 or 3) atomically; the format follows the suffix.
+    `pnginfo` (a PIL PngInfo, e.g. from png_info) adds text chunks to a PNG."""
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     suffix = os.path.splitext(os.fspath(path))[1] or ".png"
+    fmt = Image.registered_extensions().get(suffix.lower(), "PNG")
+    extra = {"pnginfo": pnginfo} if pnginfo is not None and fmt == "PNG" else {}
     with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format=Image.registered_extensions().get(suffix.lower(), "PNG"))
+        Image.fromarray(image).save(tmp, format=fmt, **extra)

@@ -1,4 +1,4 @@
-"""The image: a uint8 HWC array shown scaled to fit, crisp (nearest) when enlarged."""
+"""The image: a uint8 HWC array scaled to fill the view, smooth or crisp (nearest) when enlarged."""
 
 from __future__ import annotations
 
@@ -26,11 +26,16 @@ class ImageView(QWidget):
         self.setAcceptDrops(True)
         self._pixmap: QPixmap | None = None
         self.image: np.ndarray | None = None
+        self.smooth = True  # enlarge smoothly (View > Smooth scaling); off: crisp pixels
         self.message = "Open a model (File > Open, or drop a file here)"
 
     def set_image(self, image: np.ndarray):
         self.image = image
         self._pixmap = QPixmap.fromImage(array_to_qimage(image))
+        self.update()
+
+    def clear(self):
+        self.image, self._pixmap = None, None
         self.update()
 
     def set_message(self, text: str):
@@ -47,7 +52,7 @@ class ImageView(QWidget):
         scale = side / max(self._pixmap.width(), self._pixmap.height())
         w, h = int(self._pixmap.width() * scale), int(self._pixmap.height() * scale)
         x, y = (self.width() - w) // 2, (self.height() - h) // 2
-        painter.setRenderHint(QPainter.SmoothPixmapTransform, scale < 1)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, self.smooth or scale < 1)
         painter.drawPixmap(x, y, w, h, self._pixmap)
 
     def dragEnterEvent(self, event):

@@ -1,90 +1,194 @@
-"""Keyframes, interpolation settings, play in the view, export with progress and cancel."""
+"""Keyframes, interpolation settings, playback (shown as frames render, looped, scrubbed) and export."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QListWidget, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
-    QWidget,
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QListWidget, QListWidgetItem, QProgressBar,
+    QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
 )
+
+from gan_explorer.core.explorer.requests import Interpolate
+from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.gui.widgets.image_view import array_to_qimage
+
+EXPORT_SIZES = (("model resolution", None), ("256 px", 256), ("512 px", 512), ("1024 px", 1024))
 
 
 class InterpolationPanel(QWidget):
-    sigAddKeyframe = Signal()
-    sigPlay = Signal()
-    sigExport = Signal()
-    sigCancel = Signal()
-
-    def __init__(self, parent=None):
+    def __init__(self, explorer, parent=None):
         super().__init__(parent)
+        self.explorer = explorer
+        self.jobs = JobTracker(self, explorer, ["play", "export"], self._job_progress, self._job_finished)
+        self.frames: list = []
+        self._total = 0
         layout = QVBoxLayout(self)
-        self.keyframes: list = []
         self.list = QListWidget()
+        self.list.setIconSize(QSize(40, 40))
+        self.list.setToolTip("Keyframes: the path goes through them in this order")
         layout.addWidget(self.list, 1)
         row = QHBoxLayout()
         add, up, down, delete = (QPushButton(t) for t in ("Add current", "Up", "Down", "Delete"))
+        add.setToolTip("Add the current image's latent as the next keyframe")
         for b in (add, up, down, delete):
             row.addWidget(b)
         layout.addLayout(row)
-        add.clicked.connect(self.sigAddKeyframe.emit)
+        add.clicked.connect(lambda: explorer.add_keyframe())
         up.clicked.connect(lambda: self._move(-1))
         down.clicked.connect(lambda: self._move(1))
-        delete.clicked.connect(self._delete)
+        delete.clicked.connect(lambda: explorer.remove_keyframe(self.list.currentRow()))
         form = QFormLayout()
         self.method = QComboBox()
         self.method.addItems(["slerp", "lerp"])
+        self.method.setToolTip("lerp: a straight line; slerp: along the sphere, which keeps the length of "
+                               "Gaussian z (better in Z)")
         self.space = QComboBox()
         self.space.addItems(["w", "w+", "z"])
-        self.frames = QSpinBox()
-        self.frames.setRange(1, 600)
-        self.frames.setValue(24)
+        self.space.setToolTip("Z: interpolate the inputs, then map; W: one w per keyframe for every layer; "
+                              "W+: every layer's w separately (keeps per-layer edits and mixing)")
+        self.frames_per_segment = QSpinBox()
+        self.frames_per_segment.setRange(1, 600)
+        self.frames_per_segment.setValue(24)
         self.fps = QSpinBox()
         self.fps.setRange(1, 60)
         self.fps.setValue(24)
         self.loop = QCheckBox("loop back to the first keyframe")
+        self.size = QComboBox()
+        for text, value in EXPORT_SIZES:
+            self.size.addItem(text, value)
+        self.size.setToolTip("Size of exported frames (upscaled with Lanczos when larger than the model)")
         form.addRow("Method", self.method)
         form.addRow("Space", self.space)
-        form.addRow("Frames per segment", self.frames)
+        form.addRow("Frames per segment", self.frames_per_segment)
         form.addRow("Frames per second", self.fps)
         form.addRow("", self.loop)
+        form.addRow("Export size", self.size)
         layout.addLayout(form)
         row = QHBoxLayout()
         self.play_btn, self.export_btn, self.cancel_btn = QPushButton("Play"), QPushButton("Export…"), QPushButton("Cancel")
+        self.play_btn.setToolTip("Render the path and play it in the view (frames show as they render)")
+        self.export_btn.setToolTip("Write the path as a GIF, an MP4 or a folder of PNG frames")
         self.cancel_btn.setEnabled(False)
         for b in (self.play_btn, self.export_btn, self.cancel_btn):
             row.addWidget(b)
         layout.addLayout(row)
-        self.play_btn.clicked.connect(self.sigPlay.emit)
-        self.export_btn.clicked.connect(self.sigExport.emit)
-        self.cancel_btn.clicked.connect(self.sigCancel.emit)
+        self.play_btn.clicked.connect(self.play)
+        self.export_btn.clicked.connect(self._export_dialog)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.scrub = QSlider(Qt.Horizontal)
+        self.scrub.setToolTip("Scrub through the played frames")
+        self.scrub.setEnabled(False)
+        self.scrub.sliderPressed.connect(self._stop_timer)
+        self.scrub.valueChanged.connect(self._scrubbed)
+        layout.addWidget(self.scrub)
         self.progress = QProgressBar()
         layout.addWidget(self.progress)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._next_frame)
+        self._index = 0
+        subscribe(self, explorer.events.keyframes_changed, self._keyframes_changed)
+        subscribe(self, explorer.events.model_opened, lambda _i: self._reset_playback())
 
-    def add(self, state, label: str):
-        self.keyframes.append(state)
-        self.list.addItem(label)
+    def _keyframes_changed(self, keyframes):
+        row = self.list.currentRow()
+        self.list.clear()
+        for k in keyframes:
+            item = QListWidgetItem(k.label)
+            if k.thumbnail is not None:
+                item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(k.thumbnail))))
+            self.list.addItem(item)
+        self.list.setCurrentRow(min(row, self.list.count() - 1))
 
     def _move(self, step):
-        i = self.list.currentRow()
-        j = i + step
-        if i < 0 or not 0 <= j < len(self.keyframes):
-            return
-        self.keyframes[i], self.keyframes[j] = self.keyframes[j], self.keyframes[i]
-        item = self.list.takeItem(i)
-        self.list.insertItem(j, item)
-        self.list.setCurrentRow(j)
+        self.list.setCurrentRow(self.explorer.move_keyframe(self.list.currentRow(), step))
 
-    def _delete(self):
-        i = self.list.currentRow()
-        if i >= 0:
-            del self.keyframes[i]
-            self.list.takeItem(i)
+    def job(self, export_path=None) -> Interpolate:
+        return Interpolate(purpose="export" if export_path else "play",
+                           keyframes=tuple(k.state for k in self.explorer.keyframes),
+                           frames_per_segment=self.frames_per_segment.value(), method=self.method.currentText(),
+                           space=self.space.currentText(), loop=self.loop.isChecked(),
+                           export_path=str(export_path) if export_path else None, fps=float(self.fps.value()),
+                           export_size=self.size.currentData())
 
-    def settings(self) -> dict:
-        return {"frames_per_segment": self.frames.value(), "method": self.method.currentText(),
-                "space": self.space.currentText(), "loop": self.loop.isChecked()}
+    def _start(self, job) -> int | None:
+        if len(self.explorer.keyframes) < 2:
+            self.explorer.events.message.emit("Add at least two keyframes")
+            return None
+        self._reset_playback()
+        self.set_busy(True)
+        return self.explorer.run_job(job)
+
+    def play(self):
+        return self._start(self.job())
+
+    def export(self, path):
+        return self._start(self.job(path))
+
+    def _export_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export animation", "interpolation.gif",
+                                              "GIF (*.gif);;MP4 (*.mp4);;PNG frames (a folder name)")
+        if path:
+            self.export(path)
+
+    def cancel(self):
+        if self.jobs.current is not None:
+            self.explorer.session.cancel(self.jobs.current)
 
     def set_busy(self, busy: bool):
         self.cancel_btn.setEnabled(busy)
         self.play_btn.setEnabled(not busy)
         self.export_btn.setEnabled(not busy)
+
+    def _reset_playback(self):
+        self.timer.stop()
+        self.frames = []
+        self.scrub.setEnabled(False)
+        self.scrub.setRange(0, 0)
+        self.progress.setValue(0)
+
+    def _job_progress(self, progress):
+        self.progress.setMaximum(progress.total)
+        self.progress.setValue(progress.done)
+        if self.jobs.kind == "play" and progress.preview is not None:
+            self.frames.append(progress.preview)  # frames show as they render; no blank wait
+            self._show(len(self.frames) - 1)
+
+    def _job_finished(self, result):
+        self.set_busy(False)
+        if result.error or result.cancelled:
+            return
+        if result.purpose == "export":
+            self.explorer.events.message.emit(f"Exported {result.value} frames to {Path(result.exported).name}")
+            return
+        self.frames = list(result.images)
+        self.scrub.setRange(0, len(self.frames) - 1)
+        self.scrub.setEnabled(True)
+        self._index = 0
+        self.timer.start(int(1000 / self.fps.value()))
+
+    def _show(self, index: int):
+        self.scrub.blockSignals(True)
+        self.scrub.setRange(0, max(len(self.frames) - 1, 0))
+        self.scrub.setValue(index)
+        self.scrub.blockSignals(False)
+        self.explorer.show_frame(self.frames[index])
+
+    def _next_frame(self):
+        if not self.frames:
+            self.timer.stop()
+            return
+        if self._index >= len(self.frames):
+            self._index = 0  # playback loops (the loop box decides whether the path returns to the start)
+        self._show(self._index)
+        self._index += 1
+
+    def _stop_timer(self):
+        self.timer.stop()
+
+    def _scrubbed(self, index):
+        if 0 <= index < len(self.frames):
+            self.timer.stop()
+            self.explorer.show_frame(self.frames[index])

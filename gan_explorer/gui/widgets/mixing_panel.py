@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QVBoxLayout,
-    QWidget,
+    QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
-from gan_explorer.gui.widgets.image_view import array_to_qimage
+from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.explorer.requests import RenderBatch
+from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.gui.widgets.image_grid import ImageGrid
 
-
-class ClickableLabel(QLabel):
-    sigClicked = Signal()
-
-    def mousePressEvent(self, event):
-        self.sigClicked.emit()
+MAX_SEEDS = 8  # per side: a grid a person can read
 
 
 class MixingPanel(QWidget):
-    sigRender = Signal(list, list, list)   # row seeds, column seeds, layers
-    sigCellChosen = Signal(int, int)       # row seed, column seed
-
-    def __init__(self, parent=None):
+    def __init__(self, explorer, parent=None):
         super().__init__(parent)
+        self.explorer = explorer
+        self.jobs = JobTracker(self, explorer, ["mix"], self._job_progress, self._job_finished)
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.rows = QLineEdit("1,2,3")
         self.cols = QLineEdit("4,5,6")
+        self.rows.setToolTip("Row seeds: each row keeps its own styles except the chosen layers")
+        self.cols.setToolTip("Column seeds: they give the chosen layers' styles to every row")
         row.addWidget(QLabel("rows"))
         row.addWidget(self.rows)
         row.addWidget(QLabel("columns"))
@@ -37,41 +33,47 @@ class MixingPanel(QWidget):
         row = QHBoxLayout()
         self.preset = QComboBox()
         self.preset.addItems(["coarse", "middle", "fine"])
+        self.preset.setToolTip("Coarse layers carry pose and face shape, middle ones features such as eyes and "
+                               "hair style, fine ones colours and texture")
         self.preset.currentTextChanged.connect(self._preset)
         row.addWidget(QLabel("layers from the columns"))
         row.addWidget(self.preset)
         self.render_btn = QPushButton("Render grid")
-        self.render_btn.clicked.connect(self._render)
+        self.render_btn.clicked.connect(self.render_grid)
         row.addStretch(1)
         row.addWidget(self.render_btn)
         layout.addLayout(row)
         self.layer_boxes_widget = QWidget()
-        self.layer_boxes = QHBoxLayout(self.layer_boxes_widget)
+        self.layer_boxes = QGridLayout(self.layer_boxes_widget)
         self.layer_boxes.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.layer_boxes_widget)
         self.checks: list[QCheckBox] = []
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        self.grid_widget = QWidget()
-        self.grid = QGridLayout(self.grid_widget)
-        self.grid.setSpacing(2)
-        scroll.setWidget(self.grid_widget)
-        layout.addWidget(scroll, 1)
+        self.grid = ImageGrid()
+        self.grid.sigCellClicked.connect(self._cell_clicked)
+        self.grid.cell_tooltip = self._tooltip
+        layout.addWidget(self.grid, 1)
         self.error = QLabel()
+        self.error.setWordWrap(True)
         layout.addWidget(self.error)
         self.row_seeds: list[int] = []
         self.col_seeds: list[int] = []
-        self.cells: dict[tuple[int, int], ClickableLabel] = {}
+        self.grid_layers: list[int] = []
+        subscribe(self, explorer.events.model_opened, self._model_opened)
 
-    def set_num_ws(self, num_ws: int):
+    def _model_opened(self, info):
+        if info.is_translation:
+            return
         for c in self.checks:
             c.deleteLater()
         self.checks = []
-        for i in range(num_ws):
+        per_row = 9
+        for i in range(info.num_ws):
             box = QCheckBox(str(i))
-            self.layer_boxes.addWidget(box)
+            box.setToolTip(f"layer {i} of {info.num_ws}: taken from the column seed when checked")
+            self.layer_boxes.addWidget(box, i // per_row, i % per_row)
             self.checks.append(box)
         self._preset(self.preset.currentText())
+        self.grid.set_shape(0, 0)
 
     def _preset(self, name):
         from gan_explorer.core.latent.ops import layer_groups
@@ -83,42 +85,73 @@ class MixingPanel(QWidget):
     def layers(self) -> list[int]:
         return [i for i, box in enumerate(self.checks) if box.isChecked()]
 
-    def _render(self):
+    def states(self):
+        """Column seeds' images, row seeds' images, then the cells row by row."""
+        base = self.explorer.state.base
+        layers = tuple(self.grid_layers)
+        states = [base(seed=c) for c in self.col_seeds] + [base(seed=r) for r in self.row_seeds]
+        states += [base(seed=r, mix_seed=c, mix_layers=layers) for r in self.row_seeds for c in self.col_seeds]
+        return states
+
+    def render_grid(self):
         from gan_explorer.core.generate import parse_seeds
 
         try:
             rows, cols = parse_seeds(self.rows.text()), parse_seeds(self.cols.text())
-        except Exception as exc:
+            if len(rows) > MAX_SEEDS or len(cols) > MAX_SEEDS:
+                raise GanExplorerError(f"at most {MAX_SEEDS} row and {MAX_SEEDS} column seeds")
+            if not self.layers():
+                raise GanExplorerError("check at least one layer to take from the columns")
+        except (GanExplorerError, ValueError) as exc:
             self.error.setText(str(exc))
             return
         self.error.setText("")
-        self.row_seeds, self.col_seeds = rows, cols
-        self.sigRender.emit(rows, cols, self.layers())
+        self.row_seeds, self.col_seeds, self.grid_layers = rows, cols, self.layers()
+        self.grid.set_shape(len(rows) + 1, len(cols) + 1, [""] + [f"seed {s}" for s in rows],
+                            [""] + [f"seed {s}" for s in cols])
+        self.render_btn.setEnabled(False)
+        return self.explorer.run_job(RenderBatch(purpose="mix", states=tuple(self.states())))
 
-    def show_images(self, images):
-        """images: column seeds' images, row seeds' images, then cells row by row."""
-        while self.grid.count():
-            self.grid.takeAt(0).widget().deleteLater()
-        self.cells = {}
-        it = iter(images)
-        nr, nc = len(self.row_seeds), len(self.col_seeds)
-        size = 96
+    def cell_of(self, index: int) -> tuple[int, int]:
+        nc = len(self.col_seeds)
+        nr = len(self.row_seeds)
+        if index < nc:
+            return 0, index + 1
+        if index < nc + nr:
+            return index - nc + 1, 0
+        r, c = divmod(index - nc - nr, nc)
+        return r + 1, c + 1
 
-        def label(image, tooltip):
-            lab = ClickableLabel()
-            lab.setPixmap(QPixmap.fromImage(array_to_qimage(image)).scaled(size, size, Qt.KeepAspectRatio,
-                                                                           Qt.SmoothTransformation))
-            lab.setToolTip(tooltip)
-            return lab
+    def _job_progress(self, progress):
+        if progress.preview is not None:
+            self.grid.set_cell(*self.cell_of(progress.done - 1), progress.preview)
 
-        for k, seed in enumerate(self.col_seeds):
-            self.grid.addWidget(label(next(it), f"column seed {seed}"), 0, k + 1)
-        for i, seed in enumerate(self.row_seeds):
-            self.grid.addWidget(label(next(it), f"row seed {seed}"), i + 1, 0)
-        for i, r in enumerate(self.row_seeds):
-            for k, c in enumerate(self.col_seeds):
-                cell = label(next(it), f"seed {r} with layers {self.layers()} from seed {c} (click to open)")
-                cell.sigClicked.connect(lambda r=r, c=c: self.sigCellChosen.emit(r, c))
-                self.grid.addWidget(cell, i + 1, k + 1)
-                self.cells[(r, c)] = cell
-        assert nr * nc == len(self.cells)
+    def _job_finished(self, result):
+        self.render_btn.setEnabled(True)
+        if result.error:
+            self.error.setText(result.error)
+            return
+        for i, image in enumerate(result.images):
+            self.grid.set_cell(*self.cell_of(i), image)
+
+    def _tooltip(self, r, c):
+        if r == 0 and c == 0:
+            return ""
+        if r == 0:
+            return f"column seed {self.col_seeds[c - 1]}"
+        if c == 0:
+            return f"row seed {self.row_seeds[r - 1]}"
+        return (f"seed {self.row_seeds[r - 1]} with layers {self.grid_layers} from seed {self.col_seeds[c - 1]} "
+                "(click to open)")
+
+    def _cell_clicked(self, r, c):
+        if not self.row_seeds or (r == 0 and c == 0):
+            return
+        base = self.explorer.state.base
+        if r == 0:
+            state = base(seed=self.col_seeds[c - 1])
+        elif c == 0:
+            state = base(seed=self.row_seeds[r - 1])
+        else:
+            state = base(seed=self.row_seeds[r - 1], mix_seed=self.col_seeds[c - 1], mix_layers=tuple(self.grid_layers))
+        self.explorer.set_state(state)

@@ -1,105 +1,177 @@
-"""A pageable bank of sliders: over raw z dimensions, raw w dimensions, or discovered directions."""
+"""A pageable bank of sliders over raw z or w dimensions or directions, as many as fit the height."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout,
-    QWidget,
+    QAbstractSpinBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
+    QVBoxLayout, QWidget,
 )
 
 SLIDER_STEPS = 100  # slider units per sigma
+ROW_HEIGHT = 26     # pixels per slider row, for fitting rows to the height
+MIN_ROWS, MAX_ROWS = 4, 40
+
+
+class NoWheelUnlessFocused:
+    """Mixin: the mouse wheel changes the control only once it has focus (scrolling a form must
+    not change the value under the pointer)."""
+
+    def wheelEvent(self, event):
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
+class QuietSlider(NoWheelUnlessFocused, QSlider):
+    pass
+
+
+class QuietSpinBox(NoWheelUnlessFocused, QSpinBox):
+    pass
+
+
+class QuietDoubleSpinBox(NoWheelUnlessFocused, QDoubleSpinBox):
+    pass
+
+
+class QuietComboBox(NoWheelUnlessFocused, QComboBox):
+    pass
+
+
+def quiet(widget):
+    widget.setFocusPolicy(Qt.StrongFocus)  # wheel focus would defeat the purpose
+    return widget
 
 
 class SliderBank(QWidget):
-    """`count` sliders showing items [page * count, ...). Values are in units of sigma."""
+    """Sliders for items [page * rows, ...); values are in units of sigma. The number of rows
+    follows the widget's height, so a tall dock shows more sliders instead of empty space."""
 
     sigValueChanged = Signal(int, float)   # item index, value
     sigReleased = Signal()
     sigReset = Signal()
 
-    def __init__(self, count=8, parent=None):
+    def __init__(self, parent=None, value_label=None):
         super().__init__(parent)
-        self.count = count
         self.total = 0
         self.values: dict[int, float] = {}
+        self.names: list[str] = []
+        self.tooltips: list[str] = []
+        self.value_label = value_label  # item, value -> readout text (e.g. z's value besides the offset)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        self.page = QSpinBox()
+        self.page = quiet(QuietSpinBox())
         self.page.setPrefix("page ")
+        self.page.setToolTip("Which sliders are shown: the items are paged, as many per page as fit")
         self.page_label = QLabel("of 0")
-        self.range = QDoubleSpinBox()
+        self.range = quiet(QuietDoubleSpinBox())
         self.range.setRange(0.5, 20)
         self.range.setValue(3.0)
         self.range.setSuffix(" σ")
-        reset = QPushButton("Reset")
+        self.range.setToolTip("How far the sliders reach, in standard deviations (σ) of sampled latents")
+        self.reset_btn = QPushButton("Reset")
+        self.reset_btn.setToolTip("Set every slider of this tab back to 0")
         top.addWidget(self.page)
         top.addWidget(self.page_label)
         top.addStretch(1)
         top.addWidget(QLabel("range ±"))
         top.addWidget(self.range)
-        top.addWidget(reset)
+        top.addWidget(self.reset_btn)
         layout.addLayout(top)
-        grid = QGridLayout()
+        self.grid = QGridLayout()
+        self.grid.setVerticalSpacing(2)
+        layout.addLayout(self.grid)
+        layout.addStretch(1)
         self.labels, self.sliders, self.readouts, self.previews = [], [], [], []
-        for i in range(count):
-            label, slider, readout = QLabel(), QSlider(Qt.Horizontal), QLabel("0.00")
-            preview = QLabel()
-            self.previews.append(preview)
-            readout.setMinimumWidth(40)
+        self.page.valueChanged.connect(lambda _: self._refresh())
+        self.range.valueChanged.connect(lambda _: self._refresh())
+        self.reset_btn.clicked.connect(self.reset)
+        self._set_rows(8)
+        self.set_items([])
+
+    @property
+    def count(self) -> int:
+        return len(self.sliders)
+
+    def _set_rows(self, rows: int):
+        """Grow or shrink to `rows` slider rows (rows are hidden, not destroyed, when shrinking)."""
+        while len(self.sliders) < rows:
+            i = len(self.sliders)
+            label, slider, readout, preview = QLabel(), quiet(QuietSlider(Qt.Horizontal)), QLabel("0.00"), QLabel()
+            readout.setMinimumWidth(52)
             slider.valueChanged.connect(lambda v, i=i: self._slider_moved(i, v))
             slider.sliderReleased.connect(self.sigReleased.emit)
-            grid.addWidget(label, i, 0)
-            grid.addWidget(slider, i, 1)
-            grid.addWidget(readout, i, 2)
-            grid.addWidget(preview, i, 3)
+            for col, widget in enumerate((label, slider, readout, preview)):
+                self.grid.addWidget(widget, i, col)
             self.labels.append(label)
             self.sliders.append(slider)
             self.readouts.append(readout)
-        layout.addLayout(grid)
-        layout.addStretch(1)
-        self.page.valueChanged.connect(lambda _: self._refresh())
-        self.range.valueChanged.connect(lambda _: self._refresh())
-        reset.clicked.connect(self.reset)
-        self.names: list[str] = []
-        self.set_items([])
+            self.previews.append(preview)
+        self._rows = rows
 
-    def set_items(self, names: list[str]):
-        self.names = list(names)
-        self.total = len(names)
-        pages = max((self.total + self.count - 1) // self.count, 1)
+    def rows(self) -> int:
+        return self._rows
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        fit = max(MIN_ROWS, min(MAX_ROWS, (self.height() - 40) // ROW_HEIGHT))
+        if fit != self._rows:
+            first = self.page.value() * self._rows
+            self._set_rows(fit)
+            self._repage(first)
+
+    def _repage(self, first_item: int = 0):
+        pages = max((self.total + self._rows - 1) // self._rows, 1)
+        self.page.blockSignals(True)
         self.page.setRange(0, pages - 1)
+        self.page.setValue(min(first_item // self._rows, pages - 1))
+        self.page.blockSignals(False)
         self.page_label.setText(f"of {pages}")
-        self.values.clear()
         self._refresh()
+
+    def set_items(self, names: list[str], tooltips: list[str] | None = None):
+        self.names = list(names)
+        self.tooltips = list(tooltips or [])
+        self.total = len(names)
+        self.values.clear()
+        self._repage(0)
 
     def _refresh(self):
         limit = self.range.value()
         for i, (label, slider, readout) in enumerate(zip(self.labels, self.sliders, self.readouts)):
-            item = self.page.value() * self.count + i
-            visible = item < self.total
+            item = self.page.value() * self._rows + i
+            visible = i < self._rows and item < self.total
             for w in (label, slider, readout, self.previews[i]):
                 w.setVisible(visible)
             self.previews[i].clear()  # previews belong to the page they were made for
             if not visible:
                 continue
             label.setText(self.names[item])
+            if item < len(self.tooltips):
+                label.setToolTip(self.tooltips[item])
             slider.blockSignals(True)
             slider.setRange(int(-limit * SLIDER_STEPS), int(limit * SLIDER_STEPS))
             slider.setValue(int(round(self.values.get(item, 0.0) * SLIDER_STEPS)))
             slider.blockSignals(False)
-            readout.setText(f"{self.values.get(item, 0.0):+.2f}")
+            readout.setText(self._readout(item))
+
+    def _readout(self, item: int) -> str:
+        value = self.values.get(item, 0.0)
+        return self.value_label(item, value) if self.value_label else f"{value:+.2f}"
 
     def _slider_moved(self, i, v):
-        item = self.page.value() * self.count + i
+        item = self.page.value() * self._rows + i
         value = v / SLIDER_STEPS
         self.values[item] = value
-        self.readouts[i].setText(f"{value:+.2f}")
+        self.readouts[i].setText(self._readout(item))
         self.sigValueChanged.emit(item, value)
 
     def visible_items(self) -> list[int]:
-        start = self.page.value() * self.count
-        return list(range(start, min(start + self.count, self.total)))
+        start = self.page.value() * self._rows
+        return list(range(start, min(start + self._rows, self.total)))
 
     def set_preview(self, row: int, pixmap):
         self.previews[row].setPixmap(pixmap)
@@ -123,9 +195,13 @@ class LayerRange(QWidget):
         super().__init__(parent)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.start, self.end = QSpinBox(), QSpinBox()
-        self.preset = QComboBox()
+        self.start, self.end = quiet(QuietSpinBox()), quiet(QuietSpinBox())
+        self.preset = quiet(QuietComboBox())
         self.preset.addItems(["all", "coarse", "middle", "fine"])
+        self.preset.setToolTip("Which layers of W+ the edit moves. Coarse layers (low resolutions) decide pose "
+                               "and shape, middle ones features, fine ones colour and texture")
+        for box in (self.start, self.end):
+            box.setToolTip("First and last layer (of num_ws) the edit applies to")
         row.addWidget(QLabel("layers"))
         row.addWidget(self.start)
         row.addWidget(QLabel("to"))
@@ -142,6 +218,7 @@ class LayerRange(QWidget):
             w.setRange(0, max(num_ws - 1, 0))
         self.start.setValue(0)
         self.end.setValue(num_ws - 1)
+        self.setEnabled(num_ws > 1)
 
     def _preset(self, name):
         from gan_explorer.core.latent.ops import layer_groups
@@ -159,3 +236,7 @@ class LayerRange(QWidget):
     def value(self) -> tuple[int, int]:
         lo, hi = self.start.value(), self.end.value()
         return min(lo, hi), max(lo, hi)
+
+
+__all__ = ["LayerRange", "SliderBank", "QuietSpinBox", "QuietDoubleSpinBox", "QuietComboBox", "QuietSlider",
+           "quiet", "QAbstractSpinBox"]

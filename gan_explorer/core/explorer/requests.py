@@ -1,0 +1,169 @@
+"""Typed requests, jobs and results that cross the thread between the window and the session.
+
+Requests and jobs carry the token of the model they were made for: the session drops anything made
+for an earlier model instead of running it against the new one. Results are plain data (numpy
+arrays, strings), never torch tensors, so the GUI never touches torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gan_explorer.core.explorer.state import LatentState
+
+
+class Cancelled(Exception):
+    """A job was cancelled (by the user, a model switch or shutdown). Not KeyboardInterrupt."""
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    request_id: int
+    state: LatentState
+    model_token: int = 0  # the model the request was made for; dropped after a switch
+    preview: bool = False  # a cheap frame while a slider moves (where the family has one)
+
+
+@dataclass
+class RenderResult:
+    request_id: int
+    image: np.ndarray | None = None        # HWC uint8
+    ws: np.ndarray | None = None           # [num_ws, w_dim] of the rendered image
+    render_ms: float = 0.0
+    error: str | None = None               # one line for the user; the traceback is in the log
+    model_token: int = 0
+    preview: bool = False
+    out_of_memory: bool = False
+    fell_back_to_cpu: bool = False
+    traceback: str = ""
+
+
+# --- jobs -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    """Base of every job: long work with progress and cancel, run between slider renders."""
+
+    purpose: str = ""  # what the caller wants it for ("mix", "previews", "play", ...); echoed back
+
+
+@dataclass(frozen=True)
+class RenderBatch(Job):
+    states: tuple[LatentState, ...] = ()
+
+
+@dataclass(frozen=True)
+class Interpolate(Job):
+    keyframes: tuple[LatentState, ...] = ()
+    frames_per_segment: int = 30
+    method: str = "slerp"          # lerp or slerp
+    space: str = "w"               # z, w or w+
+    loop: bool = False
+    export_path: str | None = None  # with a path, the frames are encoded there (.gif, .mp4, a folder)
+    fps: float = 30.0
+    export_size: int | None = None  # frames resized to this many pixels a side before encoding
+
+
+@dataclass(frozen=True)
+class EncodePicture(Job):
+    picture: Any = None  # HWC uint8 array or a file path (decoded on the worker)
+
+
+@dataclass(frozen=True)
+class TranslatePicture(Job):
+    picture: Any = None
+    direction: str = "AB"
+
+
+@dataclass(frozen=True)
+class TranslateSample(Job):
+    data: str = ""        # the dataset spec the model was trained on
+    direction: str = "AB"
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class FindDirections(Job):
+    method: str = "pca"   # pca or sefa
+    count: int = 20
+
+
+@dataclass(frozen=True)
+class Call(Job):
+    """Run `function(model, context)` on the worker: the extension point for analysis jobs.
+
+    `function` must be a plain function of core (no Qt); `context` offers `progress(done, total)`
+    and `check()` (raises Cancelled), and its return value becomes the result's `value`.
+    """
+
+    function: Any = None
+    kwargs: tuple = ()  # ((name, value), ...) passed to `function`
+
+
+@dataclass
+class JobProgress:
+    job_id: int
+    purpose: str
+    done: int
+    total: int
+    message: str = ""
+    preview: np.ndarray | None = None  # an image to show while the job runs (e.g. the latest frame)
+
+
+@dataclass
+class JobResult:
+    job_id: int
+    purpose: str
+    images: list = field(default_factory=list)   # HWC uint8 arrays
+    ws: np.ndarray | None = None
+    exported: str | None = None
+    directions: np.ndarray | None = None
+    sigma: np.ndarray | None = None
+    value: Any = None
+    cancelled: bool = False
+    error: str | None = None
+    traceback: str = ""
+
+
+# --- model events -----------------------------------------------------------------------------
+@dataclass
+class ModelInfo:
+    """What the window shows about the open model; numpy and plain data only."""
+
+    token: int
+    path: str
+    family: str
+    img_resolution: int
+    img_channels: int
+    parameters: int
+    capabilities: dict
+    provenance: dict
+    config: dict
+    content_hash: str = ""
+    z_dim: int = 0
+    w_dim: int = 0
+    num_ws: int = 0
+    w_avg: np.ndarray | None = None
+    w_std: np.ndarray | None = None  # per-dimension spread of sampled w: the W sliders' sigma
+
+    @property
+    def is_translation(self) -> bool:
+        return bool(self.capabilities.get("is_translation"))
+
+    def can(self, capability: str) -> bool:
+        return bool(self.capabilities.get(capability))
+
+
+@dataclass
+class ModelFailure:
+    token: int
+    path: str
+    error: str
+
+
+@dataclass
+class DeviceChange:
+    device: str          # the device now in use
+    error: str | None = None  # why a requested device was refused (the previous one stays)

@@ -1,0 +1,376 @@
+"""The explorer's session: one worker thread owns the model; renders and jobs go through it.
+
+What the window asks for arrives here as typed requests (core/explorer/requests.py) and leaves as
+events (`session.events.rendered.connect(...)`), emitted on the worker thread. The rules:
+
+- Render requests are latest-wins: a newer one replaces one not yet taken (napari's slicer, the
+  StyleGAN3 visualizer's AsyncRenderer), so a storm of slider events renders only the newest.
+- Every request and job carries the token of the model it was made for. Opening a model cancels
+  the jobs of the previous one, and a request made for an earlier model is dropped, never
+  rendered against the new one.
+- Jobs (batch renders, interpolation and export, encode/translate, directions, analysis calls)
+  run one at a time, report progress and stop at the next `check()` after `cancel()` by raising
+  `Cancelled`. Inside `check()` a pending slider render is served first, so a long export never
+  starves the sliders: renders interleave with the export's frames.
+- Errors never kill the worker: the user gets one line, the log file the whole traceback.
+- `sync=True` runs everything at once on the caller's thread (deterministic tests).
+- `shutdown()` cancels the running job and joins the thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.explorer import jobs as job_runners
+from gan_explorer.core.explorer.events import EventGroup
+from gan_explorer.core.explorer.log import one_line
+from gan_explorer.core.explorer.requests import (
+    Cancelled, DeviceChange, Job, JobProgress, JobResult, ModelFailure, ModelInfo, RenderRequest,
+)
+from gan_explorer.core.explorer.state import LatentState
+from gan_explorer.core.render import Renderer
+
+log = logging.getLogger("gan_explorer.session")
+
+W_STD_SAMPLES = 2000  # sampled w per model for the W sliders' sigma
+
+
+def file_content_hash(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a model file's bytes: the key for per-model data and the provenance of exports."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def estimate_w_std(model, samples: int = W_STD_SAMPLES, seed: int = 0) -> np.ndarray:
+    """Per-dimension standard deviation of w = map(z) over sampled z (first layer's w)."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(samples, model.z_dim, generator=g).to(model._device())
+    w = model.map(z)[:, 0].double()
+    return w.std(dim=0).cpu().numpy().astype(np.float32)
+
+
+def describe_model(model, token: int, path: str, content_hash: str = "") -> ModelInfo:
+    caps = model.capabilities
+    info = ModelInfo(token=token, path=str(path), family=model.family, img_resolution=model.img_resolution,
+                     img_channels=model.img_channels, parameters=int(model.num_parameters()),
+                     capabilities={f.name: getattr(caps, f.name) for f in fields(caps)},
+                     provenance=dict(getattr(model, "provenance", {}) or {}), config=model.config.to_dict(),
+                     content_hash=content_hash)
+    if not caps.is_translation:
+        info.z_dim, info.w_dim, info.num_ws = model.z_dim, model.w_dim, model.num_ws
+        info.w_avg = np.asarray(model.w_avg.detach().cpu(), dtype=np.float32)
+        info.w_std = estimate_w_std(model)
+    return info
+
+
+@dataclass
+class _QueuedJob:
+    job_id: int
+    job: Job
+    model_token: int
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+class JobContext:
+    """What a running job sees: the model, progress reporting and the cancel check."""
+
+    def __init__(self, session: "ExplorerSession", queued: _QueuedJob):
+        self.session = session
+        self.queued = queued
+        self.job_id = queued.job_id
+        self.purpose = queued.job.purpose
+
+    @property
+    def model(self):
+        return self.session.renderer.model
+
+    @property
+    def renderer(self) -> Renderer:
+        return self.session.renderer
+
+    @property
+    def device(self) -> torch.device:
+        return self.session.device
+
+    def check(self):
+        """Raise Cancelled if the job was cancelled or its model replaced; serve a waiting render."""
+        if self.queued.cancelled.is_set() or self.queued.model_token != self.session.renderer.model_token:
+            raise Cancelled()
+        self.session._serve_pending_render()
+        if self.queued.cancelled.is_set():
+            raise Cancelled()
+
+    def progress(self, done: int, total: int, message: str = "", preview: np.ndarray | None = None):
+        self.session.events.job_progress.emit(JobProgress(self.job_id, self.purpose, done, total, message, preview))
+
+
+class ExplorerSession:
+    """The Qt-free heart of the explorer window. Thread-safe; see the module docstring."""
+
+    def __init__(self, sync: bool = False):
+        self.sync = sync
+        self.events = EventGroup("model_loaded", "model_failed", "rendered", "job_progress", "job_done",
+                                 "device_changed")
+        self.renderer = Renderer()
+        self.device = torch.device("cpu")
+        self.model_path: str | None = None
+        self.rendered_count = 0
+        self.dropped_renders = 0  # requests replaced before the worker took them
+        self._cond = threading.Condition()
+        self._pending_render: RenderRequest | None = None
+        self._commands: collections.deque = collections.deque()
+        self._jobs: dict[int, _QueuedJob] = {}
+        self._next_job = 0
+        self._requested_token = 0
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._busy = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self):
+        if self.sync or self._thread is not None:
+            return
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, name="gan_explorer-session", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Cancel every job, stop the worker and join it; True when the thread has ended."""
+        self.cancel_all()
+        with self._cond:
+            self._running = False
+            self._pending_render = None
+            self._commands.clear()
+            self._cond.notify_all()
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        """Block until nothing is queued or running (tests); True if it got there in time."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._commands or self._pending_render is not None or self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    # --- requests (any thread) --------------------------------------------------------------
+    def open_model(self, path: str | Path) -> int:
+        """Load `path` on the worker; returns its token. The current model works until it succeeds;
+        its jobs are cancelled now (their results would belong to a model that is going away)."""
+        self.cancel_all()
+        with self._cond:
+            self._requested_token += 1
+            token = self._requested_token
+        self._post(("load", str(path), token))
+        return token
+
+    def set_model(self, model, path: str = "<memory>") -> int:
+        """Use an already built model (tests, a model made by code); returns its token."""
+        self.cancel_all()
+        with self._cond:
+            self._requested_token += 1
+            token = self._requested_token
+        self._post(("use", model, str(path), token))
+        return token
+
+    def set_device(self, name: str):
+        self._post(("device", name))
+
+    def render(self, state: LatentState, model_token: int, request_id: int, preview: bool = False):
+        request = RenderRequest(request_id, state, model_token, preview)
+        if self.sync:
+            self._render(request)
+            return
+        with self._cond:
+            if self._pending_render is not None:
+                self.dropped_renders += 1
+            self._pending_render = request
+            self._cond.notify_all()
+
+    def new_job_id(self) -> int:
+        """An id for a job about to be submitted (so a caller can file it before a sync run ends)."""
+        with self._cond:
+            self._next_job += 1
+            return self._next_job
+
+    def submit(self, job: Job, model_token: int, job_id: int | None = None) -> int:
+        """Queue a job for the model `model_token`; returns its id (results come as events)."""
+        job_id = job_id if job_id is not None else self.new_job_id()
+        with self._cond:
+            queued = _QueuedJob(job_id, job, model_token)
+            self._jobs[queued.job_id] = queued
+        self._post(("job", queued))
+        return queued.job_id
+
+    def cancel(self, job_id: int):
+        queued = self._jobs.get(job_id)
+        if queued is not None:
+            queued.cancelled.set()
+
+    def cancel_all(self):
+        for queued in list(self._jobs.values()):
+            queued.cancelled.set()
+
+    def active_jobs(self) -> list[int]:
+        return sorted(self._jobs)
+
+    # --- worker side ------------------------------------------------------------------------
+    def _post(self, command):
+        if self.sync:
+            self._run_command(command)
+            return
+        with self._cond:
+            self._commands.append(command)
+            self._cond.notify_all()
+
+    def _loop(self):
+        torch.set_grad_enabled(False)  # per thread: the worker never needs autograd for renders
+        while True:
+            with self._cond:
+                while self._running and not self._commands and self._pending_render is None:
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait()
+                if not self._running:
+                    self._busy = False
+                    self._cond.notify_all()
+                    break
+                self._busy = True
+                command = self._commands.popleft() if self._commands else None
+            if command is not None:
+                self._run_command(command)
+            else:
+                self._serve_pending_render()
+
+    def _serve_pending_render(self):
+        if self.sync:
+            return
+        with self._cond:
+            request, self._pending_render = self._pending_render, None
+        if request is not None:
+            self._render(request)
+
+    def _render(self, request: RenderRequest):
+        if request.model_token != self.renderer.model_token or self.renderer.model is None:
+            log.debug("dropped request %s made for model %s", request.request_id, request.model_token)
+            return
+        result = self.renderer.render(request)
+        if result.error and result.out_of_memory and self.device.type != "cpu":
+            # Out of memory on an accelerator: move to the CPU and try once more, so the user sees the image.
+            previous = str(self.device)
+            self._move_to(torch.device("cpu"))
+            result = self.renderer.render(request)
+            result.fell_back_to_cpu = True
+            self.events.device_changed.emit(DeviceChange("cpu", f"out of memory on {previous}: rendering on the CPU"))
+        self.rendered_count += 1
+        self.events.rendered.emit(result)
+
+    def _run_command(self, command):
+        kind = command[0]
+        try:
+            if kind == "load":
+                self._load(*command[1:])
+            elif kind == "use":
+                self._use(*command[1:])
+            elif kind == "device":
+                self._set_device(command[1])
+            elif kind == "job":
+                self._run_job(command[1])
+        except Exception:  # the worker never dies
+            log.exception("session command %s failed", kind)
+
+    def _load(self, path: str, token: int):
+        from gan_explorer.core.io.models import open_model
+
+        if token != self._requested_token:
+            return  # a newer model was asked for meanwhile: loading this one would be wasted
+        try:
+            model = open_model(path, device=self.device)
+            content_hash = file_content_hash(path) if Path(path).is_file() else ""
+            info = describe_model(model, token, path, content_hash)
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, GanExplorerError) else f"{path}: {one_line(exc)}"
+            log.error("cannot open %s: %s\n%s", path, message, traceback.format_exc())
+            self.events.model_failed.emit(ModelFailure(token, str(path), message))
+            return
+        self._install(model, info, path)
+
+    def _use(self, model, path: str, token: int):
+        model = model.to(self.device).eval()
+        self._install(model, describe_model(model, token, path), path)
+
+    def _install(self, model, info: ModelInfo, path: str):
+        self.renderer.set_model(model, info.token)
+        self.model_path = str(path)
+        for queued in list(self._jobs.values()):  # jobs of the previous model end now
+            if queued.model_token != info.token:
+                queued.cancelled.set()
+        self.events.model_loaded.emit(info)
+
+    def _set_device(self, name: str):
+        from gan_explorer.core.devices import resolve_device
+
+        previous = self.device
+        try:
+            device = resolve_device(name)
+            self._move_to(device)
+        except Exception as exc:
+            log.error("cannot use device %s: %s\n%s", name, exc, traceback.format_exc())
+            try:
+                self._move_to(previous)
+            except Exception:
+                log.exception("cannot move back to %s", previous)
+            self.events.device_changed.emit(DeviceChange(str(self.device), f"device {name}: {one_line(exc)}"))
+            return
+        self.events.device_changed.emit(DeviceChange(str(self.device)))
+
+    def _move_to(self, device: torch.device):
+        if self.renderer.model is not None:
+            self.renderer.model.to(device)
+        self.device = device
+
+    def _run_job(self, queued: _QueuedJob):
+        context = JobContext(self, queued)
+        result = JobResult(queued.job_id, queued.job.purpose)
+        try:
+            context.check()
+            if self.renderer.model is None:
+                raise GanExplorerError("no model is open")
+            runner = job_runners.RUNNERS[type(queued.job)]
+            with torch.no_grad():
+                runner(context, queued.job, result)
+        except Cancelled:
+            result = JobResult(queued.job_id, queued.job.purpose, cancelled=True)
+        except Exception as exc:
+            result.error = str(exc).strip() if isinstance(exc, GanExplorerError) else one_line(exc)
+            result.traceback = traceback.format_exc()
+            log.error("job %s (%s) failed: %s\n%s", queued.job_id, type(queued.job).__name__, result.error,
+                      result.traceback)
+        finally:
+            self._jobs.pop(queued.job_id, None)
+        self.events.job_done.emit(result)

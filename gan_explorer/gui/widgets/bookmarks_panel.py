@@ -1,0 +1,110 @@
+"""Bookmarks of the open model: thumbnails; click shows, double click opens; rename, delete, reorder."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QVBoxLayout, QWidget,
+)
+
+from gan_explorer.gui.session_bridge import subscribe
+
+
+def thumbnail_png(image, size: int = 64) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image.squeeze() if image.shape[-1] == 1 else image).resize((size, size), Image.LANCZOS).save(
+        buf, format="PNG")
+    return buf.getvalue()
+
+
+class BookmarksPanel(QWidget):
+    def __init__(self, explorer, parent=None):
+        super().__init__(parent)
+        self.explorer = explorer
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Bookmarks"))
+        row.addStretch(1)
+        self.add_btn = QPushButton("Add")
+        self.add_btn.setToolTip("Bookmark the current image (kept per model in your data folder)")
+        self.add_btn.clicked.connect(self.add)
+        row.addWidget(self.add_btn)
+        layout.addLayout(row)
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(48, 48))
+        self.list.setToolTip("Click: show; double click: open (undoable); F2: rename; Delete: remove; "
+                             "drag to reorder")
+        self.list.setDragDropMode(QAbstractItemView.InternalMove)
+        self.list.setEditTriggers(QAbstractItemView.EditKeyPressed)
+        self.list.itemClicked.connect(self._clicked)
+        self.list.itemDoubleClicked.connect(self._opened)
+        self.list.itemActivated.connect(self._opened)
+        self.list.itemChanged.connect(self._renamed)
+        self.list.model().rowsMoved.connect(self._reordered)
+        self.list.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        QShortcut(QKeySequence.Delete, self.list, self.delete_selected, context=Qt.WidgetShortcut)
+        layout.addWidget(self.list, 1)
+        self.setEnabled(False)
+        self._refreshing = False
+        subscribe(self, explorer.events.bookmarks_changed, lambda _v: self.refresh())
+        subscribe(self, explorer.events.model_opened, lambda info: self.setEnabled(not info.is_translation))
+
+    def add(self):
+        result = self.explorer.last_result
+        if result is None or result.image is None:
+            return
+        self.explorer.add_bookmark(thumbnail_png=thumbnail_png(result.image))
+
+    def refresh(self):
+        self._refreshing = True
+        self.list.clear()
+        bookmarks = self.explorer.bookmarks
+        if bookmarks is not None:
+            for i in range(len(bookmarks.items)):
+                entry = QListWidgetItem(bookmarks.name(i))
+                entry.setFlags(entry.flags() | Qt.ItemIsEditable)
+                png = bookmarks.thumbnail(i)
+                if png:
+                    pixmap = QPixmap()
+                    pixmap.loadFromData(png)
+                    entry.setIcon(QIcon(pixmap))
+                self.list.addItem(entry)
+        self._refreshing = False
+
+    def _clicked(self, item):
+        if self.explorer.bookmarks is not None:
+            self.explorer.peek(self.explorer.bookmarks.state(self.list.row(item)))
+
+    def _opened(self, item):
+        self.explorer.go_to_bookmark(self.list.row(item))
+
+    def _renamed(self, item):
+        if not self._refreshing and self.explorer.bookmarks is not None:
+            self.explorer.bookmarks.rename(self.list.row(item), item.text())
+
+    def _reordered(self, _parent, start, _end, _dest, row):
+        if self.explorer.bookmarks is not None:
+            self.explorer.bookmarks.move(start, row if row < start else row - 1)
+            self.refresh()
+
+    def delete_selected(self):
+        row = self.list.currentRow()
+        if row >= 0 and self.explorer.bookmarks is not None:
+            self.explorer.bookmarks.remove(row)
+            self.refresh()
+
+    def _menu(self, pos):
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self._opened(item))
+        menu.addAction("Rename", lambda: self.list.editItem(item))
+        menu.addAction("Delete", self.delete_selected)
+        menu.exec(self.list.mapToGlobal(pos))
