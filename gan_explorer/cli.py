@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cyclegan: compare F(G(x)) with x, or G(x) with x")
     p.add_argument("--perceptual-network", default="discriminator", choices=["discriminator", "features"],
                    help="cyclegan: the discriminator's features or the project's feature network")
+    p.add_argument("--metrics", default="", help="evaluate at each snapshot: comma list of fd, kid, pr, ppl, nn")
+    p.add_argument("--metrics-num", type=int, default=2000, help="generated samples per evaluation (default 2000)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.set_defaults(func=cmd_train)
 
@@ -268,6 +270,7 @@ def _parse_key_values(items, flag):
 def cmd_train(args):
     from gan_explorer.core.errors import ConfigError
     from gan_explorer.core.training.loop import load_run_options, training_loop
+    from gan_explorer.core.metrics.evaluate import parse_metrics
     from gan_explorer.core.training.options import TrainingOptions
 
     saved = load_run_options(args.run_dir)
@@ -289,7 +292,8 @@ def cmd_train(args):
             model=_parse_key_values(args.model_option, "--model-option"), r1_gamma=args.r1_gamma,
             n_critic=args.n_critic, beta=args.beta, ae_loss=args.ae_loss, progress=not args.no_progress,
             perceptual_weight=args.perceptual_weight, perceptual_layers=args.perceptual_layers,
-            perceptual_target=args.perceptual_target, perceptual_network=args.perceptual_network)
+            perceptual_target=args.perceptual_target, perceptual_network=args.perceptual_network,
+            metrics=parse_metrics(args.metrics) if args.metrics else (), metrics_num=args.metrics_num)
     status = training_loop(args.run_dir, options)
     print(f"training {status}: {args.run_dir}")
 

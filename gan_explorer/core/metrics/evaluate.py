@@ -94,6 +94,8 @@ def evaluate_model(model, data, metrics=("fd", "kid"), num: int = 5000, features
     metrics = parse_metrics(metrics)
     if num < 2:
         raise ConfigError(f"--num {num}: need at least 2 samples")
+    if getattr(model.capabilities, "is_translation", False):
+        raise GanExplorerError(f"the {model.family} family translates images; it has no samples to evaluate")
     t_start = time.time()
     extractor = features if isinstance(features, FeatureExtractor) else load_features(features, model._device())
     dataset = _open_data(data, model)
@@ -221,16 +223,17 @@ def record_metrics(run, result: dict, kimg: float, snapshot: str | None) -> dict
 
 def evaluate_snapshot_in_training(run, model, kimg: float, snapshot: str | None, metrics, num: int, data,
                                   dataset=None) -> dict | None:
-    """The training loop's hook: evaluate the snapshot just written; a failure becomes an `error`-free
-    `metric` event with the reason, never the end of the run."""
+    """The training loop's hook: evaluate the snapshot just written. A failure (no feature network in
+    this build, a translation model, ...) becomes a `metric` event with `failed`, never the end of the run."""
     if not run.writer:
         return None
     was_training = model.training
     try:
         result = evaluate_model(model.eval(), dataset if dataset is not None else data, metrics, num)
         return record_metrics(run, result, kimg, snapshot)
-    except GanExplorerError as exc:
-        run.event("metric", kimg=kimg, snapshot=snapshot, failed=str(exc))
+    except Exception as exc:  # metrics are an observer: whatever fails here must not end the run
+        reason = str(exc) if isinstance(exc, GanExplorerError) else f"{type(exc).__name__}: {exc}"
+        run.event("metric", kimg=kimg, snapshot=snapshot, failed=reason[:2000])
         return None
     finally:
         model.train(was_training)

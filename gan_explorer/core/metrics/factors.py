@@ -256,6 +256,4 @@ def train_factor_network(out, steps: int = 6000, batch: int = 64, train_count: i
         "held_out": scores,
     }
     path = save_faces_net(net, out, report)
-    report["file_bytes"] = path.stat().st_size
-    save_faces_net(net, out, report)  # the report names its own file size
-    return report
+    return {**report, "file_bytes": path.stat().st_size}

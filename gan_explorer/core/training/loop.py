@@ -289,6 +289,11 @@ def _snapshot(run, trainer, opts, progress, model=True):
         save_model(trainer.export_model(), path, provenance=provenance)
         data["snapshot"] = path.name
     run.event("snapshot", **data)
+    if model and opts.metrics:  # issue #18: metrics.jsonl + a `metric` event per snapshot
+        from gan_explorer.core.metrics.evaluate import evaluate_snapshot_in_training
+
+        evaluate_snapshot_in_training(run, trainer.export_model(), kimg, path.name, opts.metrics, opts.metrics_num,
+                                      opts.data)
 
 
 def _save_state(run, trainer, progress, dist):

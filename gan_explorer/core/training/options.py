@@ -13,7 +13,8 @@ AUGMENTS = ("auto", "none", "ada", "diffaugment")
 # What the model file of each objective holds (WGAN-GP is an objective on the DCGAN architecture).
 MODEL_FAMILY = {"wgan-gp": "dcgan"}
 # Options that may change when a run is resumed; anything else must match options.json.
-RESUMABLE_CHANGES = ("kimg", "device", "workers", "tick_kimg", "snapshot_ticks", "progress")
+RESUMABLE_CHANGES = ("kimg", "device", "workers", "tick_kimg", "snapshot_ticks", "progress",
+                     "metrics", "metrics_num")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class TrainingOptions:
     perceptual_network: str = "discriminator"  # CycleGAN: whose features: 'discriminator' or 'features' (metrics net)
     nan_patience: int = 8                # consecutive non-finite steps before rolling back
     max_rollbacks: int = 3               # rollbacks (each halving the lr) before giving up
+    metrics: tuple = ()                  # quality metrics at each snapshot (fd, kid, pr, ppl, nn; core/metrics)
+    metrics_num: int = 2000              # generated samples per snapshot evaluation
     progress: bool = True                # tqdm progress in the terminal
 
     def validate(self):
