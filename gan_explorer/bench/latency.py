@@ -64,12 +64,13 @@ def _window_case(quick: bool) -> dict:
         latencies = []
         try:
             window.open_model(path)
-            assert wait_for(lambda: window.last_result is not None), "the model did not render"
+            explorer = window.explorer
+            assert wait_for(lambda: explorer.last_result is not None), "the model did not render"
             for i in range(n):
                 t0 = time.perf_counter()
-                window.z_bank.sliders[0].setValue((i % 50) * 5 - 120)
-                target = window._last_sent_id
-                wait_for(lambda: window._shown_id >= target)
+                window.z_panel.bank.sliders[0].setValue((i % 50) * 5 - 120)
+                target = explorer._next_request
+                wait_for(lambda: explorer.last_result.request_id >= target)
                 latencies.append((time.perf_counter() - t0) * 1000)
         finally:
             window.close()  # joins its worker thread, also when the case fails

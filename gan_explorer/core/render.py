@@ -57,20 +57,67 @@ def ws_for_state(model, state: LatentState) -> torch.Tensor:
     return ws
 
 
+PREVIEW_BUDGET_MS = 150  # a preview frame while a slider moves should take about this long
+
+
 class Renderer:
-    """Owns a model for one thread; render(request) never raises."""
+    """Owns a model for one thread; render(request) never raises.
+
+    Full frames of a StyleGAN2 model go through a SynthesisCache (an edit of late layers reuses
+    the early layers' activations; the image is the same bit for bit), or through an exported
+    graph on an inference engine when `use_engine` chose one. A preview request (a slider is
+    moving) stops at a lower block when a full frame would take longer than PREVIEW_BUDGET_MS.
+    """
 
     def __init__(self, model=None, model_token: int = 0):
-        self.model = model
-        self.model_token = model_token
+        self.set_model(model, model_token)
 
     def set_model(self, model, model_token: int):
         self.model, self.model_token = model, model_token
+        self.cache = None
+        self.engine = None         # a backends renderer for full frames, when one was chosen
+        self.last_full_ms = 0.0    # the latest full frame's time: what a preview is sized against
+        if model is not None and getattr(model, "family", "") == "stylegan":
+            from gan_explorer.core.backends import SynthesisCache
+
+            self.cache = SynthesisCache(model)
+
+    def use_engine(self, prefer: str = "auto") -> str:
+        """Choose how full frames render ('auto', 'eager' or an engine name); returns the one line
+        the Device menu shows (the engine's name, and why it fell back to eager if it did)."""
+        from gan_explorer.core.backends import open_renderer
+
+        if self.model is None:
+            return "eager"
+        renderer = open_renderer(self.model, prefer)
+        self.engine = None if renderer.name == "eager" else renderer
+        return renderer.name + (f" ({renderer.reason})" if renderer.reason else "")
+
+    @property
+    def engine_name(self) -> str:
+        return self.engine.name if self.engine is not None else "eager"
 
     def model_device(self) -> str:
         if self.model is None:
             return "cpu"
         return str(next((p.device for p in self.model.parameters()), "cpu"))
+
+    def _synthesize(self, ws, state: LatentState, preview: bool):
+        """The image tensor and the resolution it stopped at (None: the full image)."""
+        model = self.model
+        generator = None
+        if state.noise_mode == "random":
+            generator = torch.Generator(device=ws.device).manual_seed(int(state.noise_seed))
+        if self.cache is None:
+            return model.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator), None
+        from gan_explorer.core.backends import preview_resolution
+
+        resolution = preview_resolution(model, PREVIEW_BUDGET_MS, self.last_full_ms) if preview else None
+        if resolution is None and self.engine is not None:
+            return self.engine.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator), None
+        image = self.cache.synthesize(ws, noise_mode=state.noise_mode, noise_seed=int(state.noise_seed),
+                                      max_resolution=resolution)
+        return image, resolution
 
     @torch.no_grad()
     def render(self, request: RenderRequest) -> RenderResult:
@@ -85,12 +132,10 @@ class Renderer:
                 tx, ty, rot = state.transform
                 model.set_transform((tx, ty), rot)
             ws = ws_for_state(model, state)
-            generator = None
-            if state.noise_mode == "random":
-                generator = torch.Generator(device=model._device()).manual_seed(int(state.noise_seed))
-            image = model.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator)
+            image, resolution = self._synthesize(ws, state, request.preview)
             result.image = to_uint8(image)[0]
             result.ws = ws[0].cpu().numpy()
+            result.preview = resolution is not None
         except Exception as exc:  # shown to the user as one line; the traceback goes to the log
             result.traceback = traceback.format_exc()
             result.error = one_line(exc)
@@ -101,4 +146,6 @@ class Renderer:
                     torch.cuda.empty_cache()
             log.error("render %s failed: %s\n%s", request.request_id, result.error, result.traceback)
         result.render_ms = (time.perf_counter() - t0) * 1000
+        if result.error is None and not result.preview:
+            self.last_full_ms = result.render_ms
         return result

@@ -93,7 +93,10 @@ class MainWindow(QMainWindow):
         subscribe(self, events.message, self._message)
         subscribe(self, events.job_finished, self._job_finished)
         subscribe(self, events.state_changed, lambda _s: self._update_enabled())
+        subscribe(self, events.device_changed, self._device_changed)
         self.bridge.start()
+        if self.engine_action.isChecked():
+            self.explorer.set_engine("auto")
         device = self.settings.value("device")
         if device:
             from gan_explorer.core.devices import available_devices
@@ -189,6 +192,15 @@ class MainWindow(QMainWindow):
             device_menu.addAction(action)
             self.device_actions[name] = action
         self.device_actions["cpu"].setChecked(True)
+        device_menu.addSeparator()
+        self.engine_action = device_menu.addAction("Fast renderer (OpenVINO / ONNX Runtime)")
+        self.engine_action.setCheckable(True)
+        self.engine_action.setToolTip("Render full frames with an inference engine when one is installed "
+                                      "(pip install 'gan-explorer[fast]') and faster than PyTorch on this machine")
+        self.engine_action.setChecked(self.settings.value("engine", "eager") == "auto")
+        self.engine_action.toggled.connect(self._set_engine)
+        self.engine_label = device_menu.addAction("Rendering with: eager PyTorch")
+        self.engine_label.setEnabled(False)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("Show &log", self.show_log)
         help_menu.addAction("&About", self.show_about)
@@ -277,6 +289,14 @@ class MainWindow(QMainWindow):
     def set_device(self, name: str):
         self.explorer.set_device(name)
         self.settings.setValue("device", name)
+
+    def _set_engine(self, on: bool):
+        self.settings.setValue("engine", "auto" if on else "eager")
+        self.explorer.set_engine("auto" if on else "eager")
+
+    def _device_changed(self, change):
+        self.engine_label.setText(f"Rendering with: {change.engine if change.engine != 'eager' else 'eager PyTorch'}")
+        self._refresh_status()
 
     def _update_title(self):
         name = self.explorer.model_name

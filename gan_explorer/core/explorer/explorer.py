@@ -66,6 +66,7 @@ class Explorer:
         self.directions: DirectionSet | None = None
         self.last_result: RenderResult | None = None
         self.device = "cpu"
+        self.engine = "eager"
         self._requested_token = 0   # the newest model asked for
         self._next_request = 0
         self._shown_request = -1
@@ -145,8 +146,14 @@ class Explorer:
     def set_device(self, name: str):
         self.session.set_device(name)
 
+    def set_engine(self, prefer: str):
+        self.events.message.emit("Preparing the fast renderer (the first time, the model is exported: this "
+                                 "can take a minute)…" if prefer != "eager" else "Rendering with PyTorch")
+        self.session.set_engine(prefer)
+
     def on_device_changed(self, change: DeviceChange):
         self.device = change.device
+        self.engine = change.engine
         self.events.device_changed.emit(change)
         if change.error:
             self.events.message.emit(change.error)
@@ -249,8 +256,11 @@ class Explorer:
         if self.info is None:
             return "no model"
         text = f"{self.model_name} · {self.info.family} {self.info.img_resolution} px · {self.device}"
+        if self.engine != "eager":
+            text += f" · {self.engine.split(' (')[0]}"
         if self.last_result is not None:
-            text += f" · render {self.last_result.render_ms:.0f} ms"
+            preview = " (preview)" if self.last_result.preview else ""
+            text += f" · render {self.last_result.render_ms:.0f} ms{preview}"
         fps = self.fps()
         if fps:
             text += f" · {fps} fps"

@@ -167,3 +167,4 @@ class ModelFailure:
 class DeviceChange:
     device: str          # the device now in use
     error: str | None = None  # why a requested device was refused (the previous one stays)
+    engine: str = "eager"     # what renders full frames: eager, or an inference engine (and why not)

@@ -140,6 +140,8 @@ class ExplorerSession:
         self._thread: threading.Thread | None = None
         self._running = False
         self._busy = False
+        self.engine_preference = "eager"  # how full frames render: eager, or "auto" (the fastest engine)
+        self.engine_line = "eager"
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self):
@@ -200,6 +202,11 @@ class ExplorerSession:
 
     def set_device(self, name: str):
         self._post(("device", name))
+
+    def set_engine(self, prefer: str):
+        """'eager' or 'auto' (export the model and render full frames on the fastest installed
+        inference engine; the first export of a large model takes a while, once per model)."""
+        self._post(("engine", prefer))
 
     def render(self, state: LatentState, model_token: int, request_id: int, preview: bool = False):
         request = RenderRequest(request_id, state, model_token, preview)
@@ -299,6 +306,10 @@ class ExplorerSession:
                 self._use(*command[1:])
             elif kind == "device":
                 self._set_device(command[1])
+            elif kind == "engine":
+                self.engine_preference = command[1]
+                self._apply_engine()
+                self.events.device_changed.emit(DeviceChange(str(self.device), engine=self.engine_line))
             elif kind == "job":
                 self._run_job(command[1])
         except Exception:  # the worker never dies
@@ -324,8 +335,22 @@ class ExplorerSession:
         model = model.to(self.device).eval()
         self._install(model, describe_model(model, token, path), path)
 
+    def _apply_engine(self):
+        try:
+            if self.device.type != "cpu" or self.engine_preference == "eager":
+                self.renderer.engine = None
+                self.engine_line = "eager"
+            else:
+                self.engine_line = self.renderer.use_engine(self.engine_preference)
+        except Exception as exc:  # an engine is an optimisation: never a reason to fail
+            log.error("engine %s failed: %s\n%s", self.engine_preference, exc, traceback.format_exc())
+            self.renderer.engine = None
+            self.engine_line = f"eager ({one_line(exc)})"
+
     def _install(self, model, info: ModelInfo, path: str):
         self.renderer.set_model(model, info.token)
+        if self.engine_preference != "eager":
+            self._apply_engine()
         self.model_path = str(path)
         for queued in list(self._jobs.values()):  # jobs of the previous model end now
             if queued.model_token != info.token:
@@ -345,13 +370,17 @@ class ExplorerSession:
                 self._move_to(previous)
             except Exception:
                 log.exception("cannot move back to %s", previous)
-            self.events.device_changed.emit(DeviceChange(str(self.device), f"device {name}: {one_line(exc)}"))
+            self.events.device_changed.emit(DeviceChange(str(self.device), f"device {name}: {one_line(exc)}",
+                                                         self.engine_line))
             return
-        self.events.device_changed.emit(DeviceChange(str(self.device)))
+        self._apply_engine()
+        self.events.device_changed.emit(DeviceChange(str(self.device), engine=self.engine_line))
 
     def _move_to(self, device: torch.device):
         if self.renderer.model is not None:
             self.renderer.model.to(device)
+            if self.renderer.cache is not None:
+                self.renderer.cache.clear()
         self.device = device
 
     def _run_job(self, queued: _QueuedJob):

@@ -329,3 +329,54 @@ def test_a_cancelled_job_raises_cancelled_not_keyboard_interrupt():
     session.events.job_done.connect(done.append)
     session.submit(Call(purpose="x", function=job), token)
     assert seen == [Cancelled] and done[0].cancelled
+
+
+def test_late_layer_edits_reuse_cached_layers_and_equal_a_full_render():
+    from gan_explorer.core.explorer.requests import RenderRequest
+    from gan_explorer.core.render import Renderer
+
+    model = tiny_model()
+    renderer = Renderer(model, 1)
+    first = renderer.render(RenderRequest(1, LatentState(seed=3), 1))
+    d = np.ones(model.w_dim) / np.sqrt(model.w_dim)
+    edited = LatentState(seed=3).with_w_offset("d:0", 4, model.num_ws - 1, direction=d, amount=2.0)
+    cached = renderer.render(RenderRequest(2, edited, 1))
+    assert renderer.cache.last_start > 0  # the early layers were not computed again
+    fresh = Renderer(tiny_model(), 1).render(RenderRequest(3, edited, 1))
+    assert np.array_equal(cached.image, fresh.image)
+    assert not np.array_equal(cached.image, first.image)
+
+
+def test_a_preview_is_the_networks_own_lower_resolution_image():
+    from gan_explorer.core.explorer.requests import RenderRequest
+    from gan_explorer.core.io.images import to_uint8
+    from gan_explorer.core.render import Renderer, ws_for_state
+
+    model = tiny_model()
+    renderer = Renderer(model, 1)
+    renderer.last_full_ms = 10_000.0  # as if a full frame were slow: a slider move gets a preview
+    state = LatentState(seed=5)
+    preview = renderer.render(RenderRequest(1, state, 1, preview=True))
+    assert preview.preview and preview.image.shape[0] < model.img_resolution
+    with torch.no_grad():
+        own = model.synthesize(ws_for_state(model, state), max_resolution=preview.image.shape[0])
+    assert np.array_equal(preview.image, to_uint8(own)[0])
+    full = renderer.render(RenderRequest(2, state, 1))
+    assert not full.preview and full.image.shape[0] == model.img_resolution
+
+
+def test_the_engine_choice_renders_like_eager_or_says_why_not():
+    session = ExplorerSession(sync=True)
+    events = Recorder(session)
+    model = tiny_model()
+    token = session.set_model(model)
+    session.render(LatentState(seed=2), token, request_id=1)
+    eager = events.of("rendered")[0].image
+    session.set_engine("auto")
+    (change,) = events.of("device_changed")
+    assert change.engine.split(" ")[0] in ("eager", "openvino", "onnxruntime")
+    if change.engine.startswith("eager"):
+        assert "(" in change.engine  # the reason it stayed eager
+    session.render(LatentState(seed=2), token, request_id=2)
+    again = events.of("rendered")[1].image
+    assert np.abs(again.astype(int) - eager.astype(int)).max() <= 1
