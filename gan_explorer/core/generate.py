@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
-from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.errors import GanExplorerError, quote, shorten
 from gan_explorer.core.io.images import to_uint8
 from gan_explorer.core.latent.ops import mix_styles
 
 
-def parse_seeds(spec: str) -> list[int]:
-    """'0-15', '1,5,7', '3' -> a list of seeds in the order given."""
-    seeds: list[int] = []
+MAX_SEEDS = 1024  # images one command renders unless --max-images allows more
+SEED_LIMIT = 2**32  # NVIDIA's seeds are numpy RandomState seeds: 0 .. 2**32-1
+
+
+def parse_seeds(spec: str, max_count: int = MAX_SEEDS) -> list[int]:
+    """'0-15', '1,5,7', '3' -> a list of seeds in the order given, at most `max_count` of them.
+
+    Ranges are counted before they are expanded: '0-100000000' is one line naming the cap,
+    not a 4 GB list.
+    """
+    shown = quote(spec, 80)
+    ranges: list[tuple[int, int]] = []
+    total = 0
     for part in str(spec).replace(" ", "").split(","):
         if not part:
             continue
@@ -21,22 +33,41 @@ def parse_seeds(spec: str) -> list[int]:
                 lo, hi = (int(v) for v in part.split("-", 1))
                 if hi < lo:
                     raise ValueError
-                seeds.extend(range(lo, hi + 1))
             else:
-                seeds.append(int(part))
+                lo = hi = int(part)
         except ValueError:
-            raise GanExplorerError(f"seeds {spec!r}: expected e.g. '0-15' or '1,5,7'") from None
-    if not seeds:
-        raise GanExplorerError(f"seeds {spec!r}: no seed given")
-    bad = [s for s in seeds if not 0 <= s < 2**32]
-    if bad:
-        raise GanExplorerError(f"seeds {bad}: must be from 0 to 2**32-1")
-    return seeds
+            raise GanExplorerError(f"seeds {shown}: expected e.g. '0-15' or '1,5,7'") from None
+        for seed in (lo, hi):
+            if not 0 <= seed < SEED_LIMIT:
+                raise GanExplorerError(f"seeds {shown}: seed {shorten(seed, 40)} is out of range; "
+                                       f"seeds go from 0 to 2**32-1")
+        ranges.append((lo, hi))
+        total += hi - lo + 1
+        if total > max_count:
+            raise GanExplorerError(f"seeds {shown}: more than {max_count:,} images; "
+                                   f"pass --max-images N to allow more")
+    if not ranges:
+        raise GanExplorerError(f"seeds {shown}: no seed given")
+    return [seed for lo, hi in ranges for seed in range(lo, hi + 1)]
+
+
+def check_finite(name: str, value: float) -> float:
+    """A number from the user: NaN and inf are refused (they render black images)."""
+    if not math.isfinite(value):
+        raise GanExplorerError(f"{name} {value}: must be a finite number")
+    return value
 
 
 def require_latent_model(model):
     if model.capabilities.is_translation:
         raise GanExplorerError(f"{model.family} translates images (A->B, B->A); it has no seeds or latents")
+
+
+def require_style_mixing(model):
+    require_latent_model(model)
+    if not model.capabilities.style_mixing:
+        raise GanExplorerError(f"style mixing needs a model with the style_mixing capability (per-layer ws); "
+                               f"this {model.family} model has num_ws={model.num_ws}")
 
 
 @torch.no_grad()
@@ -61,7 +92,7 @@ def style_mixing_figure(model, row_seeds, col_seeds, layers, truncation_psi=1.0,
                         truncation_cutoff=None, noise_mode="const") -> np.ndarray:
     """The StyleGAN paper's figure: column seeds on top, row seeds on the left, and cell (r, c)
     = row seed's ws with `layers` taken from the column seed. Returns one HWC uint8 image."""
-    require_latent_model(model)
+    require_style_mixing(model)
     seeds = list(dict.fromkeys([*row_seeds, *col_seeds]))
     ws = dict(zip(seeds, ws_for_seeds(model, seeds, truncation_psi, truncation_cutoff)))
     cells = [ws[s] for s in col_seeds] + [ws[r] for r in row_seeds]

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_explorer.core.data.folder import DatasetError, fit_square
+from gan_explorer.core.data.folder import DatasetError, check_resolution, fit_square
 
 
 def _digits():
@@ -38,6 +38,7 @@ class ArrayImageDataset(torch.utils.data.Dataset):
     def __init__(self, name: str, resolution: int, channels: int = 1):
         if name not in BUILTIN:
             raise DatasetError(f"unknown built-in dataset {name!r} (known: {', '.join(BUILTIN)})")
+        check_resolution(resolution)
         images, labels, classes = BUILTIN[name]()
         self.name, self.resolution, self.channels = name, resolution, channels
         self.images, self.labels, self.class_names = images, labels, classes

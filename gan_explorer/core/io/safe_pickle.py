@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import io
 import pickle
+import pickletools
+import threading
 from collections import OrderedDict
 
 import numpy as np
 import torch
 
+from gan_explorer.core.errors import escape_text
+
 MAX_STORAGE_BYTES = 8 * 1024**3
+# Bytes of tensors, storages and arrays a file may unpack to: a network pickle holds each
+# tensor once (plus small views), so twice its own length and some slack is generous.
+BUDGET_FACTOR, BUDGET_SLACK = 2, 64 * 1024**2
+MAX_SAME_HASH = 32  # distinct numbers sharing one hash value (a legitimate file has a handful at most)
+MAX_MODULE_DEPTH = 64  # nesting of _modules in a network (NVIDIA's are under 10 deep)
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
 STORAGE_DTYPES = {
@@ -73,10 +82,30 @@ def _safe_dtype(obj, align=False, copy=False):
     return dtype
 
 
+class _NdarrayName:
+    """What the pickle's `numpy.ndarray` name stands for: the subtype argument of _reconstruct,
+    never a callable (numpy.ndarray(shape, object) would build an object array of any size)."""
+
+
+NDARRAY = _NdarrayName()
+
+
 def _safe_np_reconstruct(subtype, shape, dtype):
-    if subtype is not np.ndarray:
+    if subtype is not NDARRAY:
         raise UnsafePickleError("only plain numpy arrays are allowed")
-    return np.ndarray.__new__(np.ndarray, shape, _safe_dtype(dtype))
+    dtype = _safe_dtype(dtype)
+    count = _element_count(shape)
+    _charge(count * dtype.itemsize)
+    return np.ndarray.__new__(np.ndarray, shape, dtype)
+
+
+def _element_count(shape) -> int:
+    if not isinstance(shape, tuple) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise UnsafePickleError("malformed array shape")
+    count = 1
+    for s in shape:
+        count *= s
+    return count
 
 
 def _safe_np_scalar(dtype, data=None):
@@ -95,8 +124,11 @@ def _safe_reconstructor(cls, base, state=None):
 def _safe_np_frombuffer(buffer, dtype, shape, order="C"):
     """Protocol-5 numpy arrays: numpy.core.numeric._frombuffer(buffer, dtype, shape, order)."""
     dtype = _safe_dtype(dtype)
+    if not isinstance(buffer, (bytes, bytearray, memoryview)):
+        raise UnsafePickleError("numpy buffer is not bytes")
     data = bytes(buffer)
-    count = int(np.prod(shape)) if len(shape) else 1
+    count = _element_count(tuple(shape))
+    _charge(2 * len(data))
     if count * dtype.itemsize != len(data):
         raise UnsafePickleError("numpy buffer size does not match its shape")
     return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
@@ -114,17 +146,30 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
         raise UnsafePickleError("tensor without a parsed storage")
     try:
         size, stride, offset = tuple(int(s) for s in size), tuple(int(s) for s in stride), int(storage_offset)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UnsafePickleError("malformed tensor size/stride") from None
-    if len(size) != len(stride) or offset < 0 or any(s < 0 for s in size + stride):
-        raise UnsafePickleError(f"bad tensor geometry size={size} stride={stride} offset={offset}")
-    if all(s > 0 for s in size):
+    if len(size) != len(stride) or len(size) > 16 or offset < 0 or any(s < 0 for s in size + stride):
+        raise UnsafePickleError(f"bad tensor geometry size={_brief(size)} stride={_brief(stride)} offset={offset}")
+    numel = 1
+    for s in size:
+        numel *= s
+    if numel > storage.numel():
+        # A view may use part of its storage, never more elements than it holds (stride 0 tricks).
+        raise UnsafePickleError(f"tensor of size {_brief(size)} has more elements ({numel:,}) than its storage "
+                                f"({storage.numel():,})")
+    if numel > 0:
         last = offset + sum((s - 1) * st for s, st in zip(size, stride))
         if last >= storage.numel():
-            raise UnsafePickleError(f"tensor of size {list(size)} reaches past its storage ({storage.numel()} elements)")
+            raise UnsafePickleError(f"tensor of size {_brief(size)} reaches past its storage ({storage.numel()} elements)")
     elif offset > storage.numel():
         raise UnsafePickleError("tensor offset past its storage")
+    _charge(numel * storage.element_size())
     return torch.as_strided(storage, size, stride, offset).clone()
+
+
+def _brief(values) -> str:
+    text = str(list(values))
+    return text if len(text) <= 80 else text[:80] + "...]"
 
 
 def _rebuild_tensor_legacy(storage, storage_offset, size, stride):
@@ -197,6 +242,7 @@ def load_legacy_storage(blob: bytes) -> torch.Tensor:
     itemsize = torch.empty((), dtype=ref.dtype).element_size()
     if numel != ref.numel or numel < 0 or numel * itemsize > MAX_STORAGE_BYTES:
         raise UnsafePickleError(f"storage size {numel} does not match its header ({ref.numel})")
+    _charge(numel * itemsize)
     data = f.read(numel * itemsize)
     if len(data) != numel * itemsize:
         raise UnsafePickleError("storage data is truncated")
@@ -222,7 +268,7 @@ ALLOWED = {
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("torch.storage", "_load_from_bytes"): load_legacy_storage,
     ("numpy", "dtype"): _safe_dtype,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): NDARRAY,
     ("_codecs", "encode"): _safe_codecs_encode,
 }
 for _numpy_core in ("numpy.core.multiarray", "numpy._core.multiarray"):  # numpy 1.x and 2.x names
@@ -242,34 +288,128 @@ class RestrictedUnpickler(pickle.Unpickler):
         try:
             return ALLOWED[(module, name)]
         except KeyError:
-            raise UnsafePickleError(f"refused to load {module}.{name} (not on the allow-list)") from None
+            raise UnsafePickleError(f"refused to load {escape_text(module, 80)}.{escape_text(name, 80)} "
+                                    f"(not on the allow-list)") from None
 
     def persistent_load(self, pid):
         raise UnsafePickleError("persistent ids are not used by network pickles")
 
 
+class _Budget(threading.local):
+    remaining: int | None = None
+
+
+_BUDGET = _Budget()
+
+
+def _charge(nbytes: int) -> None:
+    """Count bytes about to be allocated against the current load's budget."""
+    if _BUDGET.remaining is None:
+        return
+    _BUDGET.remaining -= nbytes
+    if _BUDGET.remaining < 0:
+        raise UnsafePickleError(f"the file unpacks to more tensor data than it holds (a {nbytes:,}-byte "
+                                f"allocation is past the limit)")
+
+
+def lint_pickle(data: bytes) -> None:
+    """Walk the opcodes without building anything; refuse what could take memory or time
+    out of proportion to the file (UnsafePickleError), or malformed data (ValueError)."""
+    ops = memo = 0
+    same_hash: dict[int, set] = {}
+    for opcode, arg, _pos in pickletools.genops(data):
+        ops += 1
+        name = opcode.name
+        if name == "MEMOIZE":
+            memo += 1
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            # The C unpickler sizes its memo array by the largest index: 2**28 would take gigabytes.
+            if not isinstance(arg, int) or not 0 <= arg <= ops:
+                raise UnsafePickleError(f"memo index {arg} out of range for a file of {len(data):,} bytes")
+            memo += 1
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            if not isinstance(arg, int) or not 0 <= arg <= ops:
+                raise UnsafePickleError(f"memo index {arg} out of range")
+        elif name in ("INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "FLOAT", "BINFLOAT"):
+            if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+                bucket = same_hash.setdefault(hash(arg), set())
+                if len(bucket) < MAX_SAME_HASH + 1:
+                    bucket.add(arg)
+                if len(bucket) > MAX_SAME_HASH:
+                    raise UnsafePickleError("many distinct numbers share one hash value "
+                                            "(a set or dict of them would take quadratic time)")
+
+
+def safe_loads(data: bytes):
+    """Unpickle bytes with the allow-list, after lint_pickle, within a byte budget."""
+    try:
+        lint_pickle(data)
+    except UnsafePickleError:
+        raise
+    except Exception as exc:  # genops: truncated data, an unknown opcode, a length past the end
+        raise ValueError(f"malformed pickle ({_first_line(exc)})") from None
+    _BUDGET.remaining = BUDGET_FACTOR * len(data) + BUDGET_SLACK
+    try:
+        return RestrictedUnpickler(io.BytesIO(data)).load()
+    finally:
+        _BUDGET.remaining = None
+
+
 def safe_load(f):
-    """Unpickle from a binary file object with the allow-list."""
-    return RestrictedUnpickler(f).load()
+    """Unpickle from a binary file object with the allow-list (the whole stream is read first)."""
+    return safe_loads(f.read())
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip().splitlines()
+    return escape_text(text[0] if text else type(exc).__name__, 160)
 
 
 def module_state_dict(obj, prefix="") -> OrderedDict:
-    """Flatten a PersistentObject / InertModule tree into a state dict (parameters, persistent buffers)."""
-    state = obj.state if isinstance(obj, (PersistentObject, InertModule)) else None
-    if not isinstance(state, dict):
-        raise UnsafePickleError(f"{prefix or 'network'}: not a module")
+    """Flatten a PersistentObject / InertModule tree into a state dict (parameters, persistent buffers).
+
+    Iterative, depth-limited, and each module may appear once: a 3000-deep, cyclic or shared
+    `_modules` tree is refused with one line instead of a RecursionError or an exponential walk.
+    """
     out = OrderedDict()
-    skip = state.get("_non_persistent_buffers_set") or set()
-    for name, tensor in (state.get("_parameters") or {}).items():
-        if tensor is not None:
-            out[prefix + name] = tensor
-    for name, tensor in (state.get("_buffers") or {}).items():
-        if tensor is not None and name not in skip:
-            out[prefix + name] = tensor
-    for name, child in (state.get("_modules") or {}).items():
-        if child is not None:
-            out.update(module_state_dict(child, prefix + name + "."))
-    for key, tensor in out.items():
-        if not isinstance(tensor, torch.Tensor):
-            raise UnsafePickleError(f"{key}: not a tensor")
+    seen: set[int] = set()
+    stack = [(obj, prefix, 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        where = path.rstrip(".") or "network"
+        state = node.state if isinstance(node, (PersistentObject, InertModule)) else None
+        if not isinstance(state, dict):
+            raise UnsafePickleError(f"{escape_text(where, 120)}: not a module")
+        if id(node) in seen:
+            raise UnsafePickleError(f"{escape_text(where, 120)}: a module that appears twice (cyclic or shared)")
+        seen.add(id(node))
+        if depth > MAX_MODULE_DEPTH:
+            raise UnsafePickleError(f"modules nested more than {MAX_MODULE_DEPTH} deep")
+        skip = state.get("_non_persistent_buffers_set") or set()
+        if not isinstance(skip, (set, frozenset, list, tuple)):
+            raise UnsafePickleError(f"{escape_text(where, 120)}: _non_persistent_buffers_set is not a set")
+        own = OrderedDict()
+        for field in ("_parameters", "_buffers"):
+            entries = state.get(field) or {}
+            if not isinstance(entries, dict):
+                raise UnsafePickleError(f"{escape_text(where, 120)}: {field} is a {type(entries).__name__}, "
+                                        f"not a dict")
+            for name, tensor in entries.items():
+                if not isinstance(name, str):
+                    raise UnsafePickleError(f"{escape_text(where, 120)}: a {field} name that is not text")
+                if tensor is None or (field == "_buffers" and name in skip):
+                    continue
+                if not isinstance(tensor, torch.Tensor):
+                    raise UnsafePickleError(f"{escape_text(path + name, 160)}: not a tensor")
+                own[path + name] = tensor
+        out.update(own)
+        children = state.get("_modules") or {}
+        if not isinstance(children, dict):
+            raise UnsafePickleError(f"{escape_text(where, 120)}: _modules is a {type(children).__name__}, not a dict")
+        # Reversed onto the stack: children come out in their own order (depth first, as torch lists them).
+        for name, child in reversed(list(children.items())):
+            if not isinstance(name, str):
+                raise UnsafePickleError(f"{escape_text(where, 120)}: a module name that is not text")
+            if child is not None:
+                stack.append((child, path + name + ".", depth + 1))
     return out

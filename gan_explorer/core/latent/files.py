@@ -1,16 +1,35 @@
-"""Latent files a user can save and re-render: .npy (ws or z array) or .json."""
+"""Latent files a user can save and re-render: .npy (ws or z array) or .json.
+
+A latent file comes from anywhere, so it is read within limits: a .npy header is parsed and
+checked against the file's length before any array is allocated (a 4 TB shape in a 128-byte
+file is one line, not a MemoryError), object arrays are refused, JSON is size- and
+depth-limited, and the number of latents is capped (`max_count`; the CLI's --max-images).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.errors import GanExplorerError, escape_text
 from gan_explorer.core.io.atomic import atomic_path, atomic_write_text
+
+MAX_LATENTS = 1024  # latents rendered from one file unless the caller allows more
+MAX_JSON_BYTES = 64 * 1024**2  # JSON is for a few latents (the window saves one); many belong in a .npy
+MAX_JSON_DEPTH = 8  # {"ws": [[[...]]]} is 4 deep
+
+
+class LatentFileError(GanExplorerError):
+    """A latent file that cannot be used: names the file and the reason."""
+
+    def __init__(self, path, reason: str):
+        self.path = os.fspath(path)
+        super().__init__(f"{escape_text(self.path, 400)}: {reason}")
 
 
 def save_latent(path: str | os.PathLike, ws: torch.Tensor, **info) -> None:
@@ -25,26 +44,96 @@ def save_latent(path: str | os.PathLike, ws: torch.Tensor, **info) -> None:
                 np.save(f, array)
 
 
-def load_latent(path: str | os.PathLike, num_ws: int, w_dim: int) -> torch.Tensor:
-    """ws [n, num_ws, w_dim] from a latent file; a single w [w_dim] is broadcast to every layer."""
-    path = Path(path)
+def _open_regular(path: Path):
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(path.read_text())
-            array = np.asarray(data["ws"] if isinstance(data, dict) else data, dtype=np.float32)
-        else:
-            array = np.load(path, allow_pickle=False).astype(np.float32)
+        info = os.stat(path)
     except FileNotFoundError:
-        raise GanExplorerError(f"{path}: no such latent file") from None
-    except (ValueError, KeyError, OSError, TypeError) as exc:
-        raise GanExplorerError(f"{path}: not a latent file ({exc})") from None
+        raise LatentFileError(path, "no such latent file") from None
+    except OSError as exc:
+        raise LatentFileError(path, f"cannot read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise LatentFileError(path, "not a regular file")
+    return info.st_size
+
+
+def read_npy(path: str | os.PathLike, max_elements: int) -> np.ndarray:
+    """A numeric .npy array of at most `max_elements` values, checked before it is allocated."""
+    path = Path(path)
+    size = _open_regular(path)
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unknown .npy version {version}")
+            offset = f.tell()
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        text = str(exc).strip().splitlines()
+        raise LatentFileError(path, f"not a .npy array ({escape_text(text[0] if text else type(exc).__name__, 120)})") from None
+    if dtype.hasobject or dtype.kind not in "fiu":
+        raise LatentFileError(path, f"holds {dtype} data, not numbers")
+    count = 1
+    for d in shape:
+        count *= d
+    if count * dtype.itemsize != size - offset:
+        raise LatentFileError(path, f"its header promises {list(shape)} {dtype} ({count * dtype.itemsize:,} bytes) "
+                                    f"but the file holds {size - offset:,}")
+    if count > max_elements:
+        raise LatentFileError(path, f"{count:,} values, more than the {max_elements:,} allowed here")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise LatentFileError(path, f"not a .npy array ({escape_text(str(exc), 120)})") from None
+
+
+def _read_json(path: Path, max_count: int, num_ws: int, w_dim: int):
+    size = _open_regular(path)
+    limit = min(MAX_JSON_BYTES, 64 * 1024 + max_count * num_ws * w_dim * 32)  # 32 characters a float is generous
+    if size > limit:
+        raise LatentFileError(path, f"{size:,} bytes, more than a JSON of {max_count:,} latents needs "
+                                    f"(limit {limit:,}); use --max-images to allow more, or .npy")
+    try:
+        data = json.loads(path.read_bytes())
+    except RecursionError:
+        raise LatentFileError(path, "not a latent file (JSON nested too deeply)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LatentFileError(path, f"not a latent file (invalid JSON: {escape_text(str(exc), 120)})") from None
+    ws = data.get("ws") if isinstance(data, dict) else data
+    if ws is None:
+        raise LatentFileError(path, "not a latent file (no \"ws\" key)")
+    depth, node = 0, ws
+    while isinstance(node, list) and node:
+        depth, node = depth + 1, node[0]
+    if depth > MAX_JSON_DEPTH:
+        raise LatentFileError(path, "not a latent file (arrays nested too deeply)")
+    try:
+        return np.asarray(ws, dtype=np.float32)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        raise LatentFileError(path, "not a latent file (\"ws\" is not a rectangular array of numbers)") from None
+
+
+def load_latent(path: str | os.PathLike, num_ws: int, w_dim: int, max_count: int = MAX_LATENTS) -> torch.Tensor:
+    """ws [n, num_ws, w_dim] from a latent file; a single w [w_dim] is broadcast to every layer.
+
+    At most `max_count` latents; more is one line that names the cap.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        array = _read_json(path, max_count, num_ws, w_dim)
+    else:
+        array = read_npy(path, max_elements=max_count * num_ws * w_dim).astype(np.float32)
     if array.ndim == 1:
         array = np.broadcast_to(array, (num_ws, array.shape[0]))
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3 or array.shape[1:] != (num_ws, w_dim):
-        raise GanExplorerError(f"{path}: latent has shape {list(array.shape)}, "
-                               f"the model needs [n, {num_ws}, {w_dim}]")
+        raise LatentFileError(path, f"latent has shape {list(array.shape)}, the model needs [n, {num_ws}, {w_dim}]")
+    if len(array) > max_count:
+        raise LatentFileError(path, f"{len(array):,} latents, more than {max_count:,}; "
+                                    f"use --max-images to render more")
     if not np.isfinite(array).all():
-        raise GanExplorerError(f"{path}: latent contains NaN or infinite values")
+        raise LatentFileError(path, "latent contains NaN or infinite values")
     return torch.from_numpy(np.ascontiguousarray(array))

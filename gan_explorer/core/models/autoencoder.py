@@ -13,7 +13,7 @@ from gan_explorer.core.models.vae import CodecConfig, ConvDecoder, ConvEncoder
 
 @dataclass(frozen=True)
 class AutoencoderConfig(CodecConfig):
-    loss: str = "l2"            # reconstruction loss: 'l1' or 'l2'
+    loss: str = "l2"            # reconstruction loss the model was trained with: 'l1' or 'l2' (--ae-loss)
 
     def validate(self):
         super().validate()

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import math
+import os
+import threading
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,7 +17,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from gan_explorer.core.errors import ConfigError
+from gan_explorer.core.errors import ConfigError, shorten
+
+# Every int in a config, whatever its meaning: beyond this it is a typo or an attack (a
+# 400-digit integer would otherwise reach nn.Linear as an OverflowError).
+MAX_CONFIG_INT = 1 << 20
+# NVIDIA's vocabulary fields, bounded by what any real network uses (and well beyond).
+FIELD_BOUNDS = {
+    "img_resolution": (1, 4096),
+    "img_channels": (1, 4),
+    "z_dim": (1, 65536),
+    "w_dim": (1, 65536),
+    "mapping_layers": (0, 64),
+}
+MAX_TEXT_CHARS = 200  # a string option (a loss name, a norm) is a short word
+MAX_TUPLE_ITEMS = 256  # layer widths and the like
+# Parameters and buffers a model may hold, counted from its config before anything is
+# allocated: 2**28 float32 values are 1 GiB (NVIDIA's 1024 px StyleGAN2 G has 3e7).
+DEFAULT_MAX_PARAMS = 1 << 28
+MAX_TENSORS = 20000  # tensors in one model (a 1024 px StyleGAN2 has about 400)
 
 
 @dataclass(frozen=True)
@@ -41,25 +65,189 @@ class ModelConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
         names = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(names))
+        unknown = sorted(str(k) for k in set(data) - set(names))
         if unknown:
-            raise ConfigError(f"{cls.__name__}: unknown option(s) {', '.join(unknown)}")
+            raise ConfigError(f"{cls.__name__}: unknown option(s) {shorten(', '.join(unknown))}")
         values = {}
         for key, value in data.items():
             if isinstance(value, list):  # JSON has no tuples
                 value = tuple(value)
             values[key] = value
         config = cls(**values)
+        config.check_fields()
         config.validate()
         return config
 
     def replace(self, **changes):
         config = dataclasses.replace(self, **changes)
+        config.check_fields()
         config.validate()
         return config
 
     def validate(self) -> None:
         """Raise ConfigError for values the family cannot build."""
+
+    def check_fields(self) -> None:
+        """Every field against its annotation: the right type, ints bounded, floats finite.
+
+        Runs before the family's own validate(), so that checks every family would repeat (and
+        forget: a NaN learning-rate multiplier, a 400-digit width, a list where a number goes)
+        live in one place.
+        """
+        hints = _field_types(type(self))
+        for f in dataclasses.fields(self):
+            _check_value(f.name, getattr(self, f.name), hints.get(f.name, Any))
+
+
+@functools.lru_cache(maxsize=None)
+def _field_types(cls) -> dict:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # an annotation that cannot be resolved: check nothing rather than fail
+        return {}
+
+
+def _check_value(name: str, value, annotation) -> None:
+    options = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    if value is None and type(None) in options:
+        return
+    kinds = [o for o in options if o is not type(None)]
+    errors = []
+    for kind in kinds:
+        try:
+            _check_kind(name, value, kind)
+            return
+        except ConfigError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+def _is_union(annotation) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _check_kind(name: str, value, kind) -> None:
+    origin = typing.get_origin(kind) or kind
+    if kind is Any:
+        return
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}={_show(value)}: must be true or false")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name}={_show(value)}: must be an integer")
+        low, high = FIELD_BOUNDS.get(name, (-MAX_CONFIG_INT, MAX_CONFIG_INT))
+        if not low <= value <= high:
+            raise ConfigError(f"{name}={_show(value, 40)}: must be from {low} to {high}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name}={_show(value)}: must be a number")
+        if isinstance(value, int) and abs(value) > MAX_CONFIG_INT:
+            raise ConfigError(f"{name}={_show(value, 40)}: must be from {-MAX_CONFIG_INT} to {MAX_CONFIG_INT}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{name}={value}: must be a finite number")
+    elif kind is str:
+        if not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
+            raise ConfigError(f"{name}={_show(value)}: must be a short text")
+    elif origin in (tuple, list):
+        if not isinstance(value, (tuple, list)) or len(value) > MAX_TUPLE_ITEMS:
+            raise ConfigError(f"{name}={_show(value)}: must be a list of at most {MAX_TUPLE_ITEMS} values")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, (int, float, str)):
+                raise ConfigError(f"{name}={_show(value)}: items must be numbers or text")
+            if isinstance(item, int) and abs(item) > MAX_CONFIG_INT:
+                raise ConfigError(f"{name}: item {_show(item, 40)} is out of range")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(f"{name}: item {item} must be a finite number")
+
+
+def _show(value, limit: int = 200) -> str:
+    return shorten(repr(value) if isinstance(value, str) else value, limit)
+
+
+def max_parameters() -> int:
+    """The cap on parameters + buffers of one model (env GAN_EXPLORER_MAX_PARAMS overrides it)."""
+    text = os.environ.get("GAN_EXPLORER_MAX_PARAMS", "")
+    try:
+        return max(int(float(text)), 1) if text else DEFAULT_MAX_PARAMS
+    except ValueError:
+        raise ConfigError(f"GAN_EXPLORER_MAX_PARAMS={shorten(text, 40)}: must be a number of parameters") from None
+
+
+class _Planning(threading.local):
+    active = False
+    count = 0
+    tensors = 0
+    limit = 0
+
+
+_PLANNING = _Planning()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _count_tensor(module, name, tensor):
+    if _PLANNING.active and tensor is not None:
+        _PLANNING.count += tensor.numel()
+        _PLANNING.tensors += 1
+        if _PLANNING.count > _PLANNING.limit or _PLANNING.tensors > MAX_TENSORS:
+            raise _TooLarge()  # stop building at once: the rest of a huge model is never visited
+
+
+torch.nn.modules.module.register_module_parameter_registration_hook(_count_tensor)
+torch.nn.modules.module.register_module_buffer_registration_hook(_count_tensor)
+
+
+def planned_state(cls, config) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """{tensor name: (shape, dtype)} of the model `cls(config)` would be, without allocating it.
+
+    The model is built on torch's meta device while every parameter and buffer registration is
+    counted; past max_parameters() (or MAX_TENSORS) the build stops and ConfigError says so.
+    """
+    limit = max_parameters()
+    try:
+        return dict(_planned_state_cached(cls, config, limit))
+    except TypeError:  # an unhashable config: plan it without the cache
+        return dict(_plan(cls, config, limit))
+
+
+@functools.lru_cache(maxsize=64)
+def _planned_state_cached(cls, config, limit):
+    return tuple(_plan(cls, config, limit).items())
+
+
+def _plan(cls, config, limit):
+    if _PLANNING.active:
+        raise RuntimeError("planned_state is not re-entrant")
+    _PLANNING.active, _PLANNING.count, _PLANNING.tensors, _PLANNING.limit = True, 0, 0, limit
+    try:
+        with torch.device("meta"):
+            model = cls(config)
+    except _TooLarge:
+        what = (f"more than {MAX_TENSORS:,} tensors" if _PLANNING.tensors > MAX_TENSORS
+                else f"more than {limit:,} parameters")
+        raise ConfigError(f"a {cls.family} model with this config would hold {what}, over the limit "
+                          f"(set GAN_EXPLORER_MAX_PARAMS to allow more): {_config_brief(config)}") from None
+    finally:
+        _PLANNING.active = False
+    return {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+
+
+def _config_brief(config) -> str:
+    try:
+        return shorten(json.dumps(config.to_dict(), sort_keys=True), 300)
+    except Exception:
+        return type(config).__name__
+
+
+def check_model_size(cls, config) -> None:
+    """ConfigError when `cls(config)` would be larger than the cap; called before building."""
+    if _PLANNING.active:
+        return  # this is the planning build itself
+    planned_state(cls, config)
 
 
 def check_power_of_two(name: str, value: int, low: int, high: int) -> None:
@@ -93,7 +281,9 @@ class GenerativeModel(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        config.check_fields()
         config.validate()
+        check_model_size(type(self), config)
         self.config = config
 
     # NVIDIA's vocabulary, read from the config.
@@ -165,7 +355,9 @@ class TranslationModel(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        config.check_fields()
         config.validate()
+        check_model_size(type(self), config)
         self.config = config
 
     @property

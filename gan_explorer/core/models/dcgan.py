@@ -29,6 +29,9 @@ from gan_explorer.core.models.registry import register_family
 UPSAMPLE_MODES = ("transposed", "resize")
 
 
+MAX_WIDTH = 8192  # feature maps per layer (the paper's widest is 1024)
+
+
 @dataclass(frozen=True)
 class DCGANConfig(ModelConfig):
     z_dim: int = 100            # latent dimensionality (nz)
@@ -44,6 +47,9 @@ class DCGANConfig(ModelConfig):
         check_power_of_two("img_resolution", self.img_resolution, 16, 512)
         for name in ("z_dim", "img_channels", "ngf", "ndf", "channel_max"):
             check_positive(name, getattr(self, name))
+        for name in ("ngf", "ndf", "channel_max"):  # the discriminator is built from these too
+            if getattr(self, name) > MAX_WIDTH:
+                raise ConfigError(f"{name}={getattr(self, name)}: must be at most {MAX_WIDTH}")
         if self.d_norm not in ("batch", "layer", "none"):
             raise ConfigError(f"d_norm={self.d_norm!r}: must be 'batch', 'layer' or 'none'")
         if self.upsample not in UPSAMPLE_MODES:

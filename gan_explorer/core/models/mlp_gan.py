@@ -11,6 +11,9 @@ from gan_explorer.core.models.base import GenerativeModel, ModelConfig, check_po
 from gan_explorer.core.models.registry import register_family
 
 
+MAX_WIDTH = 65536  # units per layer (the discriminator, built from d_hidden, is not counted by the cap)
+
+
 @dataclass(frozen=True)
 class MLPGANConfig(ModelConfig):
     z_dim: int = 100                        # latent dimensionality
@@ -27,8 +30,12 @@ class MLPGANConfig(ModelConfig):
             check_positive(name, getattr(self, name))
         for name in ("g_hidden", "d_hidden"):
             widths = getattr(self, name)
-            if not widths or any(not isinstance(w, int) or w <= 0 for w in widths):
+            if not widths or any(not isinstance(w, int) or isinstance(w, bool) or w <= 0 for w in widths):
                 raise ConfigError(f"{name}={widths!r}: must be a non-empty list of positive integers")
+            if len(widths) > 32 or max(widths) > MAX_WIDTH:
+                raise ConfigError(f"{name}: at most 32 layers of at most {MAX_WIDTH} units")
+        if not 0 <= self.d_dropout < 1:
+            raise ConfigError(f"d_dropout={self.d_dropout}: must be from 0 to below 1")
 
     @property
     def num_pixels(self):

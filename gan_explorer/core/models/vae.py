@@ -73,7 +73,13 @@ class VAEConfig(CodecConfig):
     # 32, not the codec's 128: measured on faces:32, with 128 codes prior samples were mush
     # (the encoder spreads faces over more of the space than N(0, I) samples cover).
     z_dim: int = 32             # latent dimensionality
-    beta: float = 1.0           # weight of the KL term in the ELBO (beta-VAE when > 1)
+    beta: float = 1.0           # weight of the KL term the model was trained with (beta-VAE when > 1; --beta)
+
+    def validate(self):
+        super().validate()
+        if self.beta < 0:
+            from gan_explorer.core.errors import ConfigError
+            raise ConfigError(f"beta={self.beta}: must not be negative")
 
 
 @register_family

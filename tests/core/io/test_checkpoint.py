@@ -132,15 +132,24 @@ def test_foreign_suffixes_go_to_the_importers(tmp_path):
         open_model(pkl)
 
 
-def test_save_is_atomic(tmp_path, good_file, monkeypatch):
+def test_save_is_atomic(tmp_path, good_file):
     path, model = good_file
     before = path.read_bytes()
-
-    def boom(*args, **kwargs):
-        raise OSError("No space left on device")
-
-    monkeypatch.setattr("gan_explorer.core.io.checkpoint.save_file", boom)
-    with pytest.raises(OSError, match="No space"):
-        save_model(model, path)
+    bigger = build_model("stylegan", **{**TINY["stylegan"], "channel_max": 64})
+    # A real write failure: the file-size limit stops the write part-way (EFBIG), as a full disk would.
+    script = (f"import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              f"resource.setrlimit(resource.RLIMIT_FSIZE, ({len(before) // 2}, {len(before) // 2}));"
+              f"from gan_explorer.core.io.checkpoint import load_model, save_model;"
+              f"from gan_explorer.core.errors import GanExplorerError;"
+              f"m = load_model(sys.argv[1])\n"
+              f"try:\n    save_model(m, sys.argv[2])\nexcept GanExplorerError as e:\n    print(e); sys.exit(2)")
+    save_model(bigger, tmp_path / "bigger.safetensors")
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "bigger.safetensors"), str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    line = result.stdout.strip()
+    assert "\n" not in line and str(path) in line and "file size limit" in line and "bytes needed" in line
     assert path.read_bytes() == before  # the old file survives a failed write
     assert [p.name for p in path.parent.iterdir() if ".tmp" in p.name] == []

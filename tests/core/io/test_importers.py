@@ -54,7 +54,7 @@ def test_every_seed_and_psi_matches_the_reference(network):
             ws = model.map(z, truncation_psi=e["psi"])
             assert np.abs(ws.numpy() - _ref(name, e["ws"])).max() <= 1e-5
             img = model.synthesize(ws, noise_mode="const")
-            assert np.abs(img.numpy() - _ref(name, e["img"])).max() <= 1e-3, e
+            assert np.abs(img.numpy() - _ref(name, e["img"])).max() <= 1e-4, e  # README: images within 1e-4
 
 
 def test_style_mixing_entry(network):
@@ -64,7 +64,7 @@ def test_style_mixing_entry(network):
         ws = model.map(model.z_from_seeds([e["row_seed"], e["col_seed"]]), truncation_psi=e["psi"])
         mixed = mix_styles(ws[:1], ws[1:], e["col_styles"])
         assert np.abs(mixed.numpy() - _ref(name, e["ws"])).max() <= 1e-5
-        assert np.abs(model.synthesize(mixed).numpy() - _ref(name, e["img"])).max() <= 1e-3
+        assert np.abs(model.synthesize(mixed).numpy() - _ref(name, e["img"])).max() <= 1e-4
 
 
 def test_stylegan3_transform_entry():
@@ -75,7 +75,7 @@ def test_stylegan3_transform_entry():
         or np.allclose(inverse.numpy(), _ref("sg3t_64", "transform_t0.1_-0.2_r15_matrix.npy"), atol=1e-6)
     with torch.no_grad():
         img = model.synthesize(model.map(model.sample_z(1, e["seed"]), truncation_psi=e["psi"]))
-    assert np.abs(img.numpy() - _ref("sg3t_64", e["img"])).max() <= 1e-3
+    assert np.abs(img.numpy() - _ref("sg3t_64", e["img"])).max() <= 1e-4
 
 
 def test_imported_model_saves_to_our_format_with_provenance(network, tmp_path):

@@ -134,8 +134,12 @@ def test_rosinality_checkpoint_with_a_payload_is_refused(tmp_path, marker):
 
 
 def test_disassembly_helper_is_sane():
-    # The hand-built protocol-2 bytes above are valid pickles.
-    pickletools.dis(_call("os", "system", "x"), out=io.StringIO())
+    # The hand-built protocol-2 bytes above are valid pickles that name exactly the global they claim.
+    listing = io.StringIO()
+    pickletools.dis(_call("os", "system", "x"), out=listing)
+    ops = [op.name for op, _, _ in pickletools.genops(_call("os", "system", "x"))]
+    assert ops == ["PROTO", "GLOBAL", "MARK", "BINUNICODE", "TUPLE", "REDUCE", "STOP"]
+    assert "GLOBAL     'os system'" in listing.getvalue()
 
 
 @pytest.mark.parametrize("protocol", [2, 3, 4, 5])
