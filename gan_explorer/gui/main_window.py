@@ -166,6 +166,11 @@ class MainWindow(QMainWindow):
             lambda on: self.settings.setValue("open_on_start", "last" if on else "demo"))
         file_menu.addSeparator()
         self.save_image_action = file_menu.addAction("&Save image…", self._save_image_dialog, QKeySequence.Save)
+        self.save_image_action.setToolTip("A PNG at the model's resolution; it remembers the model and the latent "
+                                          "(drop it back on the window to restore them)")
+        self.upscale_menu = file_menu.addMenu("Save image &upscaled")
+        for factor in (2, 4, 8):
+            self.upscale_menu.addAction(f"×{factor} (Lanczos)", lambda f=factor: self._save_image_dialog(f))
         self.save_latent_action = file_menu.addAction("Save &latent…", self._save_latent_dialog)
         self.copy_action = file_menu.addAction("&Copy image", self.copy_image, QKeySequence.Copy)
         file_menu.addSeparator()
@@ -238,9 +243,11 @@ class MainWindow(QMainWindow):
         self.explorer.open_model(str(path))
 
     def open_path(self, path: str):
-        """A dropped or opened file: a picture goes into the open model, anything else is a model."""
+        """A dropped or opened file: a PNG this app exported restores its latent; another picture
+        goes into the open model (encode / translate); anything else is a model."""
         if Path(path).suffix.lower() in PICTURE_SUFFIXES and self.info is not None:
-            self.translate_panel.use_picture(path)
+            if not self.explorer.restore_picture(path):
+                self.translate_panel.use_picture(path)
         else:
             self.open_model(path)
 
@@ -361,22 +368,23 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(picked if self.tabs.isTabEnabled(picked) else 0)
         self._updating_tabs = False
         has_image = self.view.image is not None and latent
-        for a in (self.save_image_action, self.save_latent_action):
+        for a in (self.save_image_action, self.save_latent_action, self.upscale_menu):
             a.setEnabled(has_image and self.explorer.last_result is not None)
         self.copy_action.setEnabled(self.view.image is not None)
         self.undo_action.setEnabled(self.explorer.history.can_undo())
         self.redo_action.setEnabled(self.explorer.history.can_redo())
 
     # ----- saving ---------------------------------------------------------------------------
-    def _save_image_dialog(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Save image", f"seed{self.state.seed:04d}.png", "PNG (*.png)")
+    def _save_image_dialog(self, scale: int = 1):
+        suffix = f"_x{scale}" if scale > 1 else ""
+        path, _ = QFileDialog.getSaveFileName(self, "Save image", f"seed{self.state.seed:04d}{suffix}.png",
+                                              "PNG (*.png)")
         if path:
-            self.save_image(path)
+            self.save_image(path, scale)
 
-    def save_image(self, path):
-        from gan_explorer.core.io.images import save_image
-
-        save_image(path, self.explorer.last_result.image)
+    def save_image(self, path, scale: int = 1):
+        """The current image as a PNG that remembers how it was made (written on the worker)."""
+        return self.explorer.save_image(path, scale)
 
     def _save_latent_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, "Save latent", f"seed{self.state.seed:04d}.npy",

@@ -113,6 +113,7 @@ def test_a_storm_of_slider_events_ends_on_the_last_value(make_window, qtbot, tin
     for i in range(1000):
         slider.setValue(-250 + (i % 500))
     slider.setValue(123)
+    window.explorer.end_gesture()  # let go: the full frame follows the previews
     qtbot.waitUntil(lambda: window.explorer.last_result.request_id == window.explorer._next_request, timeout=20000)
     assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
     assert window.state.z_edits == ((2, 1.23),)
@@ -596,3 +597,89 @@ def test_status_bar_is_truthful_after_a_switch_and_when_idle(make_window, qtbot,
     window.explorer._frame_times = [time.monotonic() - 10]
     window._refresh_status()
     assert "fps" not in window.status.text()  # frames stopped flowing
+
+
+def test_exported_png_remembers_its_latent_and_dropping_it_restores_it(make_window, qtbot, tiny_model_file,
+                                                                        tmp_path):
+    from PIL import Image
+
+    from gan_explorer.core.explorer.provenance import GENERATED_NOTICE, read_picture_provenance
+    from gan_explorer.core.explorer.session import file_content_hash
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.latent_panel.seed.setValue(8)
+    window.latent_panel.psi.setValue(0.7)
+    window.w_panel.bank.sliders[3].setValue(120)
+    window.z_panel.bank.sliders[1].setValue(-80)
+    window.explorer.end_gesture()  # the slider is let go: a full frame (a drag may show previews)
+    made, shown = window.state, window.view.image.copy()
+    path = tmp_path / "keep.png"
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.save_image(str(path))
+    provenance = read_picture_provenance(path)
+    assert provenance.state == made and provenance.made_with(file_content_hash(tiny_model_file))
+    assert np.array_equal(provenance.ws, window.explorer.last_result.ws)
+    assert provenance.raw["notice"] == GENERATED_NOTICE and provenance.model_name == tiny_model_file.name
+    assert np.array_equal(np.asarray(Image.open(path)), shown)
+
+    window.latent_panel.seed.setValue(99)  # somewhere else, then drop the picture
+    with qtbot.waitSignal(window.sigImageShown):
+        window.open_path(str(path))
+    assert window.state == made
+    assert np.array_equal(window.view.image, shown)  # bit-identical re-render
+
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.save_image(str(tmp_path / "big.png"), scale=4)
+    big = read_picture_provenance(tmp_path / "big.png")
+    assert Image.open(tmp_path / "big.png").size == (64, 64) and big.raw["upscale"]["factor"] == 4
+
+
+def test_a_picture_from_another_model_says_which_model_it_needs(make_window, qtbot, tiny_model_file, tmp_path):
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.models import build_model
+    from tests.conftest import TINY
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.save_image(str(tmp_path / "from-tiny.png"))
+    torch.manual_seed(7)
+    other = save_model(build_model("stylegan", **TINY["stylegan"]).eval(), tmp_path / "other.safetensors")
+    open_and_wait(qtbot, window, other)
+    before = window.state
+    messages = []
+    window.explorer.events.message.connect(messages.append)
+    window.open_path(str(tmp_path / "from-tiny.png"))
+    assert window.state == before
+    assert any("tiny.safetensors" in m and "was made with" in m for m in messages)
+
+
+def test_exported_animations_carry_their_provenance(make_window, qtbot, tiny_model_file, tmp_path):
+    import json
+
+    from gan_explorer.core.io.video import read_gif_comment, read_mp4_comment
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    add_keyframes(window, (4, 5))
+    window.interpolation.frames_per_segment.setValue(3)
+    for suffix, read in (("gif", read_gif_comment), ("mp4", read_mp4_comment)):
+        path = tmp_path / f"walk.{suffix}"
+        with qtbot.waitSignal(window.sigJobFinished, timeout=30000):
+            window.interpolation.export(path)
+        data = json.loads(read(path))
+        assert data["model"]["name"] == tiny_model_file.name and "generated" in data["notice"]
+        assert [k["seed"] for k in data["keyframes"]] == [4, 5]
+        assert data["interpolation"]["frames_per_segment"] == 3
+
+
+def test_a_drag_shows_previews_and_letting_go_shows_the_full_frame(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.explorer.session.renderer.last_full_ms = 10_000.0  # as on a 1024 px model: full frames are slow
+    window.w_panel.bank.sliders[0].setValue(80)   # dragging
+    assert window.view.image.shape[0] < 16 and "preview" in window.explorer.status_text()
+    window.explorer.end_gesture()                   # released
+    assert window.view.image.shape[0] == 16
+    assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))

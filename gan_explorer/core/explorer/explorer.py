@@ -367,3 +367,69 @@ class Explorer:
             self.keyframes = [k for k in self.keyframes if k.shape == shape]
             self.events.message.emit(f"{len(misfits)} keyframe(s) did not fit {self.model_name} and were cleared")
             self.events.keyframes_changed.emit(self.keyframes)
+
+    # --- exports and provenance ---------------------------------------------------------------------
+    def export_metadata(self, state: LatentState | None = None, ws: np.ndarray | None = None, **extra) -> dict:
+        from gan_explorer.core.explorer.provenance import export_metadata
+
+        if ws is None and state is None and self.last_result is not None:
+            ws = self.last_result.ws
+        return export_metadata(self.model_name, self.info.content_hash if self.info else "", state or self.state,
+                               ws, **extra)
+
+    def save_image(self, path, scale: int = 1) -> int | None:
+        """Write the current image as a PNG carrying its provenance, upscaled `scale` times (Lanczos,
+        said in the metadata); on the worker, so a large upscale never blocks the window."""
+        if self.info is None or self.info.is_translation:
+            return None
+        from gan_explorer.core.explorer.requests import Call
+
+        extra = {"upscale": {"factor": int(scale), "method": "lanczos"}} if scale > 1 else {}
+        return self.run_job(Call(purpose="save_image", function=write_png,
+                                 kwargs=(("path", str(path)), ("state", self.state), ("scale", int(scale)),
+                                         ("extra", extra), ("model_name", self.model_name),
+                                         ("content_hash", self.info.content_hash))))
+
+    def restore_picture(self, path) -> bool:
+        """A PNG this app exported: restore the state it was made from (True), or say which model it
+        needs. False when the picture carries no provenance (it is then an ordinary picture)."""
+        from gan_explorer.core.errors import GanExplorerError
+        from gan_explorer.core.explorer.provenance import read_picture_provenance
+
+        try:
+            provenance = read_picture_provenance(path)
+        except GanExplorerError as exc:
+            self.events.message.emit(str(exc))
+            return True
+        if provenance is None:
+            return False
+        if self.info is None or not provenance.made_with(self.info.content_hash):
+            self.events.message.emit(f"{Path(str(path)).name} was made with {provenance.model_name or 'another model'}"
+                                     f" (sha256 {provenance.model_hash[:12]}…): open that model, then drop it again")
+            return True
+        self.set_state(provenance.state)
+        self.events.message.emit(f"Restored the latent of {Path(str(path)).name}")
+        return True
+
+
+def write_png(model, context, path: str, state: LatentState, scale: int = 1, extra: dict | None = None,
+              model_name: str = "", content_hash: str = ""):
+    """A job: `state` rendered in full (never a preview), upscaled `scale` times (Lanczos), written
+    atomically as a PNG that carries its provenance."""
+    from gan_explorer.core.errors import GanExplorerError
+    from gan_explorer.core.explorer.provenance import export_metadata
+    from gan_explorer.core.explorer.requests import RenderRequest
+    from gan_explorer.core.io.images import png_info, save_image
+    from gan_explorer.core.io.video import resize_frame
+
+    rendered = context.renderer.render(RenderRequest(-1, state, context.renderer.model_token))
+    if rendered.error:
+        raise GanExplorerError(rendered.error)
+    image = rendered.image
+    metadata = export_metadata(model_name, content_hash, state, rendered.ws, **(extra or {}))
+
+    if scale > 1:
+        image = resize_frame(image, image.shape[0] * scale)
+    context.check()
+    save_image(path, image, pnginfo=png_info(metadata))
+    return path

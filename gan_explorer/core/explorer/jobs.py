@@ -69,7 +69,7 @@ def run_interpolate(context, job: Interpolate, result):
 
     try:
         export_frames(frames(), job.export_path, fps=job.fps, size=job.export_size, count=n,
-                      should_stop=should_stop)
+                      should_stop=should_stop, metadata=job.metadata)
     except KeyboardInterrupt:  # the encoder's own stop signal
         raise Cancelled() from None
     result.exported = str(job.export_path)

@@ -64,6 +64,7 @@ class Interpolate(Job):
     export_path: str | None = None  # with a path, the frames are encoded there (.gif, .mp4, a folder)
     fps: float = 30.0
     export_size: int | None = None  # frames resized to this many pixels a side before encoding
+    metadata: dict | None = None    # provenance written into the exported file
 
 
 @dataclass(frozen=True)

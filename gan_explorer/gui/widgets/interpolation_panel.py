@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_explorer.core.explorer.requests import Interpolate
+from gan_explorer.core.explorer.state import state_to_dict
 from gan_explorer.gui.session_bridge import JobTracker, subscribe
 from gan_explorer.gui.widgets.image_view import array_to_qimage
 
@@ -111,7 +112,14 @@ class InterpolationPanel(QWidget):
                            frames_per_segment=self.frames_per_segment.value(), method=self.method.currentText(),
                            space=self.space.currentText(), loop=self.loop.isChecked(),
                            export_path=str(export_path) if export_path else None, fps=float(self.fps.value()),
-                           export_size=self.size.currentData())
+                           export_size=self.size.currentData(),
+                           metadata=self.explorer.export_metadata(
+                               state=self.explorer.keyframes[0].state if self.explorer.keyframes else None,
+                               keyframes=[state_to_dict(k.state) for k in self.explorer.keyframes],
+                               interpolation={"method": self.method.currentText(), "space": self.space.currentText(),
+                                              "frames_per_segment": self.frames_per_segment.value(),
+                                              "loop": self.loop.isChecked(), "fps": self.fps.value()})
+                           if export_path else None)
 
     def _start(self, job) -> int | None:
         if len(self.explorer.keyframes) < 2:
