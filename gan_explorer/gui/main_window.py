@@ -18,10 +18,12 @@ from gan_explorer.core.explorer.log import configure_logging, log_path
 from gan_explorer.gui.session_bridge import SessionBridge, subscribe
 from gan_explorer.gui.training_monitor import TrainingWorkspace
 from gan_explorer.gui.widgets.bookmarks_panel import BookmarksPanel
+from gan_explorer.gui.widgets.breed_panel import BreedPanel
 from gan_explorer.gui.widgets.image_view import ImageView, array_to_qimage
 from gan_explorer.gui.widgets.interpolation_panel import InterpolationPanel
 from gan_explorer.gui.widgets.latent_panel import LatentPanel
 from gan_explorer.gui.widgets.latent_sliders import DirectionsPanel, WPanel, ZPanel
+from gan_explorer.gui.widgets.library_panel import LibraryPanel
 from gan_explorer.gui.widgets.mixing_panel import MixingPanel
 from gan_explorer.gui.widgets.translate_panel import PICTURE_SUFFIXES, TranslatePanel
 
@@ -130,7 +132,9 @@ class MainWindow(QMainWindow):
         self.z_panel = ZPanel(self.explorer)
         self.w_panel = WPanel(self.explorer)
         self.directions_panel = DirectionsPanel(self.explorer)
+        self.library_panel = LibraryPanel(self.explorer)
         self.mixing = MixingPanel(self.explorer)
+        self.breed = BreedPanel(self.explorer)
         self.interpolation = InterpolationPanel(self.explorer)
         self.translate_panel = TranslatePanel(self.explorer)
         self._tab_needs = {}
@@ -138,9 +142,11 @@ class MainWindow(QMainWindow):
                 (self.z_panel, "Z", "latent", "Sliders over the input noise z"),
                 (self.w_panel, "W", "latent", "Sliders over w, the mapping network's output"),
                 (self.directions_panel, "Directions", "has_mapping", "Directions found by PCA or SeFa"),
+                (self.library_panel, "Library", "latent", "Your named directions for this model"),
                 (self.mixing, "Mixing", "style_mixing", "Style mixing: coarse / middle / fine layers from other seeds"),
+                (self.breed, "Breed", "latent", "Grow variations, crossbreed parents"),
                 (self.interpolation, "Interpolation", "latent", "Keyframes, playback and animation export"),
-                (self.translate_panel, "Encode / Translate", "pictures", "Turn a picture into a latent, or translate it")):
+                (self.translate_panel, "Pictures", "pictures", "Turn a picture into a latent, or translate it")):
             index = self.tabs.addTab(panel, title)
             self.tabs.setTabToolTip(index, tip)
             self._tab_needs[index] = needs

@@ -293,7 +293,7 @@ def test_translation_models_grey_out_latent_controls(make_window, qtbot, tmp_pat
     with qtbot.waitSignal(window.sigModelReady):
         window.open_model(str(path))
     assert not window.latent_panel.isEnabled()
-    assert [window.tabs.isTabEnabled(i) for i in range(window.tabs.count())] == [False] * 5 + [True]
+    assert [window.tabs.isTabEnabled(i) for i in range(window.tabs.count())] == [False] * 7 + [True]
     assert "cyclegan" in window.info_box.toPlainText()
     picture = tmp_path / "photo.png"
     Image.fromarray((np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)).save(picture)
@@ -683,3 +683,82 @@ def test_a_drag_shows_previews_and_letting_go_shows_the_full_frame(make_window, 
     window.explorer.end_gesture()                   # released
     assert window.view.image.shape[0] == 16
     assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
+
+
+def test_variations_grid_fills_and_more_like_this_regrows(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    breed = window.breed
+    breed.size.setCurrentIndex(breed.size.findData(3))
+    with qtbot.waitSignal(window.sigJobFinished):
+        breed.grow()
+    cells = [breed.grid.cell_image(r, c) for r in range(3) for c in range(3)]
+    assert all(cell is not None for cell in cells)
+    assert len({cell.tobytes() for cell in cells}) == 9  # children differ from each other...
+    assert all(not np.array_equal(cell, window.view.image) for cell in cells)  # ...and from the parent
+    for i, cell in enumerate(cells):
+        assert np.array_equal(cell, render_state(tiny_model_file, breed.children[i]))
+    chosen = breed.children[4]
+    with qtbot.waitSignal(window.sigJobFinished):
+        breed._child_clicked(1, 1)  # more like this
+    assert window.state == chosen
+    assert not np.array_equal(breed.grid.cell_image(0, 0), cells[0])  # the grid regrew around the child
+    window.undo_action.trigger()
+    assert window.state != chosen
+
+
+def test_crossbreed_of_two_parents(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    breed = window.breed
+    window.latent_panel.seed.setValue(1)
+    breed.add_current_parent()
+    a = window.explorer.last_result.ws.copy()
+    window.latent_panel.seed.setValue(2)
+    window.bookmarks_panel.add_btn.click()
+    window.latent_panel.seed.setValue(3)
+    with qtbot.waitSignal(window.sigJobFinished):
+        breed._add_bookmark_parent()  # a bookmark's ws is rendered on the worker
+    b = breed.parents[1]["ws"]
+    assert breed.parents[1]["label"].startswith("bookmark: seed 2")
+    breed.set_weights([1.0, 0.0])
+    breed.breed()
+    assert np.allclose(np.asarray(window.state.ws), a)  # weights (1, 0): parent A
+    breed.mode.setCurrentIndex(1)
+    breed.set_gene_owner("middle", 1)  # the tiny 16 px model has coarse (0-3) and middle (4-5) layers only
+    breed.breed()
+    ws = np.asarray(window.state.ws)
+    fine = [i for i, owner in enumerate(breed.gene_owners()) if owner == 1]
+    assert fine and np.allclose(ws[fine], b[fine]) and np.allclose(ws[:fine[0]], a[:fine[0]])
+
+
+def test_a_named_direction_is_a_slider_that_survives_a_restart(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.directions_panel.find()
+    window.directions_panel.range.preset.setCurrentText("middle")
+    window.directions_panel.save_direction(2, "smile")
+    assert window.library_panel.bank.names == ["smile"]
+    window.library_panel.bank.sliders[0].setValue(150)
+    window.explorer.end_gesture()
+    edited_state, edited = window.state, window.view.image.copy()
+    window.close()
+    again = make_window()
+    open_and_wait(qtbot, again, tiny_model_file)
+    assert again.library_panel.bank.names == ["smile"]
+    again.library_panel.bank.sliders[0].setValue(150)
+    again.explorer.end_gesture()
+    assert again.state == edited_state and np.array_equal(again.view.image, edited)
+
+
+def test_a_direction_from_two_bookmarks(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    for seed in (1, 2):
+        window.latent_panel.seed.setValue(seed)
+        window.bookmarks_panel.add_btn.click()
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.library_panel.direction_from_bookmarks(0, 1, "one to two")
+    direction = window.explorer.library.get("one to two")
+    assert direction is not None and direction.source == "bookmarks A → B"
+    assert window.library_panel.bank.names == ["one to two"]

@@ -59,7 +59,7 @@ class Explorer:
         self.events = EventGroup("model_opened", "model_failed", "state_changed", "image_shown", "render_failed",
                                  "directions_changed", "bookmarks_changed", "job_started", "job_progress",
                                  "job_finished", "message", "device_changed", "keyframes_changed",
-                                 "frame_shown")
+                                 "frame_shown", "library_changed")
         self.history = History(LatentState())
         self.info: ModelInfo | None = None
         self.bookmarks: Bookmarks | None = None
@@ -73,6 +73,7 @@ class Explorer:
         self._jobs: dict[int, str] = {}  # job id -> purpose, while running
         self._frame_times: list[float] = []
         self.keyframes: list[Keyframe] = []
+        self.library = None  # the open model's DirectionLibrary (needs its content hash)
 
     # --- wiring ---------------------------------------------------------------------------
     def connect_direct(self):
@@ -121,8 +122,13 @@ class Explorer:
         self._shown_request = -1
         self.last_result = None
         self.bookmarks = None
+        self.library = None
         if not info.is_translation:
             self.bookmarks = Bookmarks(info.path, self.data_dir, info.content_hash)
+            if info.content_hash:
+                from gan_explorer.core.latent.library import DirectionLibrary
+
+                self.library = DirectionLibrary(info.content_hash, info.w_dim, self.data_dir)
         base = keep or self.state
         state = LatentState(seed=base.seed, truncation_psi=base.truncation_psi,
                             noise_mode=base.noise_mode if info.can("has_noise") else "const",
@@ -132,6 +138,9 @@ class Explorer:
         self._check_keyframes(info)
         self.events.directions_changed.emit(None)
         self.events.bookmarks_changed.emit(None)
+        self.events.library_changed.emit(self.library)
+        if self.library is not None and self.library.warning:
+            self.events.message.emit(self.library.warning)
         if self.bookmarks is not None and self.bookmarks.warning:
             self.events.message.emit(self.bookmarks.warning)
         self.events.state_changed.emit(state)
@@ -410,6 +419,80 @@ class Explorer:
         self.set_state(provenance.state)
         self.events.message.emit(f"Restored the latent of {Path(str(path)).name}")
         return True
+
+    # --- the direction library ---------------------------------------------------------------------
+    def save_direction(self, name: str, vector, sigma: float, layers: tuple[int, int], strength: float = 2.0,
+                       source: str = ""):
+        """Name a direction and keep it in the model's library (it appears as a named slider)."""
+        from gan_explorer.core.errors import GanExplorerError
+        from gan_explorer.core.latent.library import make_direction
+
+        if self.library is None:
+            self.events.message.emit("This model has no file to key a direction library by")
+            return None
+        try:
+            direction = self.library.add(make_direction(name, vector, sigma, layers, strength, source))
+        except GanExplorerError as exc:
+            self.events.message.emit(str(exc))
+            return None
+        self.events.library_changed.emit(self.library)
+        return direction
+
+    def save_found_direction(self, index: int, name: str, layers: tuple[int, int], strength: float = 2.0):
+        d = self.directions
+        if d is None or not 0 <= index < len(d.directions):
+            return None
+        return self.save_direction(name, d.directions[index], float(d.sigma[index]), layers, strength,
+                                   f"{d.method} {index}")
+
+    def remove_direction(self, name: str):
+        if self.library is not None:
+            self.library.remove(name)
+            self.set_state(self.state.without_offsets(f"lib:{name}"))
+            self.events.library_changed.emit(self.library)
+
+    def set_library_direction(self, name: str, value_sigma: float):
+        direction = self.library.get(name) if self.library is not None else None
+        if direction is None or self.info is None:
+            return
+        start, end = direction.layers(self.info.num_ws)
+        self.set_state(self.state.with_w_offset(f"lib:{name}", start, end, direction=direction.vector,
+                                                amount=value_sigma * direction.sigma), f"lib:{name}")
+
+    def library_values(self) -> dict[str, float]:
+        if self.library is None:
+            return {}
+        values = {}
+        for o in self.state.w_offsets:
+            if o.key.startswith("lib:") and (d := self.library.get(o.key[4:])) is not None:
+                values[d.name] = o.amount / d.sigma
+        return values
+
+    # --- breeding -------------------------------------------------------------------------------------
+    def current_ws(self) -> np.ndarray | None:
+        return None if self.last_result is None else self.last_result.ws
+
+    def variation_states(self, count: int, strength: float, layers: tuple[int, int], space: str = "w",
+                         seed: int = 0, parent_ws: np.ndarray | None = None) -> list[LatentState]:
+        """Children of the current latent (or `parent_ws`) as states with explicit ws."""
+        from gan_explorer.core.latent.breeding import children
+
+        parent = self.current_ws() if parent_ws is None else parent_ws
+        if parent is None or self.info is None:
+            return []
+        kids = children(parent, count, strength, self.info.w_std, layers, space, seed)
+        base = self.state.base()
+        return [base.with_changes(ws=tuple(map(tuple, k.tolist()))) for k in kids]
+
+    def crossbreed(self, parents: list[np.ndarray], weights: list[float] | None = None,
+                   owners: list[int] | None = None) -> LatentState:
+        """Make a child of `parents` (a blend by weight, or layers by owner) the current latent."""
+        from gan_explorer.core.latent.breeding import blend, genes
+
+        child = genes(parents, owners) if owners is not None else blend(parents, weights)
+        state = self.state.base().with_changes(ws=tuple(map(tuple, child.tolist())))
+        self.set_state(state)
+        return state
 
 
 def write_png(model, context, path: str, state: LatentState, scale: int = 1, extra: dict | None = None,

@@ -20,8 +20,9 @@ from gan_explorer.core.explorer.requests import (
 )
 
 
-def render_states(context, states, total: int | None = None, offset: int = 0) -> list[np.ndarray]:
-    """Render each state through the session's renderer; progress counts from `offset` out of `total`."""
+def render_states(context, states, total: int | None = None, offset: int = 0, ws_out: list | None = None):
+    """Render each state through the session's renderer; progress counts from `offset` out of `total`.
+    The rendered ws of each are appended to `ws_out` when it is given."""
     total = total or len(states)
     images = []
     for i, state in enumerate(states):
@@ -30,12 +31,15 @@ def render_states(context, states, total: int | None = None, offset: int = 0) ->
         if rendered.error:
             raise GanExplorerError(rendered.error)
         images.append(rendered.image)
+        if ws_out is not None:
+            ws_out.append(rendered.ws)
         context.progress(offset + i + 1, total, preview=rendered.image)
     return images
 
 
 def run_batch(context, job: RenderBatch, result):
-    result.images = render_states(context, job.states)
+    result.value = []  # the ws each image was rendered from
+    result.images = render_states(context, job.states, ws_out=result.value)
 
 
 def interpolation_states(model, job: Interpolate):

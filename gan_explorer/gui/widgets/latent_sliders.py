@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
 
 from gan_explorer.core.explorer.requests import RenderBatch
 from gan_explorer.gui.session_bridge import JobTracker, subscribe
@@ -115,6 +117,24 @@ class DirectionsPanel(QWidget):
         self.preview_btn.clicked.connect(self.preview)
         self.preview_btn.setEnabled(False)
         layout.addWidget(self.preview_btn)
+        row = QHBoxLayout()
+        self.save_index = QSpinBox()
+        self.save_index.setPrefix("direction ")
+        self.save_index.setToolTip("Which direction to name (its number in the list below)")
+        self.save_strength = QDoubleSpinBox()
+        self.save_strength.setRange(-10, 10)
+        self.save_strength.setValue(2.0)
+        self.save_strength.setSuffix(" σ")
+        self.save_strength.setToolTip("Its default strength")
+        self.save_btn = QPushButton("Save to library…")
+        self.save_btn.setToolTip("Name this direction (with the layer range above) and keep it in this model's "
+                                 "library: it appears as a named slider in the Library tab")
+        self.save_btn.clicked.connect(self._save_dialog)
+        self.save_btn.setEnabled(False)
+        row.addWidget(self.save_index)
+        row.addWidget(self.save_strength)
+        row.addWidget(self.save_btn)
+        layout.addLayout(row)
         self.bank = SliderBank()
         layout.addWidget(self.bank, 1)
         self.bank.sigValueChanged.connect(lambda i, v: explorer.set_direction(i, v, self.range.value()))
@@ -140,9 +160,24 @@ class DirectionsPanel(QWidget):
         self.find_btn.setEnabled(False)
         self.explorer.find_directions(self.method.currentData())
 
+    def save_direction(self, index: int, name: str):
+        return self.explorer.save_found_direction(index, name, self.range.value(), self.save_strength.value())
+
+    def _save_dialog(self):
+        d = self.explorer.directions
+        if d is None:
+            return
+        index = self.save_index.value()
+        name, ok = QInputDialog.getText(self, "Name the direction", "Name (e.g. smile, glasses, age):",
+                                        text=d.names[index])
+        if ok and name.strip():
+            self.save_direction(index, name.strip())
+
     def _directions_changed(self, directions):
         self.find_btn.setEnabled(True)
         self.preview_btn.setEnabled(directions is not None)
+        self.save_btn.setEnabled(directions is not None)
+        self.save_index.setRange(0, max(len(directions.names) - 1, 0) if directions is not None else 0)
         self.bank.set_items(directions.names if directions is not None else [])
 
     def preview(self):
