@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
         self.engine_label = device_menu.addAction("Rendering with: eager PyTorch")
         self.engine_label.setEnabled(False)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&Guide", self.show_guide, QKeySequence.HelpContents)
         help_menu.addAction("Show &log", self.show_log)
         help_menu.addAction("&About", self.show_about)
 
@@ -435,6 +436,27 @@ class MainWindow(QMainWindow):
             if last and Path(str(last)).exists():
                 return str(last)
         return None
+
+    def show_guide(self):
+        """The illustrated guide (resources/guide/guide.html) in a window of its own."""
+        from PySide6.QtWidgets import QDialog, QTextBrowser
+
+        from gan_explorer.resources import resource
+
+        folder = resource("guide")
+        if getattr(self, "guide", None) is None:
+            self.guide = QDialog(self)
+            self.guide.setWindowTitle("gan_explorer guide")
+            browser = QTextBrowser(self.guide)
+            browser.setSearchPaths([str(folder)])
+            browser.setSource(QUrl.fromLocalFile(str(folder / "guide.html")))
+            layout = QVBoxLayout(self.guide)
+            layout.addWidget(browser)
+            self.guide.browser = browser
+            self.guide.resize(760, min(700, self.height()))
+        self.guide.show()
+        self.guide.raise_()
+        return self.guide
 
     def show_log(self):
         path = log_path(self.data_dir)

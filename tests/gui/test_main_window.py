@@ -762,3 +762,18 @@ def test_a_direction_from_two_bookmarks(make_window, qtbot, tiny_model_file):
     direction = window.explorer.library.get("one to two")
     assert direction is not None and direction.source == "bookmarks A → B"
     assert window.library_panel.bank.names == ["one to two"]
+
+
+def test_the_guide_opens_with_its_pictures(make_window):
+    import re
+
+    from gan_explorer.resources import resource
+
+    window = make_window()
+    guide = window.show_guide()
+    html = (resource("guide") / "guide.html").read_text()
+    pictures = re.findall(r'src="([^"]+)"', html)
+    assert len(pictures) >= 5 and all((resource("guide") / p).is_file() for p in pictures)
+    text = guide.browser.toPlainText()
+    for term in ("Truncation", "Noise", "coarse", "PCA", "SeFa", "W+"):
+        assert term in text
