@@ -777,3 +777,25 @@ def test_the_guide_opens_with_its_pictures(make_window):
     text = guide.browser.toPlainText()
     for term in ("Truncation", "Noise", "coarse", "PCA", "SeFa", "W+"):
         assert term in text
+
+
+def test_bookmark_sheet_and_keyframe_labels_from_bookmarks(make_window, qtbot, tiny_model_file, tmp_path):
+    from PIL import Image
+
+    from gan_explorer.core.explorer.provenance import read_picture_provenance
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    for seed in (1, 2, 3):
+        window.latent_panel.seed.setValue(seed)
+        window.bookmarks_panel.add_btn.click()
+    window.explorer.bookmarks.rename(0, "Ada")
+    window.explorer.go_to_bookmark(0)
+    window.explorer.add_keyframe()
+    assert window.explorer.keyframes[-1].label == "bookmark: Ada"
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.explorer.export_bookmark_sheet(tmp_path / "sheet.png")
+    sheet = Image.open(tmp_path / "sheet.png")
+    assert sheet.size == (2 * 128, 2 * (128 + 18))
+    names = [b["name"] for b in read_picture_provenance(tmp_path / "sheet.png").raw["bookmarks"]]
+    assert names == ["Ada", "seed 2", "seed 3"]

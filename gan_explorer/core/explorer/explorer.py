@@ -27,7 +27,7 @@ from gan_explorer.core.explorer.requests import (
     RenderResult,
 )
 from gan_explorer.core.explorer.session import ExplorerSession
-from gan_explorer.core.explorer.state import LatentState
+from gan_explorer.core.explorer.state import LatentState, state_to_dict
 
 log = logging.getLogger("gan_explorer.explorer")
 
@@ -334,6 +334,21 @@ class Explorer:
         self.bookmarks.add(self.state, name, thumbnail_png)
         self.events.bookmarks_changed.emit(None)
 
+    def export_bookmark_sheet(self, path) -> int | None:
+        """All bookmarks of this model as one PNG grid with captions (rendered on the worker)."""
+        from gan_explorer.core.explorer.requests import Call
+
+        if self.bookmarks is None or not self.bookmarks.items:
+            return None
+        n = len(self.bookmarks.items)
+        states = tuple(self.bookmarks.state(i) for i in range(n))
+        captions = tuple(self.bookmarks.name(i) for i in range(n))
+        metadata = self.export_metadata(state=states[0], bookmarks=[
+            {"name": c, "state": state_to_dict(st)} for c, st in zip(captions, states)])
+        return self.run_job(Call(purpose="bookmark_sheet", function=write_bookmark_sheet,
+                                 kwargs=(("path", str(path)), ("states", states), ("captions", captions),
+                                         ("metadata", metadata))))
+
     def go_to_bookmark(self, index: int):
         if self.bookmarks is not None:
             self.set_state(self.bookmarks.state(index))
@@ -351,6 +366,10 @@ class Explorer:
         if self.info is None or self.info.is_translation:
             return
         image = self.last_result.image if self.last_result is not None else None
+        if not label and self.bookmarks is not None:
+            names = [self.bookmarks.name(i) for i in range(len(self.bookmarks.items))
+                     if self.bookmarks.state(i) == self.state]
+            label = f"bookmark: {names[0]}" if names else ""
         self.keyframes.append(Keyframe(self.state, label or self.state.label(), image,
                                        (self.info.num_ws, self.info.w_dim)))
         self.events.keyframes_changed.emit(self.keyframes)
@@ -515,4 +534,14 @@ def write_png(model, context, path: str, state: LatentState, scale: int = 1, ext
         image = resize_frame(image, image.shape[0] * scale)
     context.check()
     save_image(path, image, pnginfo=png_info(metadata))
+    return path
+
+
+def write_bookmark_sheet(model, context, path: str, states: tuple, captions: tuple, metadata: dict | None = None):
+    """A job: every bookmark rendered and laid out as one PNG with its caption under it."""
+    from gan_explorer.core.explorer.jobs import render_states
+    from gan_explorer.core.io.images import contact_sheet, png_info, save_image
+
+    images = render_states(context, list(states))
+    save_image(path, contact_sheet(images, list(captions)), pnginfo=png_info(metadata))
     return path

@@ -56,3 +56,25 @@ def save_image(path: str | os.PathLike, image: np.ndarray, pnginfo=None) -> None
     extra = {"pnginfo": pnginfo} if pnginfo is not None and fmt == "PNG" else {}
     with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp, format=fmt, **extra)
+
+
+def contact_sheet(images, captions, cols: int | None = None, tile: int = 128) -> np.ndarray:
+    """HWC uint8 images as a grid of `tile` px cells with a caption under each (a bookmark sheet)."""
+    from PIL import ImageDraw, ImageFont
+
+    n = len(images)
+    cols = cols or min(n, max(1, math.ceil(math.sqrt(n))))
+    rows = math.ceil(n / cols)
+    caption_h = 18
+    sheet = Image.new("RGB", (cols * tile, rows * (tile + caption_h)), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    for i, (image, caption) in enumerate(zip(images, captions)):
+        r, c = divmod(i, cols)
+        picture = Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).convert("RGB")
+        sheet.paste(picture.resize((tile, tile), Image.LANCZOS), (c * tile, r * (tile + caption_h)))
+        text = str(caption)
+        while draw.textlength(text, font=font) > tile - 4 and len(text) > 1:
+            text = text[:-2] + "…"
+        draw.text((c * tile + 2, r * (tile + caption_h) + tile + 3), text, fill="black", font=font)
+    return np.asarray(sheet)

@@ -34,6 +34,10 @@ class BookmarksPanel(QWidget):
         self.add_btn.setToolTip("Bookmark the current image (kept per model in your data folder)")
         self.add_btn.clicked.connect(self.add)
         row.addWidget(self.add_btn)
+        self.sheet_btn = QPushButton("Sheet…")
+        self.sheet_btn.setToolTip("Export every bookmark as one PNG grid with captions")
+        self.sheet_btn.clicked.connect(self._sheet_dialog)
+        row.addWidget(self.sheet_btn)
         layout.addLayout(row)
         self.list = QListWidget()
         self.list.setIconSize(QSize(48, 48))
@@ -76,6 +80,13 @@ class BookmarksPanel(QWidget):
                     entry.setIcon(QIcon(pixmap))
                 self.list.addItem(entry)
         self._refreshing = False
+
+    def _sheet_dialog(self):
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export bookmark sheet", "bookmarks.png", "PNG (*.png)")
+        if path:
+            self.explorer.export_bookmark_sheet(path)
 
     def _clicked(self, item):
         if self.explorer.bookmarks is not None:
