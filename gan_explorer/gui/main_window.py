@@ -30,6 +30,7 @@ from gan_explorer.gui.widgets.translate_panel import PICTURE_SUFFIXES, Translate
 MODEL_FILTER = "Models (*.safetensors *.pkl *.pt *.pth);;All files (*)"
 MAX_RECENT = 10
 DEFAULT_SIZE = (1200, 800)
+MAX_START_SIZE = (1600, 1000)
 STATUS_REFRESH_MS = 500
 
 
@@ -220,11 +221,14 @@ class MainWindow(QMainWindow):
     def _place_on_screen(self):
         """Restore the saved size and place, but always inside the available screen area."""
         geometry = self.settings.value("geometry")
+        screen = self.screen() or QApplication.primaryScreen()
         if geometry is not None:
             self.restoreGeometry(geometry)
+        elif screen is not None:  # first start: as much of the screen as is useful
+            area = screen.availableGeometry()
+            self.resize(min(area.width(), MAX_START_SIZE[0]), min(area.height(), MAX_START_SIZE[1]))
         else:
             self.resize(*DEFAULT_SIZE)
-        screen = self.screen() or QApplication.primaryScreen()
         if screen is None:
             return
         area = screen.availableGeometry()

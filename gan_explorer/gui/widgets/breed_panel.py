@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QGroupBox, QHBoxLayout, QPushButton, QTableWidget,
+    QComboBox, QDoubleSpinBox, QGroupBox, QHBoxLayout, QHeaderView, QPushButton, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -83,6 +83,9 @@ class BreedPanel(QWidget):
         self.table.setHorizontalHeaderLabels(["parent", "weight", *GENE_GROUPS])
         self.table.setIconSize(QSize(32, 32))
         self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
         self.table.setToolTip("Weight: each parent's share of a blend. Coarse / middle / fine: tick which parent "
                               "gives those layers (genes)")
         c.addWidget(self.table, 1)
