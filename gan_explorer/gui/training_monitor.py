@@ -25,7 +25,7 @@ from gan_explorer.core.training.run_dir import RunDirectory
 from gan_explorer.gui.widgets.slider_bank import QuietComboBox, QuietDoubleSpinBox, QuietSpinBox, quiet
 
 POLL_MS = 500
-GROUP_ORDER = ("Loss", "Augment", "Timing", "Guard")
+GROUP_ORDER = ("Loss", "Metrics", "Augment", "Timing", "Guard")
 HIDDEN_SERIES = {"Timing/total_sec"}  # grows without bound: it would flatten the other timing curves
 
 
@@ -71,6 +71,7 @@ class RunState:
         self.log: list[str] = []
         self._log_offset = 0
         self.series: dict[str, tuple[list, list]] = {}
+        self.metrics_label = ""  # e.g. "FD/KID (gan_explorer features)": what the metrics were measured on
 
     def read_log(self) -> list[str]:
         """New lines of RUN/log.txt (the output of a run launched from the window)."""
@@ -87,9 +88,22 @@ class RunState:
         self.log.extend(lines)
         return lines
 
+    def add_metrics(self, lines):
+        """Quality measured at snapshots: the `Metrics/*` values of metrics.jsonl lines, by kimg."""
+        for line in lines:
+            x = line.get("Progress/kimg")
+            for key, value in line.items():
+                if key.startswith("Metrics/") and isinstance(value, (int, float)):
+                    xs, ys = self.series.setdefault(key, ([], []))
+                    xs.append(x)
+                    ys.append(float(value))
+            if line.get("label"):
+                self.metrics_label = str(line["label"])
+
     def add_stats(self, records, reset=False):
         if reset:
             self.series.clear()
+            self.add_metrics(self.reader.metrics)  # kept: they are not in stats.jsonl
         for record in records:
             x = record.get("Progress/kimg")
             for key, value in record.items():
@@ -412,6 +426,9 @@ class TrainingWorkspace(QWidget):
                 self.log.appendPlainText(line)
         reset = len(run.reader.stats) < before + len(stats)  # the file was rewritten (resume)
         run.add_stats(stats if not reset else run.reader.stats, reset=reset)
+        metrics = run.reader.poll_metrics()
+        run.add_metrics(metrics)
+        stats = stats or metrics  # new metric points redraw the curves like new stats do
         if run is self.current:
             for event in events:
                 self._add_event(event)
@@ -512,7 +529,9 @@ class TrainingWorkspace(QWidget):
             self.plots.clear()
             self.plot_items, self.curves = {}, {}
             for i, group in enumerate(groups):
-                plot = self.plots.addPlot(row=i, col=0, title=group)
+                title = f"{group}: {self.current.metrics_label}" if group == "Metrics" and \
+                    self.current.metrics_label else group
+                plot = self.plots.addPlot(row=i, col=0, title=title)
                 plot.addLegend(offset=(-10, 10))
                 plot.showGrid(x=True, y=True, alpha=0.3)
                 plot.setDownsampling(auto=True, mode="peak")

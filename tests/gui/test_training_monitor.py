@@ -207,3 +207,25 @@ def test_the_wheel_over_an_unfocused_control_or_plot_does_not_change_it(workspac
     qtbot.waitUntil(workspace.batch.hasFocus)
     wheel(workspace.batch)
     assert workspace.batch.value() != 8  # once focused, the wheel works as usual
+
+
+def test_quality_metrics_are_curves_beside_the_losses(workspace, tmp_path):
+    from gan_explorer.core.metrics.evaluate import record_metrics
+
+    run_dir = tmp_path / "measured"
+    run_dir.mkdir()
+    run = RunDirectory(run_dir)
+    (run_dir / "options.json").write_text(json.dumps({"family": "dcgan", "kimg": 2.0}))
+    (run_dir / "stats.jsonl").write_text(json.dumps({"Progress/kimg": 1.0, "Progress/tick": 1, "Loss/D/loss": 1.0})
+                                         + "\n")
+    result = {"features": "gan_explorer", "label": "FD/KID (gan_explorer features)", "num": 100,
+              "data": "faces:16", "metrics": ["fd"], "fd": 31.5, "seconds": {"total_sec": 2.0}}
+    record_metrics(run, result, 1.0, "network-snapshot-000001.000.safetensors")
+    workspace.attach(run_dir)
+    assert workspace.curve_points("Metrics/fd") == 1
+    assert workspace.current.series["Metrics/fd"] == ([1.0], [31.5])
+    assert "gan_explorer features" in workspace.plot_items["Metrics"].titleLabel.text
+    result["fd"] = 20.0
+    record_metrics(run, result, 2.0, "network-snapshot-000002.000.safetensors")
+    workspace.poll()
+    assert workspace.current.series["Metrics/fd"][1] == [31.5, 20.0]

@@ -42,6 +42,8 @@ class RunReader:
         self.events: list[dict] = []
         self._stats_offset = 0
         self._events_offset = 0
+        self.metrics: list[dict] = []  # metrics.jsonl lines (quality measured at snapshots)
+        self._metrics_offset = 0
 
     def poll(self) -> tuple[list[dict], list[dict]]:
         """New (stats, events) since the last poll. A stats file rewritten shorter (a resumed
@@ -61,6 +63,13 @@ class RunReader:
         events, self._events_offset = tail_jsonl(self.run.events_path, self._events_offset)
         self.events.extend(events)
         return stats, events
+
+    def poll_metrics(self) -> list[dict]:
+        """New lines of metrics.jsonl (written when snapshots are evaluated: `train --metrics`,
+        `gan-explorer metrics --run-dir`), each with `Progress/kimg` and `Metrics/*` values."""
+        lines, self._metrics_offset = tail_jsonl(self.path / "metrics.jsonl", self._metrics_offset)
+        self.metrics.extend(lines)
+        return lines
 
     def latest_samples(self) -> Path | None:
         samples = self.run.samples()
