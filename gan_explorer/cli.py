@@ -1,4 +1,9 @@
-"""The one entry point: `gan-explorer SUBCOMMAND ...` (headless commands)."""
+"""The one entry point: `gan-explorer SUBCOMMAND ...` (headless commands); no sub-command opens the window.
+
+Every value from the command line is checked where it enters (finite numbers, ranges, caps on
+how many images one command renders), and every error is one line on stderr, exit status 2:
+input quoted in a message is escaped and truncated (core/errors.py).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,19 @@ from gan_explorer import __version__
 def _add_model_args(p):
     p.add_argument("model", help="model file: .safetensors, NVIDIA .pkl or rosinality .pt")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    _add_truncation_latent_arg(p)
+
+
+def _add_truncation_latent_arg(p):
+    p.add_argument("--truncation-latent", default=None, metavar="W.npy",
+                   help="imported models: use this w ([1, w_dim] .npy) as w_avg, the centre truncation pulls "
+                        "toward (rosinality checkpoints have none: by default it is estimated from 4096 z)")
+
+
+def _add_max_images_arg(p):
+    p.add_argument("--max-images", type=int, default=None, metavar="N",
+                   help="render at most N images (default 1024): a typo such as 0-100000000 is refused, "
+                        "not rendered for days")
 
 
 def _add_truncation_args(p):
@@ -22,7 +40,12 @@ def _add_truncation_args(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gan-explorer", description="Explore and train generative image models.")
+    parser = argparse.ArgumentParser(
+        prog="gan-explorer", description="Explore and train generative image models.",
+        epilog="With no sub-command, `gan-explorer` opens the window on the built-in demo model, and "
+               "`gan-explorer MODEL` opens the window on MODEL (.safetensors, NVIDIA .pkl, rosinality .pt); "
+               "`gan-explorer --smoke-test [--screenshot PNG] [MODEL]` checks that the window works. "
+               "The sub-commands listed above run without a window.")
     parser.add_argument("--version", action="version", version=f"gan-explorer {__version__}")
     sub = parser.add_subparsers(dest="command")
 
@@ -38,12 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="print what a model file holds")
     p.add_argument("model")
+    _add_truncation_latent_arg(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("import", help="convert an NVIDIA .pkl or rosinality .pt to our .safetensors")
     p.add_argument("source", help="network pickle (.pkl) or rosinality checkpoint (.pt)")
     p.add_argument("--out", required=True, help="output .safetensors file")
+    _add_truncation_latent_arg(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("generate", help="render images for seeds (or a saved latent)")
@@ -58,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--out", help="one PNG: the image for one seed, a grid for several")
     out.add_argument("--out-dir", help="one PNG per seed (seed0000.png, ...)")
     p.add_argument("--cols", type=int, default=None, help="grid columns (default: square-ish)")
+    _add_max_images_arg(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("mix", help="the style-mixing figure: rows x columns of seeds")
@@ -67,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", default="coarse", help="layers taken from the column seed: 0-3, coarse, middle, fine")
     _add_truncation_args(p)
     p.add_argument("--out", required=True, help="output PNG")
+    _add_max_images_arg(p)
     p.set_defaults(func=cmd_mix)
 
     p = sub.add_parser("train", help="train a model; the run directory holds everything (resumes by itself)")
@@ -104,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", default="", help="evaluate at each snapshot: comma list of fd, kid, pr, ppl, nn")
     p.add_argument("--metrics-num", type=int, default=2000, help="generated samples per evaluation (default 2000)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    p.add_argument("--restart", action="store_true",
+                   help="start over: move an existing run in --run-dir aside (to RUN.old-N) first")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("dataset", help="make or inspect a dataset")
@@ -116,9 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_dataset_faces)
     q = dsub.add_parser("inspect", help="counts, sizes, modes, skipped files, and a preview grid")
     q.add_argument("path", help="folder, .zip, faces:64, digits or lfw_subset")
-    q.add_argument("--resolution", type=int, default=64, help="preview resolution (default 64)")
+    q.add_argument("--resolution", type=int, default=None,
+                   help="preview resolution (default: N for faces:N, else 64)")
     q.add_argument("--preview", default=None, help="preview grid PNG (default: <name>_preview.png)")
-    q.add_argument("--count", type=int, default=64, help="images in the preview grid")
+    q.add_argument("--count", type=int, default=64, help="images in the preview grid (1 to 1024)")
     q.set_defaults(func=cmd_dataset_inspect)
 
     p = sub.add_parser("bench", help="run a benchmark and print its figures")
@@ -133,6 +163,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show(value) -> str:
+    """A path or name from the user, safe to print (control characters and stray bytes escaped)."""
+    from gan_explorer.core.errors import escape_text
+
+    return escape_text(str(value), 400)
+
+
+def _finite(flag: str, value: float) -> float:
+    from gan_explorer.core.generate import check_finite
+
+    return check_finite(flag, value)
+
+
+def _in_range(flag: str, value, low: int, high: int):
+    from gan_explorer.core.errors import ConfigError
+
+    if value is not None and not low <= value <= high:
+        raise ConfigError(f"{flag} {value}: must be from {low} to {high}")
+    return value
+
+
+def _max_images(args) -> int:
+    from gan_explorer.core.generate import MAX_SEEDS
+
+    return _in_range("--max-images", args.max_images, 1, 10**9) or MAX_SEEDS
+
+
+def _check_truncation(args):
+    _finite("--truncation-psi", args.truncation_psi)
+    _in_range("--truncation-cutoff", args.truncation_cutoff, 0, 1024)
+
+
 def cmd_new(args):
     import torch
 
@@ -144,10 +206,11 @@ def cmd_new(args):
         options["img_resolution"] = args.resolution
     if args.channels is not None:
         options["img_channels"] = args.channels
+    _in_range("--seed", args.seed, 0, 2**63 - 1)
     torch.manual_seed(args.seed)
     model = build_model(args.family, **options)
     save_model(model, args.out, provenance={"created_by": "gan-explorer new", "init_seed": args.seed})
-    print(f"wrote {args.out}: {args.family}, {model.img_resolution} px, {model.num_parameters():,} parameters")
+    print(f"wrote {_show(args.out)}: {args.family}, {model.img_resolution} px, {model.num_parameters():,} parameters")
 
 
 def model_info(model) -> dict:
@@ -168,11 +231,11 @@ def model_info(model) -> dict:
 def cmd_info(args):
     from gan_explorer.core.io.models import open_model
 
-    info = model_info(open_model(args.model))
+    info = model_info(open_model(args.model, truncation_latent=args.truncation_latent))
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return
-    print(f"{args.model}")
+    print(_show(args.model))
     for key in ("family", "img_resolution", "img_channels", "z_dim", "w_dim", "num_ws", "parameters"):
         if key in info:
             value = info[key]
@@ -187,70 +250,106 @@ def _open(args):
     from gan_explorer.core.devices import resolve_device
     from gan_explorer.core.io.models import open_model
 
-    return open_model(args.model, device=resolve_device(args.device))
+    return open_model(args.model, device=resolve_device(args.device), truncation_latent=args.truncation_latent)
 
 
 def cmd_import(args):
     from gan_explorer.core.io.checkpoint import save_model
     from gan_explorer.core.io.models import open_model
 
-    model = open_model(args.source)
+    from gan_explorer.core.io.atomic import check_output_path
+
+    check_output_path(args.out)
+    model = open_model(args.source, truncation_latent=args.truncation_latent)
     save_model(model, args.out, provenance=getattr(model, "provenance", {}))
-    print(f"wrote {args.out}: {model.family}, {model.img_resolution} px, num_ws {model.num_ws}")
+    print(f"wrote {_show(args.out)}: {model.family}, {model.img_resolution} px, num_ws {model.num_ws}")
 
 
 def _apply_transform(model, args):
+    from gan_explorer.core.errors import ConfigError, quote
+
+    _finite("--rotate", args.rotate)
     if args.translate is None and not args.rotate:
         return
-    from gan_explorer.core.errors import ConfigError
-
-    if not model.capabilities.has_transform:
-        raise ConfigError(f"--translate/--rotate need a StyleGAN3 model, this is {model.family}")
     try:
         tx, ty = (float(v) for v in (args.translate or "0,0").split(","))
     except ValueError:
-        raise ConfigError(f"--translate {args.translate!r}: expected X,Y such as 0.1,-0.2") from None
+        raise ConfigError(f"--translate {quote(args.translate, 60)}: expected X,Y such as 0.1,-0.2") from None
+    _finite("--translate", tx)
+    _finite("--translate", ty)
+    if not model.capabilities.has_transform:
+        raise ConfigError(f"--translate/--rotate need a StyleGAN3 model, this is {model.family}")
     model.set_transform((tx, ty), args.rotate)
 
 
 def cmd_generate(args):
     from gan_explorer.core.generate import parse_seeds, render_ws, require_latent_model, ws_for_seeds
+    from gan_explorer.core.io.atomic import check_output_path
     from gan_explorer.core.io.images import make_grid, save_image
     from gan_explorer.core.latent.files import load_latent
 
+    _check_truncation(args)
+    _in_range("--cols", args.cols, 1, 4096)
+    _in_range("--noise-seed", args.noise_seed, 0, 2**63 - 1)
+    limit = _max_images(args)
+    seeds = None if args.latent else parse_seeds(args.seeds, limit)  # before the model: a typo fails fast
+    if args.out:
+        check_output_path(args.out)
+    elif Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+        from gan_explorer.core.errors import OutputError
+        raise OutputError(f"--out-dir {_show(args.out_dir)}: exists and is not a folder")
     model = _open(args)
     require_latent_model(model)
     _apply_transform(model, args)
     if args.latent:
-        ws = load_latent(args.latent, model.num_ws, model.w_dim)
+        ws = load_latent(args.latent, model.num_ws, model.w_dim, max_count=limit)
         names = [f"latent{i:04d}" for i in range(len(ws))]
     else:
-        seeds = parse_seeds(args.seeds)
-        ws = ws_for_seeds(model, seeds, args.truncation_psi, args.truncation_cutoff)
+        ws = None
         names = [f"seed{s:04d}" for s in seeds]
-    images = render_ws(model, ws, noise_mode=args.noise_mode, noise_seed=args.noise_seed)
+    # Rendered a batch at a time; with --out-dir each image is written as it comes, so memory stays
+    # that of one batch however many seeds were asked for.
+    batch, kept = 8, []
+    for start in range(0, len(names), batch):
+        chunk = ws[start:start + batch] if ws is not None else \
+            ws_for_seeds(model, seeds[start:start + batch], args.truncation_psi, args.truncation_cutoff)
+        images = render_ws(model, chunk, noise_mode=args.noise_mode, noise_seed=args.noise_seed + start)
+        if args.out_dir:
+            for name, image in zip(names[start:start + batch], images):
+                save_image(Path(args.out_dir) / f"{name}.png", image)
+        else:
+            kept.append(images)
     if args.out_dir:
-        out_dir = Path(args.out_dir)
-        for name, image in zip(names, images):
-            save_image(out_dir / f"{name}.png", image)
-        print(f"wrote {len(images)} images to {out_dir}")
-    else:
-        save_image(args.out, images[0] if len(images) == 1 else make_grid(images, args.cols))
-        print(f"wrote {args.out} ({len(images)} image{'s' if len(images) > 1 else ''})")
+        print(f"wrote {len(names)} images to {_show(args.out_dir)}")
+        return
+    import numpy as np
+
+    images = np.concatenate(kept)
+    save_image(args.out, images[0] if len(images) == 1 else make_grid(images, args.cols))
+    print(f"wrote {_show(args.out)} ({len(images)} image{'s' if len(images) > 1 else ''})")
 
 
 def cmd_mix(args):
-    from gan_explorer.core.generate import parse_seeds, require_latent_model, style_mixing_figure
+    from gan_explorer.core.errors import ConfigError
+    from gan_explorer.core.generate import parse_seeds, require_style_mixing, style_mixing_figure
+    from gan_explorer.core.io.atomic import check_output_path
     from gan_explorer.core.io.images import save_image
     from gan_explorer.core.latent.ops import parse_layers
 
+    _check_truncation(args)
+    limit = _max_images(args)
+    rows, cols = parse_seeds(args.rows, limit), parse_seeds(args.cols, limit)
+    if len(rows) * len(cols) > limit:
+        raise ConfigError(f"--rows x --cols: {len(rows) * len(cols):,} images, more than {limit:,}; "
+                          f"pass --max-images N to allow more")
+    check_output_path(args.out)
     model = _open(args)
-    require_latent_model(model)
+    require_style_mixing(model)
     layers = parse_layers(args.layers, model.num_ws)
-    figure = style_mixing_figure(model, parse_seeds(args.rows), parse_seeds(args.cols), layers,
+    figure = style_mixing_figure(model, rows, cols, layers,
                                  args.truncation_psi, args.truncation_cutoff, args.noise_mode)
     save_image(args.out, figure)
-    print(f"wrote {args.out} (layers {layers} from the column seeds)")
+    print(f"wrote {_show(args.out)} (layers {layers} from the column seeds)")
 
 
 def _parse_key_values(items, flag):
@@ -259,9 +358,13 @@ def _parse_key_values(items, flag):
         key, sep, value = item.partition("=")
         if not sep:
             from gan_explorer.core.errors import ConfigError
-            raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE")
+            from gan_explorer.core.errors import quote
+            raise ConfigError(f"{flag} {quote(item, 80)}: expected KEY=VALUE")
         try:
             options[key] = json.loads(value)
+        except RecursionError:
+            from gan_explorer.core.errors import ConfigError
+            raise ConfigError(f"{flag} {key}: the value is nested too deeply") from None
         except ValueError:
             options[key] = value
     return options
@@ -276,7 +379,7 @@ def cmd_train(args):
     saved = load_run_options(args.run_dir)
     if args.family is None or args.data is None:
         if saved is None:
-            raise ConfigError(f"{args.run_dir} holds no run yet: give --family and --data")
+            raise ConfigError(f"{_show(args.run_dir)} holds no run yet: give --family and --data")
         # Resume exactly what options.json says; only the length, the cadence and the machine may change.
         options = saved.replace(kimg=args.kimg or saved.kimg, device=args.device, workers=args.workers,
                                 tick_kimg=args.tick_kimg or saved.tick_kimg,
@@ -294,8 +397,8 @@ def cmd_train(args):
             perceptual_weight=args.perceptual_weight, perceptual_layers=args.perceptual_layers,
             perceptual_target=args.perceptual_target, perceptual_network=args.perceptual_network,
             metrics=parse_metrics(args.metrics) if args.metrics else (), metrics_num=args.metrics_num)
-    status = training_loop(args.run_dir, options)
-    print(f"training {status}: {args.run_dir}")
+    status = training_loop(args.run_dir, options, restart=args.restart)
+    print(f"training {status}: {_show(args.run_dir)}")
 
 
 def cmd_dataset_faces(args):
@@ -307,23 +410,39 @@ def cmd_dataset_faces(args):
         raise ConfigError(f"--resolution {args.resolution}: must be from {MIN_RESOLUTION} to {MAX_RESOLUTION}")
     if args.count < 1:
         raise ConfigError(f"--count {args.count}: must be at least 1")
+    _in_range("--seed", args.seed, 0, 2**32 - 1)
     write_faces(args.out, args.count, args.resolution, seed=args.seed, progress=True)
-    print(f"wrote {args.count} faces at {args.resolution} px to {args.out} (seed {args.seed})")
+    print(f"wrote {args.count} faces at {args.resolution} px to {_show(args.out)} (seed {args.seed})")
 
 
 def cmd_dataset_inspect(args):
     from gan_explorer.core.data import open_dataset, preview_images
+    from gan_explorer.core.data.folder import MAX_RESOLUTION
+    from gan_explorer.core.errors import ConfigError
+    from gan_explorer.core.io.atomic import check_output_path
     from gan_explorer.core.io.images import make_grid, save_image
+    from gan_explorer.core.training.options import check_data_spec
 
-    dataset = open_dataset(args.path, args.resolution)
+    check_data_spec(str(args.path))
+    name, sep, arg = str(args.path).partition(":")
+    resolution = args.resolution
+    if resolution is None:
+        resolution = int(arg) if name == "faces" and sep else 64  # faces:32 previews at its own 32 px
+    _in_range("--resolution", resolution, 1, MAX_RESOLUTION)
+    _in_range("--count", args.count, 1, 1024)
+    if name == "faces" and sep and int(arg) != resolution:
+        raise ConfigError(f"{_show(args.path)}: resolution {arg} differs from --resolution {resolution}")
+    preview = args.preview or f"{Path(str(args.path).replace(':', '_')).stem}_preview.png"
+    check_output_path(preview)
+    dataset = open_dataset(args.path, resolution)
     report = getattr(dataset, "report", None)
-    print(f"{args.path}")
+    print(_show(args.path))
     endless = getattr(dataset, "count", 0) is None
     print(f"  images used     {'endless (seeded)' if endless else f'{len(dataset):,}'}")
     if report is not None:
         print(f"  skipped         {len(report.skipped)}")
-        for name, reason in report.skipped[:20]:
-            print(f"    {name}: {reason}")
+        for skipped, reason in report.skipped[:20]:
+            print(f"    {_show(skipped)}: {_show(reason)}")
         if len(report.skipped) > 20:
             print(f"    ... and {len(report.skipped) - 20} more")
         print(f"  ignored         {report.ignored} (not images by suffix)")
@@ -332,10 +451,10 @@ def cmd_dataset_inspect(args):
         print(f"  modes           {', '.join(f'{m} ({n})' for m, n in report.modes.most_common())}")
     classes = getattr(dataset, "class_names", [])
     if classes:
-        print(f"  classes         {len(classes)}: {', '.join(classes[:10])}{' ...' if len(classes) > 10 else ''}")
-    preview = args.preview or f"{Path(str(args.path).replace(':', '_')).stem}_preview.png"
+        shown = ", ".join(_show(c) for c in classes[:10])
+        print(f"  classes         {len(classes)}: {shown}{' ...' if len(classes) > 10 else ''}")
     save_image(preview, make_grid(preview_images(dataset, args.count)))
-    print(f"  preview         {preview}")
+    print(f"  preview         {_show(preview)}")
 
 
 def cmd_bench(args):
@@ -370,15 +489,28 @@ def main(argv=None) -> int:
         return 0
     import logging
 
-    from gan_explorer.core.errors import GanExplorerError
+    from gan_explorer.core.errors import GanExplorerError, Terminated, escape_text
 
+    for stream in (sys.stdout, sys.stderr):
+        try:  # a file name that is not UTF-8 must print as an escape, never raise UnicodeEncodeError
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     try:
         args.func(args)
     except GanExplorerError as exc:
         print(f"gan-explorer {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file the command could not read or write: the name and the reason
+        where = f"{escape_text(str(exc.filename), 400)}: " if exc.filename else ""
+        print(f"gan-explorer {args.command}: error: {where}{escape_text(exc.strerror or str(exc), 300)}",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"gan-explorer {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"gan-explorer {args.command}: terminated", file=sys.stderr)
+        return 143
     return 0

@@ -121,3 +121,147 @@ def test_train_then_resume_by_run_dir_alone(tmp_path, capsys):
     assert main(["generate", str(snapshot), "--seeds", "0-3", "--out", str(tmp_path / "g.png")]) == 0
     assert main(["train", "--run-dir", str(tmp_path / "nothing")]) == 2
     assert "give --family and --data" in capsys.readouterr().err
+
+
+# ---- issue #14/#15: values from the command line, outputs, caps --------------------------------
+
+def _one_error_line(capsys, *expected):
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err and "\x1b" not in err, err[:500]
+    for text in expected:
+        assert text in err, (text, err)
+    return err
+
+
+def test_help_says_what_opens_the_window(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "With no sub-command, `gan-explorer` opens the window" in out
+    assert "`gan-explorer MODEL` opens the window on MODEL" in out
+
+
+@pytest.mark.parametrize("args,value", [
+    (["--truncation-psi", "nan"], "--truncation-psi nan"), (["--truncation-psi", "inf"], "--truncation-psi inf"),
+    (["--rotate", "nan"], "--rotate nan"), (["--translate", "nan,0"], "--translate nan"),
+    (["--cols", "-1", "--seeds", "0-3"], "--cols -1"), (["--truncation-cutoff", "-3"], "--truncation-cutoff -3"),
+])
+def test_generate_refuses_bad_numbers(model_file, tmp_path, capsys, args, value):
+    assert main(["generate", str(model_file), "--out", str(tmp_path / "x.png"), *args]) == 2
+    _one_error_line(capsys, value)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_mix_on_a_model_without_style_mixing_names_the_capability(tmp_path, capsys):
+    path = tmp_path / "d.safetensors"
+    assert main(["new", "--family", "dcgan", "--resolution", "16", "--option", "ngf=8", "--option", "z_dim=8",
+                 "--out", str(path)]) == 0
+    assert main(["mix", str(path), "--rows", "1", "--cols", "2", "--out", str(tmp_path / "m.png")]) == 2
+    _one_error_line(capsys, "style_mixing", "dcgan")
+
+
+def test_dataset_inspect_faces_without_resolution(tmp_path, capsys):
+    preview = tmp_path / "p.png"
+    assert main(["dataset", "inspect", "faces:32", "--count", "4", "--preview", str(preview)]) == 0
+    assert Image.open(preview).size == (64, 64)  # 2 x 2 faces at their own 32 px
+
+
+@pytest.mark.parametrize("argv,value", [
+    (["dataset", "inspect", "faces:32", "--resolution", "0"], "--resolution 0"),
+    (["dataset", "inspect", "faces:abc"], "faces:abc"),
+    (["dataset", "inspect", "faces:32", "--count", "-5"], "--count -5"),
+    (["train", "--family", "dcgan", "--data", "faces:16", "--kimg", "nan"], "--kimg nan"),
+    (["train", "--family", "dcgan", "--data", "faces:16", "--tick-kimg", "inf"], "--tick-kimg inf"),
+    (["train", "--family", "dcgan", "--data", "faces:16", "--lr", "nan"], "--lr nan"),
+    (["train", "--family", "dcgan", "--data", "faces:16", "--seed", str(2**70)], f"--seed {2**70}"),
+    (["train", "--family", "dcgan", "--data", "faces:16", "--resolution", "20000"], "--resolution 20000"),
+    (["train", "--family", "dcgan", "--data", "faces:abc"], "faces:abc"),
+    (["new", "--family", "stylegan", "--option", "z_dim=" + "9" * 400], "z_dim=999"),
+    (["new", "--family", "stylegan", "--option", "conv_clamp=NaN"], "conv_clamp=nan"),
+])
+def test_bad_values_are_one_line(tmp_path, capsys, argv, value):
+    if argv[0] == "train":
+        argv = [*argv, "--run-dir", str(tmp_path / "run"), "--workers", "0", "--no-progress"]
+    if argv[0] == "new":
+        argv = [*argv, "--out", str(tmp_path / "m.safetensors")]
+    assert main(argv) == 2
+    err = _one_error_line(capsys, value)
+    assert len(err) < 1000
+    assert not (tmp_path / "run" / "events.jsonl").exists() or "error" in (tmp_path / "run" / "events.jsonl").read_text()
+
+
+def test_seed_ranges_are_capped_before_they_are_expanded(model_file, tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert main(["generate", str(model_file), "--seeds", "0-100000000", "--out", str(out)]) == 2
+    err = _one_error_line(capsys, "more than 1,024 images", "--max-images")
+    assert len(err) < 300
+    assert main(["generate", str(model_file), "--seeds", "0-2", "--max-images", "2", "--out", str(out)]) == 2
+    capsys.readouterr()
+    assert main(["generate", str(model_file), "--seeds", "0-2", "--max-images", "3", "--out", str(out)]) == 0
+    assert Image.open(out).size == (32, 32)
+    huge = ",".join(str(2**40 + i) for i in range(100_000))  # 1.3 MB of out-of-range seeds
+    assert main(["generate", str(model_file), "--seeds", huge, "--out", str(out)]) == 2
+    assert len(_one_error_line(capsys, "out of range")) < 300
+
+
+def test_latent_counts_are_capped(model_file, tmp_path, capsys):
+    model = load_model(model_file)
+    ws = model.map(model.sample_z(5, 0))
+    np.save(tmp_path / "five.npy", ws.detach().numpy())
+    out_dir = tmp_path / "frames"
+    assert main(["generate", str(model_file), "--latent", str(tmp_path / "five.npy"), "--max-images", "4",
+                 "--out-dir", str(out_dir)]) == 2
+    _one_error_line(capsys, "more than the 768 allowed", "4 latents", "--max-images")  # read from the header
+    assert main(["generate", str(model_file), "--latent", str(tmp_path / "five.npy"), "--out-dir", str(out_dir)]) == 0
+    assert len(list(out_dir.iterdir())) == 5
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"ws": [[[0.0] * 32] * 6] * 5}) + " " * 200_000)
+    assert main(["generate", str(model_file), "--latent", str(big), "--max-images", "1", "--out", str(tmp_path / "b.png")]) == 2
+    _one_error_line(capsys, "use --max-images")
+
+
+def test_out_never_replaces_a_device_a_link_or_a_folder(model_file, tmp_path, capsys):
+    import os
+    import stat
+
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    link = tmp_path / "link.png"
+    link.symlink_to(target)
+    device = tmp_path / "null.png"
+    os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a copy of /dev/null's node
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    for out, kind in ((link, "a symbolic link"), (device, "a character device"), (folder, "a directory")):
+        assert main(["generate", str(model_file), "--out", str(out)]) == 2
+        _one_error_line(capsys, str(out), kind)
+    assert link.is_symlink() and target.read_text() == "keep me"
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and folder.is_dir()
+    assert main(["generate", str(model_file), "--out", "/sys/gan-explorer-test.png"]) == 2
+    _one_error_line(capsys, "/sys/gan-explorer-test.png", "cannot write")
+
+
+def test_file_names_that_are_not_utf8_or_hold_escapes_print_escaped(model_file, tmp_path, capsys):
+    import os
+
+    name = os.fsdecode(b"\xff\x1b[2J\x1b]0;owned\x07.png")
+    assert main(["generate", str(model_file), "--out", str(tmp_path / name)]) == 0
+    out = capsys.readouterr().out
+    assert "\\xff\\x1b[2J\\x1b]0;owned\\x07.png" in out and "\x1b" not in out
+    assert (tmp_path / name).exists()
+    assert main(["info", str(tmp_path / os.fsdecode(b"missing\xfe\x1b[31m.safetensors"))]) == 2
+    _one_error_line(capsys, "missing\\xfe\\x1b[31m.safetensors", "no such file")
+
+
+def test_restart_moves_the_old_run_aside(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    common = ["--family", "dcgan", "--data", "faces:16", "--run-dir", str(run_dir), "--kimg", "0.008", "--batch", "8",
+              "--tick-kimg", "0.008", "--model-option", "ngf=4", "--model-option", "ndf=4", "--workers", "0",
+              "--no-progress", "--device", "cpu"]
+    assert main(["train", *common]) == 0
+    (run_dir / "training-state.pt").unlink()
+    (run_dir / "training-state-prev.pt").unlink()
+    assert main(["train", *common]) == 2
+    _one_error_line(capsys, "no training state", "--restart")
+    assert main(["train", *common, "--restart"]) == 0
+    assert (tmp_path / "run.old-1" / "stats.jsonl").exists() and (run_dir / "training-state.pt").exists()

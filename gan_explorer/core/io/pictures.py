@@ -10,6 +10,8 @@ with one line. Sizes are checked before pixels are decoded.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 
 import numpy as np
@@ -20,6 +22,31 @@ PICTURE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 MAX_PIXELS = 16384 * 16384  # refuse decompression bombs beyond this (Pillow's own guard sits lower)
 FORMATS_TEXT = "PNG, JPEG, WebP or BMP"
+MAX_PICTURE_BYTES = 256 * 1024**2  # one picture file: far above any photo, far below /dev/zero
+
+
+def read_picture_file(path, max_bytes: int = MAX_PICTURE_BYTES) -> bytes:
+    """The bytes of a picture file a user dropped or named: a regular file of at most `max_bytes`
+    (a FIFO would block forever, /dev/zero would never end); ValueError with the reason."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ValueError(f"cannot read ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"too large ({info.st_size:,} bytes; the limit is {max_bytes:,})")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise ValueError(f"too large (more than {max_bytes:,} bytes)")
+    return data
 
 
 def open_picture(data: bytes) -> Image.Image:

@@ -56,7 +56,7 @@ def _open_regular(path: Path):
     return info.st_size
 
 
-def read_npy(path: str | os.PathLike, max_elements: int) -> np.ndarray:
+def read_npy(path: str | os.PathLike, max_elements: int, hint: str = "") -> np.ndarray:
     """A numeric .npy array of at most `max_elements` values, checked before it is allocated."""
     path = Path(path)
     size = _open_regular(path)
@@ -82,7 +82,7 @@ def read_npy(path: str | os.PathLike, max_elements: int) -> np.ndarray:
         raise LatentFileError(path, f"its header promises {list(shape)} {dtype} ({count * dtype.itemsize:,} bytes) "
                                     f"but the file holds {size - offset:,}")
     if count > max_elements:
-        raise LatentFileError(path, f"{count:,} values, more than the {max_elements:,} allowed here")
+        raise LatentFileError(path, f"{count:,} values, more than the {max_elements:,} allowed here{hint}")
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
@@ -124,7 +124,9 @@ def load_latent(path: str | os.PathLike, num_ws: int, w_dim: int, max_count: int
     if path.suffix.lower() == ".json":
         array = _read_json(path, max_count, num_ws, w_dim)
     else:
-        array = read_npy(path, max_elements=max_count * num_ws * w_dim).astype(np.float32)
+        array = read_npy(path, max_elements=max_count * num_ws * w_dim,
+                         hint=f" ({max_count:,} latents of {num_ws} x {w_dim}); use --max-images to render more"
+                         ).astype(np.float32)
     if array.ndim == 1:
         array = np.broadcast_to(array, (num_ws, array.shape[0]))
     if array.ndim == 2:

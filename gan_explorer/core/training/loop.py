@@ -3,11 +3,19 @@
 It resumes by itself when the directory holds a training state, polls control/stop and
 control/pause, guards against NaN/inf, and under torchrun averages gradients over processes
 while only rank 0 writes.
+
+A run directory whose training state was deleted is never silently started over (that would
+append a second tick 1.. to stats.jsonl and overwrite the old snapshots): it is refused unless
+`restart=True` (--restart), which moves the old run aside. SIGTERM ends a run like Ctrl-C, with
+an `aborted` event. Steps skipped for NaN/inf do not count as trained images.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import signal
+import threading
 import time
 import traceback
 from collections import defaultdict
@@ -19,19 +27,24 @@ from tqdm import tqdm
 from gan_explorer.core.data import open_dataset
 from gan_explorer.core.data.loader import make_loader
 from gan_explorer.core.devices import resolve_device
-from gan_explorer.core.errors import ConfigError, GanExplorerError
+from gan_explorer.core.errors import ConfigError, GanExplorerError, Terminated
 from gan_explorer.core.io.checkpoint import save_model
 from gan_explorer.core.io.images import save_image
 from gan_explorer.core.training.distributed import Distributed
 from gan_explorer.core.training.options import TrainingOptions
-from gan_explorer.core.training.run_dir import RunDirectory
+from gan_explorer.core.training.run_dir import RunDirectory, StateError
 from gan_explorer.core.training.trainers import TRAINERS, NonFiniteStep
 
 FINISHED, ABORTED = "finished", "aborted"
+log = logging.getLogger(__name__)
 
 
 class TrainingError(GanExplorerError):
     """Training cannot go on (e.g. losses stay NaN after every rollback)."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
 
 
 def load_run_options(run_dir) -> TrainingOptions | None:
@@ -45,11 +58,12 @@ def load_run_options(run_dir) -> TrainingOptions | None:
 
 
 def training_loop(run_dir, options: TrainingOptions, abort_fn=None, progress_fn=None,
-                  dataset=None, dataset_b=None) -> str:
+                  dataset=None, dataset_b=None, restart: bool = False) -> str:
     """Train until options.kimg, a stop request or an error. Returns 'finished' or 'aborted'.
 
     abort_fn() -> bool is polled each step like control/stop; progress_fn(cur_kimg, total_kimg)
-    is called each tick; dataset / dataset_b replace what options.data names (tests).
+    is called each tick; dataset / dataset_b replace what options.data names (tests);
+    restart moves an existing run aside (RUN.old-N) and starts afresh.
     """
     device = resolve_device(options.device)
     dist = Distributed.from_env(device)
@@ -58,24 +72,41 @@ def training_loop(run_dir, options: TrainingOptions, abort_fn=None, progress_fn=
         torch.cuda.set_device(device)
     run = RunDirectory(run_dir, writer=dist.is_main)
     run.acquire()
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b)
+        moved = None
+        if restart and dist.is_main and (run.has_state() or run.has_history() or run.options_path.exists()):
+            moved = run.move_aside()
+        return _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b, moved)
     except KeyboardInterrupt:
-        run.event(ABORTED, reason="interrupted")
+        _last_event(run, ABORTED, reason="interrupted")
         raise
-    except TrainingError as exc:
-        run.event("error", message=str(exc))
+    except Terminated:
+        _last_event(run, ABORTED, reason="terminated (SIGTERM)")
         raise
-    except GanExplorerError as exc:
-        run.event("error", message=str(exc))
+    except GanExplorerError as exc:  # TrainingError, a bad dataset, a full disk: the one-line reason
+        _last_event(run, "error", message=str(exc))
         raise
     except Exception as exc:
         message = _oom_message(exc) or f"{type(exc).__name__}: {exc}"
-        run.event("error", message=message, traceback=traceback.format_exc()[-4000:])
+        _last_event(run, "error", message=message, traceback=traceback.format_exc()[-4000:])
         raise
     finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
         run.release()
         dist.close()
+
+
+def _last_event(run, kind, **data):
+    """The closing event, if it can be written at all: on a full disk the original error is what
+    the user must see, not a second failure while reporting it."""
+    try:
+        run.event(kind, **data)
+    except (OSError, GanExplorerError):
+        pass
 
 
 def _oom_message(exc) -> str | None:
@@ -87,7 +118,11 @@ def _oom_message(exc) -> str | None:
 def _resolve_options(run: RunDirectory, options: TrainingOptions) -> tuple[TrainingOptions, bool]:
     saved = load_run_options(run.path)
     resuming = saved is not None and run.has_state()
-    if saved is None:
+    if not run.has_state() and run.has_history():
+        raise ConfigError(f"{run.path} holds a run (events, stats or snapshots) but no training state to resume "
+                          f"from (deleted?); --restart moves the old run aside and starts over, or use a new "
+                          f"--run-dir")
+    if saved is None or not resuming:
         return options.resolved(), False
     asked = options.resolved()
     changed = saved.differences(asked)
@@ -134,13 +169,14 @@ class _Progress:
     """Where the run stands; saved in the training state."""
 
     def __init__(self):
-        self.cur_nimg = 0
+        self.cur_nimg = 0  # images trained on (steps skipped for NaN/inf do not count)
+        self.data_nimg = 0  # images drawn from the data (where a resumed loader continues)
         self.tick = 0
         self.total_sec = 0.0
         self.rollbacks = 0
 
 
-def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b) -> str:
+def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b, moved=None) -> str:
     opts, resuming = _resolve_options(run, options)
     if opts.batch % dist.world_size:
         raise ConfigError(f"--batch {opts.batch}: must be divisible by the {dist.world_size} processes")
@@ -152,9 +188,17 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
     progress = _Progress()
     if resuming:
         _load_state(run, trainer, progress, dist)
+        if run.state_warning:
+            run.event("state_refused", message=run.state_warning)
+            log.warning("%s", run.state_warning)
         run.event("resumed", kimg=progress.cur_nimg / 1000, tick=progress.tick)
     else:
         trainer.broadcast_initial_weights()
+        # The first state exists before the `started` event: a run killed right after starting
+        # always resumes, and a run with events but no state can only mean a deleted state.
+        _save_state(run, trainer, progress, dist)
+        if moved is not None:
+            run.event("restarted", previous_run=str(moved))
         run.event("started", family=opts.family, data=opts.data, kimg=opts.kimg, batch=opts.batch,
                   world_size=dist.world_size, device=str(device))
 
@@ -176,7 +220,7 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
                             world_size=dist.world_size, start=start)
         return iter(a), (iter(b) if b is not None else None)
 
-    it_a, it_b = loaders(progress.cur_nimg)
+    it_a, it_b = loaders(progress.data_nimg)
     total_nimg = int(opts.kimg * 1000)
     tick_nimg = max(int(opts.tick_kimg * 1000), opts.batch)
     tick_start_nimg, tick_start_time = progress.cur_nimg, time.time()
@@ -195,6 +239,7 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
         means = dist.mean_stats(means, device)
         kimg_in_tick = max(progress.cur_nimg - tick_start_nimg, 1) / 1000
         record = {**means, "Progress/tick": progress.tick, "Progress/kimg": progress.cur_nimg / 1000,
+                  "Progress/skipped_kimg": (progress.data_nimg - progress.cur_nimg) / 1000,
                   "Progress/step": trainer.step_count, "Timing/sec_per_tick": sec,
                   "Timing/sec_per_kimg": sec / kimg_in_tick, "Timing/total_sec": progress.total_sec,
                   "Timing/img_per_sec": kimg_in_tick * 1000 / max(sec, 1e-9),
@@ -214,7 +259,6 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
 
     if not resuming:
         _snapshot(run, trainer, opts, progress, model=False)  # what the untrained G draws
-        _save_state(run, trainer, progress, dist)
     try:
         while progress.cur_nimg < total_nimg:
             stop, pause = dist.broadcast_flags(
@@ -240,6 +284,7 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
                 return ABORTED
             real = next(it_a)[0].to(device, non_blocking=True)
             real_b = next(it_b)[0].to(device, non_blocking=True) if it_b is not None else None
+            progress.data_nimg += opts.batch
             try:
                 stats = trainer.train_step(real, real_b)
                 nan_streak = 0
@@ -253,12 +298,12 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
                 if nan_streak >= opts.nan_patience:
                     _rollback(run, trainer, progress, opts, dist)
                     nan_streak = 0
-                    it_a, it_b = loaders(progress.cur_nimg)
+                    it_a, it_b = loaders(progress.data_nimg)
                     tick_start_nimg, tick_start_time = progress.cur_nimg, time.time()
                     stats_sum.clear()
                     stats_count.clear()
                     bar.n = progress.cur_nimg
-                    continue
+                continue  # a skipped step trained nothing: it does not count toward the run's kimg
             for k, v in stats.items():
                 stats_sum[k] += v
                 stats_count[k] += 1
@@ -283,7 +328,7 @@ def _snapshot(run, trainer, opts, progress, model=True):
     if model:
         path = run.snapshot_path(kimg, fine)
         provenance = {"trained_by": "gan-explorer train", "objective": opts.family, "data": opts.data,
-                      "kimg": kimg, "run_dir": str(run.path)}
+                      "kimg": kimg, "run_dir": str(run.path), "training": _objective_options(opts)}
         if opts.data_b:
             provenance["data_b"] = opts.data_b
         save_model(trainer.export_model(), path, provenance=provenance)
@@ -296,29 +341,46 @@ def _snapshot(run, trainer, opts, progress, model=True):
                                       opts.data)
 
 
+def _objective_options(opts) -> dict:
+    """What a snapshot's provenance records of how it was trained (its config holds the rest)."""
+    knobs = {"lr": opts.lr, "batch": opts.batch, "augment": opts.augment, "seed": opts.seed}
+    knobs.update({"vae": {"beta": opts.beta}, "autoencoder": {"ae_loss": opts.ae_loss},
+                  "wgan-gp": {"n_critic": opts.n_critic, "gp_lambda": opts.gp_lambda},
+                  "stylegan": {"r1_gamma": opts.r1_gamma, "pl_weight": opts.pl_weight,
+                               "style_mixing_prob": opts.style_mixing_prob}}.get(opts.family, {}))
+    return knobs
+
+
 def _save_state(run, trainer, progress, dist):
     if not run.writer:
         return
     run.save_state({"trainer": trainer.state_dict(), "cur_nimg": progress.cur_nimg, "tick": progress.tick,
-                    "total_sec": progress.total_sec, "rollbacks": progress.rollbacks, "rng": _rng_state()})
+                    "total_sec": progress.total_sec, "rollbacks": progress.rollbacks, "rng": _rng_state(),
+                    "data_nimg": progress.data_nimg})
 
 
 def _load_state(run, trainer, progress, dist):
     state = run.load_state()
-    trainer.load_state_dict(state["trainer"])
-    progress.cur_nimg, progress.tick = state["cur_nimg"], state["tick"]
-    progress.total_sec, progress.rollbacks = state["total_sec"], state["rollbacks"]
-    if dist.enabled:
-        # Only rank 0's generator state is saved: give every rank a fresh, distinct stream.
-        _seed_all(trainer.options.seed * 1000 + dist.rank + 7919 * progress.cur_nimg)
-    else:
-        _restore_rng(state["rng"])
+    try:
+        trainer.load_state_dict(state["trainer"])
+        progress.cur_nimg, progress.tick = int(state["cur_nimg"]), int(state["tick"])
+        progress.data_nimg = int(state.get("data_nimg", progress.cur_nimg))  # states before NaN accounting
+        progress.total_sec, progress.rollbacks = float(state["total_sec"]), int(state["rollbacks"])
+        if dist.enabled:
+            # Only rank 0's generator state is saved: give every rank a fresh, distinct stream.
+            _seed_all(trainer.options.seed * 1000 + dist.rank + 7919 * progress.cur_nimg)
+        else:
+            _restore_rng(state["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        text = str(exc).strip().splitlines()
+        raise StateError(f"{run.state_path}: the training state does not fit this run "
+                         f"({type(exc).__name__}: {text[0][:160] if text else ''})") from None
     run.truncate_stats(progress.tick)
 
 
 def _rollback(run, trainer, progress, opts, dist):
     progress.rollbacks += 1
-    if not run.state_path.exists():
+    if not run.has_state():
         raise TrainingError(f"losses were NaN/inf for {opts.nan_patience} steps in a row before any "
                             f"saved state; lower --lr (now {opts.lr})")
     if progress.rollbacks > opts.max_rollbacks:

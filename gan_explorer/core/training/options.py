@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 
-from gan_explorer.core.errors import ConfigError
+from gan_explorer.core.errors import ConfigError, quote, shorten
 
 FAMILIES = ("gan", "dcgan", "wgan-gp", "stylegan", "vae", "autoencoder", "cyclegan")
 AUGMENTS = ("auto", "none", "ada", "diffaugment")
 # What the model file of each objective holds (WGAN-GP is an objective on the DCGAN architecture).
 MODEL_FAMILY = {"wgan-gp": "dcgan"}
+MAX_RESOLUTION = 4096  # no family trains beyond 1024 px; 20000 is a typo that would take gigabytes
+INT_LIMITS = {"seed": (0, 2**32 - 1), "batch": (0, 65536), "workers": (0, 256), "snapshot_ticks": (1, 10**6),
+              "resolution": (0, MAX_RESOLUTION), "n_critic": (1, 1000), "pool_size": (0, 10**5),
+              "nan_patience": (1, 10**6), "max_rollbacks": (0, 1000), "metrics_num": (1, 10**7)}
 # Options that may change when a run is resumed; anything else must match options.json.
 RESUMABLE_CHANGES = ("kimg", "device", "workers", "tick_kimg", "snapshot_ticks", "progress",
                      "metrics", "metrics_num")
@@ -61,6 +66,7 @@ class TrainingOptions:
     progress: bool = True                # tqdm progress in the terminal
 
     def validate(self):
+        self._check_numbers()
         if self.family not in FAMILIES:
             raise ConfigError(f"--family {self.family!r}: must be one of {', '.join(FAMILIES)}")
         if self.augment not in AUGMENTS:
@@ -78,6 +84,29 @@ class TrainingOptions:
                 raise ConfigError(f"--{name.replace('_', '-')} {getattr(self, name)}: must not be negative")
         if self.channels not in (1, 3):
             raise ConfigError(f"--channels {self.channels}: must be 1 or 3")
+        for spec in (self.data, self.data_b):
+            check_data_spec(spec)
+        if not isinstance(self.model, dict) or not all(isinstance(k, str) for k in self.model):
+            raise ConfigError(f"model options {shorten(self.model)}: must be KEY=VALUE pairs")
+
+    def _check_numbers(self):
+        """NaN, inf, bools where numbers go and out-of-range integers are one line naming the option
+        (`--kimg nan` used to be accepted and train forever; `--seed 2**70` crashed in torch)."""
+        for f in dataclasses.fields(self):
+            value, flag = getattr(self, f.name), "--" + f.name.replace("_", "-")
+            if f.type == "float":
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ConfigError(f"{flag} {shorten(value)}: must be a number")
+                if not math.isfinite(value):
+                    raise ConfigError(f"{flag} {value}: must be a finite number")
+                if abs(value) > 1e12:
+                    raise ConfigError(f"{flag} {shorten(value, 40)}: out of range")
+            elif f.type == "int":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ConfigError(f"{flag} {shorten(value)}: must be an integer")
+                low, high = INT_LIMITS.get(f.name, (-(2**31), 2**31 - 1))
+                if not low <= value <= high:
+                    raise ConfigError(f"{flag} {shorten(value, 40)}: must be from {low} to {high}")
 
     @property
     def model_family(self) -> str:
@@ -99,8 +128,22 @@ class TrainingOptions:
         return dataclasses.replace(self, **changes)
 
     def resolved(self) -> "TrainingOptions":
-        """Fill every 0 / auto with the family default for this resolution."""
+        """Fill every 0 / auto with the family default for this resolution.
+
+        The objective's own knobs and the model config agree: a VAE's `beta` and an
+        autoencoder's `loss` given as model options (--model-option beta=4) become the
+        objective's --beta / --ae-loss, and the trainer writes them into the snapshot's config.
+        """
         self.validate()
+        knobs = {"vae": ("beta", "beta"), "autoencoder": ("loss", "ae_loss")}.get(self.family)
+        if knobs and knobs[0] in self.model:
+            model = dict(self.model)
+            value = model.pop(knobs[0])
+            default = next(f.default for f in dataclasses.fields(self) if f.name == knobs[1])
+            if getattr(self, knobs[1]) not in (default, value):
+                raise ConfigError(f"--model-option {knobs[0]}={shorten(value, 40)} and --{knobs[1].replace('_', '-')} "
+                                  f"{getattr(self, knobs[1])} disagree; give one of them")
+            return self.replace(model=model, **{knobs[1]: value}).resolved()
         resolution = self.resolution or _resolution_from_spec(self.data) or DEFAULT_RESOLUTION[self.family]
         d = family_defaults(self.family, resolution)
         augment = self.augment
@@ -128,6 +171,18 @@ DEFAULT_RESOLUTION = {"gan": 32, "dcgan": 64, "wgan-gp": 64, "stylegan": 64, "va
 def _resolution_from_spec(spec: str) -> int:
     name, _, arg = str(spec).partition(":")
     return int(arg) if name == "faces" and arg.isdigit() else 0
+
+
+def check_data_spec(spec) -> None:
+    """`faces:N` must name a resolution; anything else is a path or a built-in name."""
+    if spec is None:
+        return
+    if not isinstance(spec, str) or not spec:
+        raise ConfigError(f"--data {shorten(spec)}: must be a folder, a .zip, faces:64, digits or lfw_subset")
+    name, sep, arg = spec.partition(":")
+    if name == "faces" and sep:
+        if not (arg.isascii() and arg.isdigit()) or not 1 <= int(arg) <= MAX_RESOLUTION:
+            raise ConfigError(f"--data {quote(spec, 60)}: faces:N needs a resolution in pixels, e.g. faces:64")
 
 
 def family_defaults(family: str, resolution: int) -> dict:

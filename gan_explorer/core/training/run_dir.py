@@ -7,28 +7,85 @@
   network-snapshot-KKKKKK.safetensors   the model, openable by `gan-explorer generate`
                         (KKKKKK: whole kimg, as NVIDIA's; KKKKKK.KKK when snapshots come
                         less than 1 kimg apart, so that they do not overwrite each other)
-  training-state.pt     everything needed to resume (torch.load(weights_only=True))
+  training-state.pt     everything needed to resume (torch.load(weights_only=True)), with a
+                        sha256 of its contents inside: a state whose bytes changed is refused
+  training-state-prev.pt  the state before it: a resume falls back to it when the newest is
+                        corrupt (and says so)
   control/stop, control/pause   files the loop polls
 
 Files are replaced atomically; jsonl lines are appended with one write each, so a reader
-that skips a last line without a newline never sees half a record.
+that skips a last line without a newline never sees half a record, and a line cut short (a
+kill or a full disk mid-write) is terminated before the next one is appended.
+
+One trainer per directory: an exclusive flock on `.lock`. Worker processes forked by the
+DataLoader close their copy of that descriptor at once, so a trainer killed with -9 frees the
+directory immediately, not when its orphaned workers notice (up to 5 s later).
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
+import io
 import json
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import torch
 
-from gan_explorer.core.errors import GanExplorerError
-from gan_explorer.core.io.atomic import atomic_path, atomic_write_text
+from gan_explorer.core.errors import GanExplorerError, escape_text
+from gan_explorer.core.io.atomic import append_line, atomic_write_bytes, atomic_write_text, output_error
 
 LOCK_PATIENCE_S = 1.0  # how long a starting trainer waits out a monitor's momentary probe
+STATE_KEYS = ("trainer", "cur_nimg", "tick", "total_sec", "rollbacks", "rng")  # what a resume needs
+CHECKSUM_KEY = "checksum"
+
+# Lock descriptors this process holds; a forked child (a DataLoader worker) closes its copies.
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_locks_in_child():
+    for fd in list(_HELD_LOCKS):
+        try:
+            os.close(fd)  # the child's reference only: the parent keeps its lock
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_close_locks_in_child)
+
+
+class StateError(GanExplorerError):
+    """A training state that cannot be used (corrupt, foreign, incomplete)."""
+
+
+def state_digest(state) -> str:
+    """sha256 over a training state's contents (keys, numbers, tensor bytes), independent of how
+    torch.save lays them out; stored inside the state and checked when it is loaded."""
+    digest = hashlib.sha256()
+    stack = [state]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, torch.Tensor):
+            tensor = node.detach().cpu().contiguous()
+            digest.update(f"T{tensor.dtype}{tuple(tensor.shape)}".encode())
+            if tensor.numel():
+                digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+        elif isinstance(node, dict):
+            digest.update(f"D{len(node)}".encode())
+            for key in sorted(node, key=repr):
+                digest.update(f"K{key!r}".encode())
+                stack.append(node[key])
+        elif isinstance(node, (list, tuple)):
+            digest.update(f"{'L' if isinstance(node, list) else 'U'}{len(node)}".encode())
+            stack.extend(reversed(node))
+        else:
+            digest.update(f"V{type(node).__name__}:{node!r}".encode())
+    return digest.hexdigest()
 
 
 def kimg_tag(kimg: float, fine: bool = False) -> str:
@@ -54,13 +111,16 @@ class RunDirectory:
     def __init__(self, path: str | os.PathLike, writer: bool = True):
         self.path = Path(path)
         self.writer = writer  # only rank 0 writes
-        self._lock_file = None
+        self._lock_fd: int | None = None
+        self._lock_pid: int | None = None
+        self.state_warning: str | None = None  # set when load_state fell back to the previous state
 
     # Paths.
     options_path = property(lambda self: self.path / "options.json")
     stats_path = property(lambda self: self.path / "stats.jsonl")
     events_path = property(lambda self: self.path / "events.jsonl")
     state_path = property(lambda self: self.path / "training-state.pt")
+    prev_state_path = property(lambda self: self.path / "training-state-prev.pt")
     control_path = property(lambda self: self.path / "control")
     log_path = property(lambda self: self.path / "log.txt")
 
@@ -85,29 +145,33 @@ class RunDirectory:
         """Create the directory and take an exclusive lock: one training process per run."""
         if not self.writer:
             return
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.control_path.mkdir(exist_ok=True)
-        # Append mode: a process that fails to get the lock must not erase the holder's PID.
-        self._lock_file = open(self.path / ".lock", "a+")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.control_path.mkdir(exist_ok=True)
+            # Append mode: a process that fails to get the lock must not erase the holder's PID.
+            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise output_error(self.path, exc) from None
         # A monitor's run_is_active() holds a shared lock for an instant: retry briefly before
         # concluding that another trainer owns the run.
         deadline = time.monotonic() + LOCK_PATIENCE_S
         while True:
             try:
-                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except OSError as exc:
                 if exc.errno in (errno.EAGAIN, errno.EACCES) and time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue
-                self._lock_file.close()
-                self._lock_file = None
+                os.close(fd)
                 if exc.errno in (errno.EAGAIN, errno.EACCES):
-                    raise RunDirectoryBusy(f"{self.path}: another process is training in this run directory") from None
+                    raise RunDirectoryBusy(f"{self.path}: another process is training in this run directory "
+                                           f"(pid {self._read_owner()})") from None
                 raise
-        self._lock_file.truncate(0)
-        self._lock_file.write(str(os.getpid()))
-        self._lock_file.flush()
+        self._lock_fd, self._lock_pid = fd, os.getpid()
+        _HELD_LOCKS.add(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
         # A process killed mid-write leaves its hidden temp file (never the real one): tidy up.
         for stale in self.path.glob(".*.tmp*"):
             try:
@@ -115,14 +179,49 @@ class RunDirectory:
             except OSError:
                 pass
 
+    def _read_owner(self) -> str:
+        try:
+            return (self.path / ".lock").read_text().strip()[:20] or "unknown"
+        except OSError:
+            return "unknown"
+
     def release(self):
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+        if self._lock_fd is not None and self._lock_pid == os.getpid():
+            _HELD_LOCKS.discard(self._lock_fd)
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._lock_fd)
+        self._lock_fd = self._lock_pid = None
 
     def has_state(self) -> bool:
-        return self.state_path.is_file()
+        return self.state_path.is_file() or self.prev_state_path.is_file()
+
+    def has_history(self) -> bool:
+        """Whether a run has been here: events, stats or snapshots (options.json alone is not)."""
+        for path in (self.events_path, self.stats_path):
+            try:
+                if path.stat().st_size > 0:
+                    return True
+            except OSError:
+                pass
+        return bool(self.snapshots())
+
+    def move_aside(self) -> Path:
+        """Rename the whole directory to RUN.old-N (kept, never deleted) and start an empty one."""
+        holding = self._lock_fd is not None
+        for n in range(1, 10000):
+            target = self.path.with_name(f"{self.path.name}.old-{n}")
+            if not target.exists():
+                break
+        try:
+            os.rename(self.path, target)
+        except OSError as exc:
+            raise GanExplorerError(f"{self.path}: cannot move the old run aside ({exc.strerror})") from None
+        if holding:
+            self.release()
+            self.acquire()
+        return target
 
     # Writes (no-ops on ranks other than 0).
     def write_options(self, text: str):
@@ -132,11 +231,7 @@ class RunDirectory:
     def _append(self, path: Path, record: dict):
         if not self.writer:
             return
-        line = (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode()
-        with open(path, "ab") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        append_line(path, (json.dumps(record, sort_keys=True, allow_nan=True) + "\n").encode())
 
     def append_stats(self, record: dict):
         self._append(self.stats_path, {**record, "timestamp": time.time()})
@@ -152,15 +247,54 @@ class RunDirectory:
         atomic_write_text(self.stats_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
 
     def save_state(self, state: dict):
-        if self.writer:
-            with atomic_path(self.state_path) as tmp:
-                torch.save(state, tmp)
+        """Write the state with its checksum; the one it replaces becomes training-state-prev.pt."""
+        if not self.writer:
+            return
+        buffer = io.BytesIO()
+        torch.save({**state, CHECKSUM_KEY: state_digest(state)}, buffer)
+        data = buffer.getvalue()
+        if self.state_path.is_file():
+            self._keep_previous()
+        # Bytes serialised in memory, written by us: a full disk is one line with the size needed.
+        atomic_write_bytes(self.state_path, data)
+
+    def _keep_previous(self):
+        """training-state.pt -> training-state-prev.pt, atomically, while the current one stays
+        in place (a hard link, or a copy where links are not supported)."""
+        tmp = self.path / f".{self.prev_state_path.name}.{os.getpid()}.tmp"
+        try:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            os.link(self.state_path, tmp)
+            os.replace(tmp, self.prev_state_path)
+        except OSError:
+            atomic_write_bytes(self.prev_state_path, self.state_path.read_bytes())
 
     def load_state(self) -> dict:
-        try:
-            return torch.load(self.state_path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise GanExplorerError(f"{self.state_path}: cannot read the training state ({exc})") from None
+        """The newest good state. A corrupt newest state is moved aside (training-state.pt.corrupt)
+        and the previous one is used, with `state_warning` saying so; both bad is StateError."""
+        self.state_warning = None
+        reasons = []
+        for path in (self.state_path, self.prev_state_path):
+            if not path.is_file():
+                continue
+            try:
+                state = read_state(path)
+            except StateError as exc:
+                reasons.append(str(exc))
+                continue
+            if reasons:
+                self.state_warning = f"{reasons[0]}; resumed from the previous state {path.name} instead"
+                if self.writer:
+                    os.replace(self.state_path, self.state_path.with_name(self.state_path.name + ".corrupt"))
+                    os.replace(path, self.state_path)  # the good one is the newest again
+            return state
+        if not reasons:
+            raise StateError(f"{self.state_path}: no training state to resume from")
+        raise StateError("; ".join(reasons) + "; no good state is left: start over with --restart "
+                         "(moves this run aside) or use a new --run-dir")
 
     # Control files.
     def stop_requested(self) -> bool:
@@ -187,6 +321,42 @@ class RunDirectory:
             pause.touch()
         elif pause.exists():
             pause.unlink()
+
+
+def read_state(path: str | os.PathLike) -> dict:
+    """A training state, verified: one StateError line for an empty, foreign, corrupt or incomplete file."""
+    path = Path(path)
+    shown = escape_text(str(path), 300)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise StateError(f"{shown}: cannot read the training state ({exc.strerror})") from None
+    if size == 0:
+        raise StateError(f"{shown}: empty file (0 bytes), not a training state")
+    if not zipfile.is_zipfile(path):
+        raise StateError(f"{shown}: not a training state (not a torch.save archive; random or foreign bytes?)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        detail = text[0] if text else type(exc).__name__
+        if "weights only" in detail.lower() or "weights_only" in detail:
+            detail = "it holds objects a weights-only load refuses"
+        raise StateError(f"{shown}: corrupt training state ({escape_text(detail, 160)})") from None
+    if not isinstance(state, dict):
+        raise StateError(f"{shown}: not a training state (a {type(state).__name__}, not a dict)")
+    missing = [k for k in STATE_KEYS if k not in state]
+    if missing:
+        raise StateError(f"{shown}: not a complete training state (missing {', '.join(missing)})")
+    stored = state.pop(CHECKSUM_KEY, None)
+    if stored is not None:  # states written before checksums existed have none
+        try:
+            actual = state_digest(state)
+        except Exception:
+            actual = None
+        if stored != actual:
+            raise StateError(f"{shown}: corrupt training state (its contents do not match their sha256 checksum)")
+    return state
 
 
 def read_jsonl(path: str | os.PathLike, offset: int = 0) -> list[dict]:

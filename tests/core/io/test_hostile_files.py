@@ -404,3 +404,19 @@ def test_device_and_fifo_model_paths_are_refused(tmp_path):
         open_model(fifo)  # would block forever in open() otherwise
     with pytest.raises(CheckpointError, match="not a regular file"):
         open_model("/dev/zero")
+
+
+def test_a_dropped_picture_is_read_only_from_a_regular_file(tmp_path):
+    from gan_explorer.core.io.pictures import decode_picture, read_picture_file
+
+    fifo = tmp_path / "drop.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_picture_file(fifo)  # returns at once: opened non-blocking, refused by type
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_picture_file("/dev/zero")
+    good = tmp_path / "good.png"
+    Image.new("RGB", (8, 8)).save(good)
+    assert decode_picture(read_picture_file(good)).size == (8, 8)
+    with pytest.raises(ValueError, match="too large"):
+        read_picture_file(good, max_bytes=10)

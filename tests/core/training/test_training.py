@@ -29,18 +29,29 @@ def test_every_family_trains_a_few_steps(tmp_path, family):
     assert _events(run_dir)[0] == "started" and _events(run_dir)[-1] == "finished"
     snapshot = RunDirectory(run_dir).latest_snapshot()
     model = load_model(snapshot)
-    state = torch.load(run_dir / "training-state.pt", weights_only=True)
-    first = RunDirectory(run_dir).snapshots()[0]
-    # Weights moved away from the initialisation.
-    trained = state["trainer"]["networks"]["G" if "G" in state["trainer"]["networks"] else "model"]
     snapshots = RunDirectory(run_dir).snapshots()
     # Sub-kimg snapshots get distinct names (000000.032, 000000.064, ...), in kimg order.
     saved = [e["snapshot"] for e in read_jsonl(run_dir / "events.jsonl") if "snapshot" in e]
     assert [p.name for p in snapshots] == saved  # none overwritten, in kimg order
     assert snapshot == snapshots[-1]
-    first_weights = load_model(first).state_dict()
-    assert len(snapshots) == 1 or any(not torch.equal(v, trained[k]) for k, v in first_weights.items()
-                                      if k in trained and v.is_floating_point())
+    # Weights moved away from the initialisation: rebuild the initial G as the loop does (seed * 1000,
+    # G first), prove it is the initial G by its kimg-0 sample grid, then compare the final weights.
+    from PIL import Image
+
+    from gan_explorer.core.io.images import make_grid, to_uint8
+    from gan_explorer.core.models import build_model
+    from gan_explorer.core.training.trainers.base import SAMPLE_SEEDS
+
+    resolved = options.resolved()
+    torch.manual_seed(options.seed * 1000)
+    initial = build_model(resolved.model_family, **resolved.model, img_channels=resolved.channels).eval()
+    if family != "cyclegan":
+        with torch.no_grad():
+            grid = make_grid(to_uint8(initial.synthesize(initial.map(initial.z_from_seeds(SAMPLE_SEEDS)))))
+        assert np.array_equal(np.asarray(Image.open(run_dir / "samples-000000.000.png")), grid)
+    final = model.state_dict()
+    changed = [k for k, v in initial.state_dict().items() if v.is_floating_point() and not torch.equal(v, final[k])]
+    assert len(changed) >= 2, changed
     with torch.no_grad():
         if family == "cyclegan":
             out = model.translate(torch.zeros(1, 3, 32, 32))
@@ -196,3 +207,25 @@ def test_bad_dataset_is_an_error_event(tmp_path):
     with pytest.raises(DatasetError, match="no images found"):
         training_loop(tmp_path / "run", tiny_options("dcgan", data=str(tmp_path / "empty")))
     assert read_jsonl(tmp_path / "run" / "events.jsonl")[-1]["event"] == "error"
+
+
+@pytest.mark.parametrize("family,option,config_field,value", [
+    ("vae", {"beta": 4.0}, "beta", 4.0),
+    ("vae", {"model": {**TINY_MODELS["vae"], "beta": 4.0}}, "beta", 4.0),
+    ("autoencoder", {"ae_loss": "l1"}, "loss", "l1"),
+])
+def test_snapshot_config_says_how_it_was_trained(tmp_path, family, option, config_field, value):
+    """--beta 4 (or --model-option beta=4) trains with beta 4 and the snapshot says beta 4, not 1.0."""
+    run_dir = tmp_path / "run"
+    training_loop(run_dir, tiny_options(family, kimg=0.016, **option))
+    snapshot = load_model(RunDirectory(run_dir).latest_snapshot())
+    assert getattr(snapshot.config, config_field) == value
+    knob = {"beta": "beta", "loss": "ae_loss"}[config_field]
+    assert snapshot.provenance["training"][knob] == value
+
+
+def test_beta_given_twice_differently_is_refused():
+    from gan_explorer.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="disagree"):
+        tiny_options("vae", beta=2.0, model={**TINY_MODELS["vae"], "beta": 4.0}).resolved()

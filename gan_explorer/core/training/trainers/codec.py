@@ -1,4 +1,9 @@
-"""VAE (ELBO with beta) and autoencoder (L1/L2) objectives."""
+"""VAE (ELBO with beta) and autoencoder (L1/L2) objectives.
+
+The knob each objective trains with (--beta, --ae-loss) is written into the model's config
+(VAEConfig.beta, AutoencoderConfig.loss) and read back from there, so a snapshot's config says
+how it was really trained: a --beta 4 run's snapshots say beta 4.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,9 @@ class SingleNetworkTrainer(Trainer):
 
 
 class VAETrainer(SingleNetworkTrainer):
+    def __init__(self, options, device, dist):
+        super().__init__(options, device, dist)
+        self.model.config = self.model.config.replace(beta=float(options.beta))
 
     def train_step(self, real, real_b=None):
         self.model.train()
@@ -36,7 +44,7 @@ class VAETrainer(SingleNetworkTrainer):
         recon, mu, logvar = recon.float(), mu.float(), logvar.float()
         rec = 0.5 * ((recon - real) / VAE_SIGMA).square().sum([1, 2, 3]).mean()
         kl = -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1).mean()
-        loss = rec + self.options.beta * kl
+        loss = rec + self.model.config.beta * kl
         value = self.update(loss, self.opt, "elbo")
         self.step_count += 1
         return {"Loss/VAE/loss": value, "Loss/VAE/recon": float(rec.detach()), "Loss/VAE/kl": float(kl.detach()),
@@ -46,6 +54,7 @@ class VAETrainer(SingleNetworkTrainer):
 class AutoencoderTrainer(SingleNetworkTrainer):
     def __init__(self, options, device, dist):
         super().__init__(options, device, dist)
+        self.model.config = self.model.config.replace(loss=options.ae_loss)
         self.codes = torch.zeros(0, self.model.z_dim)
 
     def train_step(self, real, real_b=None):
@@ -54,7 +63,7 @@ class AutoencoderTrainer(SingleNetworkTrainer):
             codes = self.model.encoder(real)
             recon = self.model.decoder(codes).float()
         diff = recon - real
-        loss = diff.abs().mean() if self.options.ae_loss == "l1" else diff.square().mean()
+        loss = diff.abs().mean() if self.model.config.loss == "l1" else diff.square().mean()
         value = self.update(loss, self.opt, "recon")
         self.codes = torch.cat([codes.detach().float().cpu(), self.codes])[:CODE_RESERVOIR]
         self.step_count += 1
