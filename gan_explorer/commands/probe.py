@@ -34,7 +34,11 @@ def register(subparsers) -> None:
     p.add_argument("--factors", default=None,
                    help="comma-separated factors (default: all the regressor predicts); none: only MIG/DCI/SAP")
     p.add_argument("--conditional", action="append", default=[], metavar="FACTOR:OTHER,OTHER",
-                   help="project the other factors' directions out of FACTOR's (repeatable)")
+                   help="project the other factors' directions out of FACTOR's (repeatable); default 'all': "
+                        "every factor conditioned on every other factor with a meaningful direction; "
+                        "'none': InterFaceGAN's unconditional directions")
+    p.add_argument("--subspace", type=int, default=32,
+                   help="fit within this many principal components of the sampled latents (0: all dimensions)")
     p.add_argument("--discovered", default="pca,sefa", help="discovered directions to compare: pca,sefa or none")
     p.add_argument("--num-discovered", type=int, default=10, help="how many of each (default 10)")
     p.add_argument("--effect-seeds", type=int, default=64, help="seeds moved along each direction (default 64)")
@@ -63,9 +67,13 @@ def register(subparsers) -> None:
     p.parse_known_args = parse_known_args
 
 
-def _parse_conditional(items) -> dict:
+def _parse_conditional(items):
     from gan_explorer.core.errors import ConfigError
 
+    if not items or items == ["all"]:
+        return "all"
+    if items == ["none"]:
+        return None
     out = {}
     for item in items:
         name, sep, others = item.partition(":")
@@ -133,6 +141,7 @@ def cmd_probe(args):
             report = probe_model(model, num=args.num, space=args.space, seed=args.seed,
                                  truncation_psi=args.truncation_psi, factors=factors,
                                  conditional=_parse_conditional(args.conditional), discovered=discovered,
+                                 subspace=args.subspace or None,
                                  num_discovered=args.num_discovered, effect_seeds=args.effect_seeds,
                                  regressor=load_regressor(model._device(), args.regressor), progress=progress)
         finally:
@@ -188,12 +197,17 @@ def _print_summary(result: dict, out=None) -> None:
 
 
 def _print_factors(result: dict, out) -> None:
-    print(f"{'factor':16s} {'score':>12s} {'sigma':>7s} {'own change':>10s} {'max other':>9s} {'monotonic':>9s}", file=out)
+    strengths = result.get("strengths_sigma") or [0, 0]
+    print(f"factor directions; changes from {strengths[0]:+g} to {strengths[-1]:+g} sigma, in the factor's data "
+          "standard deviations (the regressor's mean over the effect seeds):", file=out)
+    print(f"{'factor':16s} {'held-out':>14s} {'sigma':>6s} {'own':>6s} {'largest other':>24s} {'median':>6s} "
+          f"{'monotonic seeds':>15s}", file=out)
     for name, f in result["factors"].items():
         score = f"{f['metric']} {f['score']:.3f}"
         mono = f.get("monotonic_seed_fraction")
-        print(f"{name:16s} {score:>12s} {f['sigma']:7.3f} {f.get('own_change', float('nan')):10.2f} "
-              f"{f.get('largest_other_change', float('nan')):9.2f} {'' if mono is None else f'{mono:.0%}':>9s}",
+        other = f"{f.get('largest_other_factor') or '-'} {f.get('largest_other_change', float('nan')):.2f}"
+        print(f"{name:16s} {score:>14s} {f['sigma']:6.3f} {f.get('own_change', float('nan')):6.2f} {other:>24s} "
+              f"{f.get('median_other_change', float('nan')):6.2f} {'' if mono is None else f'{mono:.0%}':>15s}",
               file=out)
     for method in ("pca", "sefa"):
         rows = result.get(f"{method}_directions")

@@ -81,3 +81,18 @@ def test_probe_factors_none_of_a_gan_is_one_line(tmp_path, capsys):
     path = _saved(tmp_path, "dcgan")
     assert main(["probe", str(path), "--factors", "none", "--no-progress"]) == 2
     assert "only a VAE / autoencoder has MIG/DCI/SAP" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # renders and trains (a little) before it maps
+def test_probe_train_trains_a_regressor_that_map_and_probe_can_use(tmp_path, capsys):
+    out = tmp_path / "factors.safetensors"
+    assert main(["probe", "train", "--out", str(out), "--steps", "2", "--batch", "8", "--train-count", "16",
+                 "--test-count", "10", "--no-progress"]) == 0
+    from gan_explorer.core.analysis.regressor import load_regressor
+
+    regressor = load_regressor(path=out)
+    predicted = regressor.predict(torch.zeros(3, 3, 32, 32))
+    assert set(predicted) >= {"skin_tone", "smile", "glasses"} and predicted["smile"].shape == (3,)
+    assert main(["map", str(_saved(tmp_path, "dcgan")), "--num", "6", "--color-by", "smile", "--regressor", str(out),
+                 "--out", str(tmp_path / "m.png"), "--no-progress"]) == 0
+    assert "predicted by the factor regressor" in capsys.readouterr().out

@@ -71,3 +71,22 @@ def test_a_factor_the_model_never_shows_is_skipped_with_its_reason():
     fitted = fit_factor_directions(x, labels, kinds={"glasses": "binary"}, skipped=skipped)
     assert "glasses" not in fitted and "smile" in fitted
     assert "training samples is on" in skipped["glasses"]
+
+
+@pytest.mark.slow  # renders a few hundred 64 px faces
+def test_on_the_demo_the_skin_tone_and_hair_colour_directions_move_their_factor():
+    """The real path: the shipped StyleGAN demo, the shipped factor regressor, a probe on few samples."""
+    from gan_explorer.core.io.models import open_model
+    from gan_explorer.core.analysis.probe import probe_model
+    from gan_explorer.resources import demo_model
+
+    model = open_model(demo_model())
+    report = probe_model(model, num=200, factors=["skin_tone", "hair_color"], discovered=(),
+                         effect_seeds=8, strengths=(-2.0, 0.0, 2.0))
+    result = report.to_dict()
+    for name in ("skin_tone", "hair_color"):
+        entry = result["factors"][name]
+        assert entry["score"] > 0.7, entry
+        assert entry["monotonic_mean"] and entry["own_change"] > 0.5
+        assert entry["own_change"] > 2 * entry["largest_other_change"], entry
+        assert entry["conditioned_on"]   # conditioned on the other factors by default
