@@ -36,7 +36,8 @@ def _add_max_images_arg(p):
 def _add_truncation_args(p):
     p.add_argument("--truncation-psi", type=float, default=1.0, help="pull w toward w_avg (1 = off)")
     p.add_argument("--truncation-cutoff", type=int, default=None, help="truncate only layers below this")
-    p.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
+    p.add_argument("--noise-mode", default=None, choices=["const", "random", "none"],
+                   help="const (default, or what a --latent picture.png says), random or none")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,6 +302,8 @@ def cmd_generate(args):
     model = _open(args)
     require_latent_model(model)
     _apply_transform(model, args)
+    provenance = _picture_provenance(args, model) if args.latent else None
+    args.noise_mode = args.noise_mode or "const"
     if args.latent:
         ws = load_latent(args.latent, model.num_ws, model.w_dim, max_count=limit)
         names = [f"latent{i:04d}" for i in range(len(ws))]
@@ -315,18 +318,65 @@ def cmd_generate(args):
             ws_for_seeds(model, seeds[start:start + batch], args.truncation_psi, args.truncation_cutoff)
         images = render_ws(model, chunk, noise_mode=args.noise_mode, noise_seed=args.noise_seed + start)
         if args.out_dir:
-            for name, image in zip(names[start:start + batch], images):
-                save_image(Path(args.out_dir) / f"{name}.png", image)
+            for i, (name, image) in enumerate(zip(names[start:start + batch], images)):
+                info = _export_info(args, model, seeds[start + i] if seeds else None,
+                                    chunk[i].cpu().numpy(), provenance)
+                save_image(Path(args.out_dir) / f"{name}.png", image, pnginfo=info)
         else:
-            kept.append(images)
+            kept.append((images, chunk.cpu().numpy()))
     if args.out_dir:
         print(f"wrote {len(names)} images to {_show(args.out_dir)}")
         return
     import numpy as np
 
-    images = np.concatenate(kept)
-    save_image(args.out, images[0] if len(images) == 1 else make_grid(images, args.cols))
+    images = np.concatenate([k[0] for k in kept])
+    if len(images) == 1:
+        info = _export_info(args, model, seeds[0] if seeds else None, kept[0][1][0], provenance)
+    else:
+        info = _export_info(args, model, None, None, provenance, seeds=seeds or None, grid_cols=args.cols)
+    save_image(args.out, images[0] if len(images) == 1 else make_grid(images, args.cols), pnginfo=info)
     print(f"wrote {_show(args.out)} ({len(images)} image{'s' if len(images) > 1 else ''})")
+
+
+def _picture_provenance(args, model):
+    """`--latent picture.png`: the provenance an exported PNG carries; its noise mode and seed are
+    used unless given, so the re-render is the same image. A picture of another model is said."""
+    if Path(args.latent).suffix.lower() != ".png":
+        return None
+    from gan_explorer.core.explorer.provenance import read_picture_provenance
+    from gan_explorer.core.explorer.session import file_content_hash
+
+    provenance = read_picture_provenance(args.latent)
+    if provenance is None:
+        return None
+    if args.noise_mode is None:
+        args.noise_mode, args.noise_seed = provenance.state.noise_mode, provenance.state.noise_seed
+    if provenance.model_hash and Path(args.model).is_file() and \
+            provenance.model_hash != file_content_hash(args.model):
+        print(f"warning: {_show(args.latent)} was made with {_show(provenance.model_name)} "
+              f"(sha256 {provenance.model_hash[:12]}), not this model", file=sys.stderr)
+    return provenance
+
+
+def _export_info(args, model, seed, ws, provenance=None, **extra):
+    """The PNG text chunk of a CLI export: the model, the app, the latent (as the window writes it)."""
+    from gan_explorer.core.explorer.provenance import export_metadata
+    from gan_explorer.core.explorer.session import file_content_hash
+    from gan_explorer.core.explorer.state import LatentState
+    from gan_explorer.core.io.images import png_info
+
+    if provenance is not None and ws is not None:
+        state = provenance.state
+    elif seed is not None:
+        state = LatentState(seed=int(seed), truncation_psi=args.truncation_psi,
+                            truncation_cutoff=args.truncation_cutoff, noise_mode=args.noise_mode,
+                            noise_seed=args.noise_seed)
+    else:
+        state = LatentState(ws=tuple(map(tuple, ws.tolist())), noise_mode=args.noise_mode,
+                            noise_seed=args.noise_seed) if ws is not None else LatentState()
+    content_hash = file_content_hash(args.model) if Path(args.model).is_file() else ""
+    return png_info(export_metadata(Path(args.model).name, content_hash, state, ws,
+                                    command=f"gan-explorer {args.command}", **extra))
 
 
 def cmd_mix(args):
@@ -346,9 +396,12 @@ def cmd_mix(args):
     model = _open(args)
     require_style_mixing(model)
     layers = parse_layers(args.layers, model.num_ws)
+    args.noise_mode = args.noise_mode or "const"
+    args.noise_seed = 0
     figure = style_mixing_figure(model, rows, cols, layers,
                                  args.truncation_psi, args.truncation_cutoff, args.noise_mode)
-    save_image(args.out, figure)
+    save_image(args.out, figure, pnginfo=_export_info(args, model, None, None, mixing={
+        "rows": rows, "cols": cols, "layers": list(layers), "truncation_psi": args.truncation_psi}))
     print(f"wrote {_show(args.out)} (layers {layers} from the column seeds)")
 
 

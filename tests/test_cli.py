@@ -265,3 +265,27 @@ def test_restart_moves_the_old_run_aside(tmp_path, capsys):
     _one_error_line(capsys, "no training state", "--restart")
     assert main(["train", *common, "--restart"]) == 0
     assert (tmp_path / "run.old-1" / "stats.jsonl").exists() and (run_dir / "training-state.pt").exists()
+
+
+def test_generate_and_mix_outputs_remember_how_they_were_made(tmp_path):
+    import torch
+
+    from gan_explorer.cli import main
+    from gan_explorer.core.explorer.provenance import read_picture_provenance
+    from gan_explorer.core.explorer.session import file_content_hash
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.models import build_model
+    from tests.conftest import TINY
+
+    torch.manual_seed(0)
+    model_path = save_model(build_model("stylegan", **TINY["stylegan"]), tmp_path / "m.safetensors")
+    assert main(["generate", str(model_path), "--seeds", "7", "--truncation-psi", "0.6",
+                 "--out", str(tmp_path / "one.png")]) == 0
+    one = read_picture_provenance(tmp_path / "one.png")
+    assert one.state.seed == 7 and one.state.truncation_psi == 0.6 and one.ws.shape == (6, 32)
+    assert one.made_with(file_content_hash(model_path)) and "generated" in one.raw["notice"]
+    assert main(["mix", str(model_path), "--rows", "1,2", "--cols", "3", "--out", str(tmp_path / "mix.png")]) == 0
+    mix = read_picture_provenance(tmp_path / "mix.png")
+    assert mix.raw["mixing"]["rows"] == [1, 2] and mix.raw["command"] == "gan-explorer mix"
+    assert main(["generate", str(model_path), "--latent", str(tmp_path / "mix.png"), "--out",
+                 str(tmp_path / "x.png")]) == 2  # a grid remembers no single latent: one line, not a crash

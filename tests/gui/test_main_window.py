@@ -799,3 +799,25 @@ def test_bookmark_sheet_and_keyframe_labels_from_bookmarks(make_window, qtbot, t
     assert sheet.size == (2 * 128, 2 * (128 + 18))
     names = [b["name"] for b in read_picture_provenance(tmp_path / "sheet.png").raw["bookmarks"]]
     assert names == ["Ada", "seed 2", "seed 3"]
+
+
+def test_an_exported_png_rerenders_identically_from_the_cli(make_window, qtbot, tiny_model_file, tmp_path):
+    from PIL import Image
+
+    from gan_explorer.cli import main
+    from gan_explorer.core.explorer.provenance import read_picture_provenance
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.latent_panel.seed.setValue(21)
+    window.latent_panel.noise_mode.setCurrentText("random")
+    window.latent_panel.noise_seed.setValue(5)
+    window.w_panel.bank.sliders[2].setValue(-140)
+    window.explorer.end_gesture()
+    with qtbot.waitSignal(window.sigJobFinished):
+        window.save_image(str(tmp_path / "made.png"))
+    out = tmp_path / "again.png"
+    assert main(["generate", str(tiny_model_file), "--latent", str(tmp_path / "made.png"), "--out", str(out)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(tmp_path / "made.png")))
+    again = read_picture_provenance(out)  # the CLI's output remembers it too
+    assert again.state.noise_mode == "random" and again.state.noise_seed == 5

@@ -121,7 +121,16 @@ def load_latent(path: str | os.PathLike, num_ws: int, w_dim: int, max_count: int
     At most `max_count` latents; more is one line that names the cap.
     """
     path = Path(path)
-    if path.suffix.lower() == ".json":
+    if path.suffix.lower() == ".png":  # a picture this app exported remembers the ws it was made from
+        from gan_explorer.core.explorer.provenance import read_picture_provenance
+
+        _open_regular(path)
+        provenance = read_picture_provenance(path)
+        if provenance is None or provenance.ws is None:
+            raise LatentFileError(path, "this picture carries no gan_explorer latent (only PNGs the app "
+                                        "exported do)")
+        array = provenance.ws
+    elif path.suffix.lower() == ".json":
         array = _read_json(path, max_count, num_ws, w_dim)
     else:
         array = read_npy(path, max_elements=max_count * num_ws * w_dim,
