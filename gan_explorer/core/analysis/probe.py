@@ -215,6 +215,16 @@ def cosine_table(discovered: np.ndarray, factor_directions: dict[str, FactorDire
     return d @ f.T
 
 
+def circular_factors() -> tuple:
+    """Factors that are angles in [0, 1) (the background hue): 0.99 and 0.01 are neighbours."""
+    try:
+        from gan_explorer.core.metrics.factors import CIRCULAR_FACTORS
+
+        return tuple(CIRCULAR_FACTORS)
+    except ImportError:
+        return ("background_hue",)
+
+
 def data_std(name: str) -> float | None:
     """A procedural-face factor's standard deviation in the dataset (uniform over its range;
     glasses: 1 in 4), or None for a factor the faces do not define."""
@@ -237,15 +247,42 @@ class Effects:
     mean: np.ndarray                # [m, S, F] mean predicted factor over the seeds
     per_seed: np.ndarray            # [m, S, F, n] every prediction
     factor_scale: np.ndarray        # [F] each factor's standard deviation in the data (the unit of change)
+    circular: tuple = ()            # factors that are angles in [0, 1) (hue): means and changes around the circle
+
+    @classmethod
+    def from_predictions(cls, strengths, names, per_seed: np.ndarray) -> "Effects":
+        """From every prediction [m, S, F, n]: means over the seeds (circular for hues)."""
+        strengths = [float(s) for s in strengths]
+        zero = strengths.index(0.0) if 0.0 in strengths else len(strengths) // 2
+        spread = per_seed[0, zero].std(axis=-1)
+        scale = np.array([data_std(n) or spread[k] for k, n in enumerate(names)])
+        circular = tuple(n for n in names if n in circular_factors())
+        mean = per_seed.mean(axis=-1)
+        for k, name in enumerate(names):
+            if name in circular:  # the mean of angles: the direction of the mean unit vector
+                angle = 2 * np.pi * per_seed[:, :, k, :]
+                mean[:, :, k] = np.arctan2(np.sin(angle).mean(-1), np.cos(angle).mean(-1)) / (2 * np.pi) % 1.0
+        return cls(strengths, list(names), mean, per_seed, scale, circular)
+
+    def steps_of_mean(self, direction: int, factor: int) -> np.ndarray:
+        """Differences of the mean prediction between consecutive strengths (around the circle for hues)."""
+        steps = np.diff(self.mean[direction, :, factor])
+        return (steps + 0.5) % 1.0 - 0.5 if self.factor_names[factor] in self.circular else steps
 
     def change(self) -> np.ndarray:
         """[m, F] (mean at the last strength - at the first) in data standard deviations of each factor."""
-        return (self.mean[:, -1] - self.mean[:, 0]) / self.factor_scale.clip(1e-6)
+        delta = self.mean[:, -1] - self.mean[:, 0]
+        for k, name in enumerate(self.factor_names):
+            if name in self.circular:
+                delta[:, k] = (delta[:, k] + 0.5) % 1.0 - 0.5
+        return delta / self.factor_scale.clip(1e-6)
 
     def monotonic_fraction(self, direction: int, factor: int) -> float:
         """Share of seeds whose prediction of `factor` rises (or falls) at every step along `direction`."""
         steps = np.diff(self.per_seed[direction, :, factor, :], axis=0)
-        overall = np.sign(self.mean[direction, -1, factor] - self.mean[direction, 0, factor]) or 1.0
+        if self.factor_names[factor] in self.circular:
+            steps = (steps + 0.5) % 1.0 - 0.5
+        overall = np.sign(self.change()[direction, factor]) or 1.0
         return float((np.all(steps * overall > 0, axis=0)).mean())
 
 
@@ -287,12 +324,7 @@ def measure_effects(model, directions, sigmas, space: str = "w", seeds=range(64)
         per_seed.append(np.stack(rows))                                                    # [S, F, n]
         if return_images:
             images.append(np.stack(row_images))
-    per_seed = np.stack(per_seed)                                                          # [m, S, F, n]
-    strengths = [float(s) for s in strengths]
-    zero = strengths.index(0.0) if 0.0 in strengths else len(strengths) // 2
-    spread = per_seed[0, zero].std(axis=-1)
-    scale = np.array([data_std(n) or spread[k] for k, n in enumerate(names)])
-    effects = Effects(strengths, names, per_seed.mean(axis=-1), per_seed, scale)
+    effects = Effects.from_predictions(strengths, names, np.stack(per_seed))               # [m, S, F, n]
     return (effects, np.stack(images)) if return_images else effects
 
 
@@ -323,7 +355,7 @@ class ProbeReport:
                     entry["largest_other_factor"] = ([f for f in factors if f != n][int(others.argmax())]
                                                      if len(others) else None)
                     entry["median_other_change"] = round(float(np.median(others)), 3) if len(others) else 0.0
-                    entry["monotonic_mean"] = bool(np.all(np.diff(self.effects.mean[i, :, own]) > 0))
+                    entry["monotonic_mean"] = bool(np.all(self.effects.steps_of_mean(i, own) > 0))
                     entry["monotonic_seed_fraction"] = round(self.effects.monotonic_fraction(i, own), 3)
             out["strengths_sigma"] = self.effects.strengths
         for method, d in self.discovered.items():

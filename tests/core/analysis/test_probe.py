@@ -90,3 +90,17 @@ def test_on_the_demo_the_skin_tone_and_hair_colour_directions_move_their_factor(
         assert entry["monotonic_mean"] and entry["own_change"] > 0.5
         assert entry["own_change"] > 2 * entry["largest_other_change"], entry
         assert entry["conditioned_on"]   # conditioned on the other factors by default
+
+
+def test_hue_effects_are_measured_around_the_circle():
+    from gan_explorer.core.analysis.probe import Effects
+
+    hue = np.array([0.90, 0.95, 0.99, 0.03, 0.08])               # crosses 1 -> 0 while rising
+    smile = np.array([0.0, 0.1, 0.2, 0.3, 0.4])
+    per_seed = np.stack([np.stack([hue, smile], axis=1)[..., None] + np.array([0.0, 0.002])])  # [1, S, F, 2]
+    effects = Effects.from_predictions([-2, -1, 0, 1, 2], ["background_hue", "smile"], per_seed % 1.0)
+    change = effects.change()
+    assert change[0, 0] == pytest.approx(0.181 / (1 / np.sqrt(12)), abs=0.01)   # +0.18 of the circle, not -0.82
+    assert change[0, 1] == pytest.approx(0.4 / (2 / np.sqrt(12)), abs=0.01)    # smile ranges over [-1, 1]
+    assert np.all(effects.steps_of_mean(0, 0) > 0)
+    assert effects.monotonic_fraction(0, 0) == 1.0
