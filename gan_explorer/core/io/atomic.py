@@ -46,7 +46,8 @@ def output_error(path, exc: OSError, needed: int | None = None) -> OutputError:
         reason = "disk full" if exc.errno == errno.ENOSPC else (
             "disk quota exceeded" if exc.errno == errno.EDQUOT else "file size limit reached")
         return DiskFullError(path, needed, reason)
-    return OutputError(f"{escape_text(os.fspath(path))}: cannot write ({exc.strerror or type(exc).__name__})")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return OutputError(f"{escape_text(os.fspath(path))}: cannot write ({escape_text(reason, 200)})")
 
 
 @contextmanager

@@ -196,7 +196,8 @@ def _config_from_nvidia(path, class_name, kwargs, is_sg3):
     unknown_mapping = set(map(str, mapping)) - {"mapping_layers", "lr_multiplier", "w_avg_beta", "layer_features",
                                       "embed_features"}
     if unknown_mapping:
-        raise CheckpointError(path, f"unsupported mapping options: {escape_text(', '.join(sorted(map(str, unknown_mapping))), 200)}")
+        listed = escape_text(", ".join(sorted(map(str, unknown_mapping))), 200)
+        raise CheckpointError(path, f"unsupported mapping options: {listed}")
     if class_name.rsplit(".", 1)[-1] != "Generator":
         raise CheckpointError(path, f"unsupported network class {escape_text(repr(class_name), 120)} "
                                     f"(StyleGAN2/3 generators only)")
@@ -282,7 +283,8 @@ def _torch_load_safe(path):
 def _sd_tensor(path, sd, key, ndim=None):
     """sd[key] as a finite-sized float tensor that fits its storage, or one CheckpointError line."""
     if key not in sd:
-        raise CheckpointError(path, f"not a complete rosinality checkpoint: tensor {escape_text(repr(key), 120)} is missing")
+        raise CheckpointError(path, f"not a complete rosinality checkpoint: tensor {escape_text(repr(key), 120)} "
+                                    f"is missing")
     tensor = sd[key]
     shown = escape_text(repr(key), 120)
     if not isinstance(tensor, torch.Tensor):

@@ -84,7 +84,11 @@ def _safe_dtype(obj, align=False, copy=False):
 
 class _NdarrayName:
     """What the pickle's `numpy.ndarray` name stands for: the subtype argument of _reconstruct,
-    never a callable (numpy.ndarray(shape, object) would build an object array of any size)."""
+    never a constructor (numpy.ndarray(shape, object) would build an object array of any size)."""
+
+    def __call__(self, *args, **kwargs):
+        raise UnsafePickleError("a numpy.ndarray(...) call is refused (numpy pickles never make one; it "
+                                "could build an object array of any size)")
 
 
 NDARRAY = _NdarrayName()
@@ -160,7 +164,8 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
     if numel > 0:
         last = offset + sum((s - 1) * st for s, st in zip(size, stride))
         if last >= storage.numel():
-            raise UnsafePickleError(f"tensor of size {_brief(size)} reaches past its storage ({storage.numel()} elements)")
+            raise UnsafePickleError(f"tensor of size {_brief(size)} reaches past its storage "
+                                    f"({storage.numel()} elements)")
     elif offset > storage.numel():
         raise UnsafePickleError("tensor offset past its storage")
     _charge(numel * storage.element_size())

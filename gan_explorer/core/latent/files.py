@@ -72,7 +72,8 @@ def read_npy(path: str | os.PathLike, max_elements: int, hint: str = "") -> np.n
             offset = f.tell()
     except (ValueError, OSError, EOFError, SyntaxError) as exc:
         text = str(exc).strip().splitlines()
-        raise LatentFileError(path, f"not a .npy array ({escape_text(text[0] if text else type(exc).__name__, 120)})") from None
+        detail = escape_text(text[0] if text else type(exc).__name__, 120)
+        raise LatentFileError(path, f"not a .npy array ({detail})") from None
     if dtype.hasobject or dtype.kind not in "fiu":
         raise LatentFileError(path, f"holds {dtype} data, not numbers")
     count = 1
