@@ -264,24 +264,27 @@ class Effects:
                 mean[:, :, k] = np.arctan2(np.sin(angle).mean(-1), np.cos(angle).mean(-1)) / (2 * np.pi) % 1.0
         return cls(strengths, list(names), mean, per_seed, scale, circular)
 
-    def steps_of_mean(self, direction: int, factor: int) -> np.ndarray:
-        """Differences of the mean prediction between consecutive strengths (around the circle for hues)."""
-        steps = np.diff(self.mean[direction, :, factor])
-        return (steps + 0.5) % 1.0 - 0.5 if self.factor_names[factor] in self.circular else steps
-
-    def change(self) -> np.ndarray:
-        """[m, F] (mean at the last strength - at the first) in data standard deviations of each factor."""
-        delta = self.mean[:, -1] - self.mean[:, 0]
+    def _per_seed_steps(self) -> np.ndarray:
+        """Each seed's prediction differences between consecutive strengths [m, S-1, F, n]; around the
+        circle for hues (a seed's hue going 0.98 -> 0.02 moved by +0.04)."""
+        steps = np.diff(self.per_seed, axis=1)
         for k, name in enumerate(self.factor_names):
             if name in self.circular:
-                delta[:, k] = (delta[:, k] + 0.5) % 1.0 - 0.5
-        return delta / self.factor_scale.clip(1e-6)
+                steps[:, :, k] = (steps[:, :, k] + 0.5) % 1.0 - 0.5
+        return steps
+
+    def steps_of_mean(self, direction: int, factor: int) -> np.ndarray:
+        """How the seeds' mean prediction moves between consecutive strengths (per-seed steps averaged)."""
+        return self._per_seed_steps()[direction, :, factor].mean(axis=-1)
+
+    def change(self) -> np.ndarray:
+        """[m, F] how far each factor moves from the first strength to the last, in data standard
+        deviations: the seeds' mean of their own changes (for hues, each taken around the circle)."""
+        return self._per_seed_steps().sum(axis=1).mean(axis=-1) / self.factor_scale.clip(1e-6)
 
     def monotonic_fraction(self, direction: int, factor: int) -> float:
         """Share of seeds whose prediction of `factor` rises (or falls) at every step along `direction`."""
-        steps = np.diff(self.per_seed[direction, :, factor, :], axis=0)
-        if self.factor_names[factor] in self.circular:
-            steps = (steps + 0.5) % 1.0 - 0.5
+        steps = self._per_seed_steps()[direction, :, factor, :]
         overall = np.sign(self.change()[direction, factor]) or 1.0
         return float((np.all(steps * overall > 0, axis=0)).mean())
 
