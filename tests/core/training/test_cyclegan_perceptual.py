@@ -7,7 +7,17 @@ import torch
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.training.distributed import Distributed
 from gan_explorer.core.training.trainers import TRAINERS
+from gan_explorer.core.training.trainers.cyclegan import PerceptualLoss
 from tests.core.training.conftest import tiny_options
+
+
+@pytest.fixture(autouse=True)
+def _one_intra_op_thread():
+    """Tiny nets: two intra-op threads spin against each other on a busy 2-core machine (40x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _trainer(**changes):
@@ -80,3 +90,17 @@ def test_too_deep_a_layer_names_the_available_ones():
     trainer = _trainer(perceptual_weight=1.0, perceptual_layers="9")  # the tiny PatchGAN has 4 maps
     with pytest.raises(ConfigError, match="1 to 4"):
         trainer.perceptual(_batch(1), _batch(2), "A")
+
+
+def test_the_project_feature_network_is_a_perceptual_space_too():
+    """--perceptual-network features: the shipped faces network's maps (frozen: only G learns)."""
+    trainer = _trainer(perceptual_weight=1.0, perceptual_network="features", perceptual_layers="2,4")
+    a, b = _batch(1), _batch(2)
+    fake_b = trainer.model.G_AB(a)
+    loss = trainer.perceptual(fake_b, a, "B")
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.model.G_AB.parameters())
+    assert float(trainer.perceptual(a, a, "A").detach()) == 0.0
+    with pytest.raises(ConfigError, match="1 to 5"):  # stem + 4 stages
+        PerceptualLoss("features", "6", {"A": trainer.D_A})(a, a, "A")

@@ -39,19 +39,17 @@ def parse_layers(text) -> tuple[int, ...]:
 class PerceptualLoss:
     """Mean L1 distance between chosen feature maps of images and (fixed) target images."""
 
-    def __init__(self, network: str, layers, discriminators: dict):
+    def __init__(self, network: str, layers, discriminators: dict, device="cpu"):
         if network not in PERCEPTUAL_NETWORKS:
             raise ConfigError(f"--perceptual-network {network!r}: must be one of {', '.join(PERCEPTUAL_NETWORKS)}")
         self.layers = parse_layers(layers)
         if network == "discriminator":
             self.extractors = {domain: d.feature_maps for domain, d in discriminators.items()}
         else:
-            try:
-                from gan_explorer.core.metrics.features import load_features
-            except ImportError as exc:
-                raise ConfigError("--perceptual-network features: the project's feature network is not in this "
-                                  f"build ({exc}); use --perceptual-network discriminator") from None
-            extract = load_features("gan_explorer").feature_maps
+            from gan_explorer.core.metrics.features import load_features
+
+            # The shipped faces network (frozen, eval mode): the same feature space for both domains.
+            extract = load_features("gan_explorer", device=device).feature_maps
             self.extractors = {domain: extract for domain in discriminators}
 
     def __call__(self, images: torch.Tensor, targets: torch.Tensor, domain: str) -> torch.Tensor:
@@ -111,7 +109,7 @@ class CycleGANTrainer(Trainer):
                 raise ConfigError(f"--perceptual-target {options.perceptual_target!r}: must be one of "
                                   f"{', '.join(PERCEPTUAL_TARGETS)}")
             self.perceptual = PerceptualLoss(options.perceptual_network, options.perceptual_layers,
-                                             {"A": self.D_A, "B": self.D_B})
+                                             {"A": self.D_A, "B": self.D_B}, device)
 
     def networks(self):
         return {"G": self.model, "D_A": self.D_A, "D_B": self.D_B}
