@@ -68,14 +68,17 @@ def cmd_map(args):
     from gan_explorer.core.io.models import open_model
 
     model = open_model(args.model, device=resolve_device(args.device))
-    regressor = None
-    if args.color_by and (args.space or default_space(model)) != "code":
-        regressor = load_regressor(model._device(), args.regressor)  # fail now, not after rendering every point
+    regressor, color = None, None
+    if args.color_by:
+        color = "auto"  # encoded faces: their true factors; a folder: its class sub-folders
+        if (args.space or default_space(model)) != "code":
+            regressor = load_regressor(model._device(), args.regressor)  # fail now, not after every render
+            color = "predicted"
     progress, bar = tqdm_progress("map", args.no_progress)
     try:
         latent_map = compute_map(model, num=args.num, space=args.space, method=args.method, seed=args.seed,
                                  truncation_psi=args.truncation_psi, thumbnail_size=args.thumbnail_size,
-                                 data=args.data, color_by="auto" if args.color_by else None,
+                                 data=args.data, color_by=color,
                                  regressor=regressor, progress=progress)
     finally:
         bar.close()

@@ -42,6 +42,13 @@ METHODS = ("pca", "tsne", "umap")
 SPACES = ("z", "w", "code")
 
 
+def draws_faces(model) -> bool:
+    """Whether the model was trained on the procedural faces (its provenance says so), so the factor
+    regressor's predictions mean something for its images."""
+    provenance = getattr(model, "provenance", None) or {}
+    return str(provenance.get("data", "")).startswith("faces")
+
+
 def available_spaces(model) -> list[str]:
     caps = model.capabilities
     if caps.is_translation:
@@ -193,7 +200,8 @@ def compute_map(model, num: int = 2000, space: str | None = None, method: str = 
     Sampled spaces use seeds seed .. seed+num-1 (NVIDIA's z for each). 'code' encodes `data`
     (default: the procedural faces at the model's resolution, seed 1) and colours by their true
     factors. color_by: 'auto' (true factors where known, else the regressor if it loads and the
-    model draws faces), 'predicted' (always the regressor), None (no colours)."""
+    model was trained on faces, by its provenance; else a folder's class sub-folders), 'predicted'
+    (always the regressor), None (no colours)."""
     from gan_explorer.core.analysis.regressor import load_regressor, predict
 
     spaces = available_spaces(model)
@@ -225,7 +233,7 @@ def compute_map(model, num: int = 2000, space: str | None = None, method: str = 
         seeds = np.arange(seed, seed + num, dtype=np.int64)
 
     reg = None
-    if color_by == "predicted" or (color_by == "auto" and not color_source):
+    if color_by == "predicted" or (color_by == "auto" and not color_source and draws_faces(model)):
         try:
             reg = regressor or load_regressor(device)
         except GanExplorerError:

@@ -111,3 +111,15 @@ def test_code_map_of_a_folder_is_coloured_by_its_class_folders(tmp_path):
     m = compute_map(model, num=8, data=str(tmp_path), thumbnail_size=0)
     assert m.color_source == "class folders of the data"
     assert sorted(m.colors["class"].tolist()) == [0] * 4 + [1] * 4
+
+
+def test_a_model_of_faces_is_coloured_by_the_shipped_regressor_and_others_are_not(stylegan):
+    plain = compute_map(stylegan, num=6, thumbnail_size=0)
+    assert plain.colors == {} and plain.color_source == ""
+    stylegan.provenance = {"data": "faces:16"}   # as training records it
+    try:
+        m = compute_map(stylegan, num=6, thumbnail_size=0)
+    finally:
+        del stylegan.provenance
+    assert m.color_source == "predicted by the factor regressor"
+    assert set(m.colors) >= {"skin_tone", "smile", "glasses"} and m.colors["smile"].shape == (6,)
