@@ -450,9 +450,9 @@ class GanLabWidget(QWidget):
             field = frame.field
             if frame.field_label.startswith("D(x)"):
                 levels = (0.0, 1.0)
-            else:  # critic values are unbounded: centre white on zero, scale to the largest magnitude
-                peak = float(np.abs(field).max()) or 1.0
-                levels = (-peak, peak)
+            else:  # a critic's values have no fixed range or offset: its lowest purple, its highest green
+                lo, hi = float(field.min()), float(field.max())
+                levels = (lo, hi if hi > lo else lo + 1.0)
             self.heat.setImage(field, autoLevels=False, levels=levels)
             xmin, xmax, ymin, ymax = frame.extent
             self.heat.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))  # after setImage: it scales by size
@@ -465,7 +465,11 @@ class GanLabWidget(QWidget):
             self.g_curve.setData(*frame.g_curve)
             if frame.config.dataset == "drawn":
                 self.drawn_item.setData(pos=self.drawn_points)
-            self.field_label.setText(f"heat map: {frame.field_label} (purple: fake, green: real)")
+            if frame.field_label.startswith("D(x)"):
+                self.field_label.setText(f"heat map: {frame.field_label} (purple: fake, green: real)")
+            else:
+                self.field_label.setText(f"heat map: {frame.field_label} from {levels[0]:.3g} (purple) "
+                                         f"to {levels[1]:.3g} (green)")
             self.coverage_label.setText(str(frame.coverage) if frame.coverage is not None else "")
             if not self.error:
                 self._set_status(f"G steps {frame.g_steps}, D steps {frame.d_steps}")
