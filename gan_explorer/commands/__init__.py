@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from gan_explorer.commands import map as map_command, probe as probe_command
 from gan_explorer.commands import metrics as metrics_command
+from gan_explorer.commands import project as project_command
 
-COMMAND_MODULES: tuple = (map_command, probe_command, metrics_command)
+COMMAND_MODULES: tuple = (map_command, probe_command, metrics_command, project_command)
 
 
 def register_all(subparsers) -> None:

@@ -1,0 +1,184 @@
+"""`gan-explorer project MODEL photo.jpg --space w+ --steps 500 --out photo.npy`: a picture's latent.
+
+`gan-explorer project --train-encoder MODEL` trains the learned first guess and saves it beside
+the model (keyed by its content hash); later projections find it by themselves.
+The saved .npy re-renders with `gan-explorer generate MODEL --latent photo.npy`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("project", help="project a picture into a model's latent space (or --train-encoder)")
+    p.add_argument("model", help="model file: .safetensors, NVIDIA .pkl or rosinality .pt")
+    p.add_argument("picture", nargs="?", default=None, help="the picture (PNG, JPEG, WebP or BMP)")
+    p.add_argument("--out", default=None, help="the latent: .npy (ws [1, num_ws, w_dim]) or .json")
+    p.add_argument("--space", default="w+", choices=["w", "w+", "z"],
+                   help="w: one w for every layer; w+: one per layer (default); z: through the mapping")
+    p.add_argument("--steps", type=int, default=500, help="optimisation steps (default 500)")
+    p.add_argument("--loss", default="auto", choices=["auto", "l2", "l1", "structural", "perceptual"],
+                   help="auto (perceptual where the feature network is shipped, else structural), l2, l1, "
+                        "structural (L1 + MS-SSIM + gradients), perceptual (L2 + feature network)")
+    p.add_argument("--noise", default="const", choices=["const", "optimize"],
+                   help="StyleGAN noise: const (the model's, so the latent re-renders exactly; default) or "
+                        "optimize (sharper, saved to OUT.noise.npz; generate --latent renders without it)")
+    p.add_argument("--crop", default=None, metavar="L,T,R,B",
+                   help="crop box in pixels of the picture (default: the centred square)")
+    p.add_argument("--encoder", default="auto",
+                   help="auto (the encoder trained for this model, if any), none, or an encoder file")
+    p.add_argument("--out-image", default=None, help="also write the reconstruction (as generate --latent renders it)")
+    p.add_argument("--video", default=None, help="write the optimisation as .mp4/.gif: target | reconstruction")
+    p.add_argument("--video-frames", type=int, default=100, help="frames in --video (default 100)")
+    p.add_argument("--json", default=None, help="also write PSNR, loss and timings as JSON")
+    p.add_argument("--seed", type=int, default=0, help="seed of the w noise and the z candidates")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    g = p.add_argument_group("learned initialisation")
+    g.add_argument("--train-encoder", action="store_true",
+                   help="train the encoder for MODEL (image -> ws, on pairs the model makes) and save it")
+    g.add_argument("--encoder-steps", type=int, default=3000, help="encoder training steps (default 3000)")
+    g.add_argument("--encoder-batch", type=int, default=32, help="pairs per encoder step (default 32)")
+    g.add_argument("--encoder-out", default=None,
+                   help="where to save it (default: beside the model, MODEL.encoder-HASH.safetensors)")
+    p.set_defaults(func=cmd_project)
+
+
+def _tqdm(total: int, desc: str, disable: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=disable, unit="step")
+
+
+def cmd_project(args):
+    from gan_explorer.core.devices import resolve_device
+    from gan_explorer.core.errors import ConfigError
+    from gan_explorer.core.io.models import open_model
+
+    if args.train_encoder:
+        if args.picture is not None:
+            raise ConfigError("--train-encoder takes only MODEL; project a picture in a second command")
+        model = open_model(args.model, device=resolve_device(args.device))
+        return _train_encoder(args, model)
+    if args.picture is None or args.out is None:
+        raise ConfigError("project needs MODEL PICTURE --out LATENT.npy (or --train-encoder MODEL)")
+    if not 1 <= args.steps <= 1_000_000:
+        raise ConfigError(f"--steps {args.steps}: must be from 1 to 1000000")
+    crop = _parse_crop(args.crop)
+    model = open_model(args.model, device=resolve_device(args.device))
+    _project(args, model, crop)
+
+
+def _parse_crop(text):
+    if text is None:
+        return None
+    from gan_explorer.core.errors import ConfigError
+
+    try:
+        box = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4:
+        raise ConfigError(f"--crop {text!r}: expected LEFT,TOP,RIGHT,BOTTOM in pixels, e.g. 40,0,440,400")
+    return box
+
+
+def _train_encoder(args, model):
+    from gan_explorer.core.latent.encoder import (
+        EncoderTrainingConfig, save_encoder, save_encoder_beside, train_encoder,
+    )
+
+    config = EncoderTrainingConfig(steps=args.encoder_steps, batch=args.encoder_batch, seed=args.seed)
+    bar = _tqdm(config.steps, "encoder", args.no_progress)
+
+    def progress(step, total, loss):
+        bar.n = step
+        if step % 10 == 0 or step == total:
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+            bar.refresh()
+    try:
+        encoder, report = train_encoder(model, config, progress=progress)
+    finally:
+        bar.close()
+    if args.encoder_out:
+        path = save_encoder(encoder, args.encoder_out, model, report)
+    else:
+        path = save_encoder_beside(encoder, model, args.model, report)
+    print(f"wrote {path}: on {report['held_out_pairs']} held-out samples its guess renders at a median "
+          f"{report['held_out_median_psnr']:.1f} dB PSNR (w_avg: {report['w_avg_median_psnr']:.1f} dB), "
+          f"trained in {report['seconds']:.0f} s")
+    if args.json:
+        from gan_explorer.commands.map import write_json
+
+        write_json(args.json, {"encoder": str(path), **report})
+
+
+def _project(args, model, crop):
+    import numpy as np
+    import torch
+
+    from gan_explorer.core.generate import render_ws, require_latent_model
+    from gan_explorer.core.io.images import save_image, to_uint8
+    from gan_explorer.core.latent.encoder import find_encoder, load_encoder
+    from gan_explorer.core.latent.files import load_latent, save_latent
+    from gan_explorer.core.latent.losses import psnr_uint8
+    from gan_explorer.core.latent.projection import load_target, project
+
+    require_latent_model(model)
+    # Read the picture before anything slow: an unreadable one is one line at once.
+    target = load_target(args.picture, model.img_resolution, model.img_channels, crop)
+    encoder = None
+    if args.encoder == "auto":
+        encoder = find_encoder(model, args.model)
+    elif args.encoder != "none":
+        encoder = load_encoder(args.encoder, model)
+    stride = max(1, args.steps // max(1, args.video_frames)) if args.video else 0
+    frames = []
+    bar = _tqdm(args.steps, "project", args.no_progress)
+    target_uint8 = to_uint8(target)[0]
+
+    def progress(step, total, loss, preview):
+        bar.n = step
+        if step % 10 == 0 or step == total:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            bar.refresh()
+        if preview is not None and args.video:
+            frames.append(np.concatenate([target_uint8, preview], axis=1))
+    try:
+        result = project(model, target, space=args.space, steps=args.steps, loss=args.loss, noise=args.noise,
+                         encoder=encoder, progress=progress, seed=args.seed, preview_every=stride)
+    finally:
+        bar.close()
+    ws = torch.from_numpy(result.ws)
+    save_latent(args.out, ws)
+    # What generate --latent renders: the saved file read back, rendered the same way.
+    rendered = render_ws(model, load_latent(args.out, model.num_ws, model.w_dim))[0]
+    rendered_psnr = psnr_uint8(rendered, result.target[0])
+    if args.out_image:
+        save_image(args.out_image, rendered)
+    if result.noise is not None:
+        noise_path = Path(args.out).with_suffix(".noise.npz")
+        np.savez(noise_path, *[n[0] for n in result.noise])
+    if args.video:
+        from gan_explorer.core.io.video import export_frames
+
+        frames.append(np.concatenate([target_uint8, rendered], axis=1))
+        scale = max(1, 256 // model.img_resolution)
+        frames = [np.kron(f, np.ones((scale, scale, 1), np.uint8)) for f in frames]
+        export_frames(frames, args.video, fps=15)
+    line = (f"wrote {args.out}: {args.space} in {result.steps} steps ({result.seconds:.1f} s, loss {result.loss}, "
+            f"start {result.start}), PSNR {rendered_psnr:.2f} dB (start {float(result.start_psnr[0]):.2f} dB)")
+    if result.noise is not None:
+        line += (f"; with the optimised noise ({Path(args.out).with_suffix('.noise.npz')}) "
+                 f"{float(result.psnr[0]):.2f} dB")
+    print(line)
+    if args.json:
+        from gan_explorer.commands.map import write_json
+
+        write_json(args.json, {
+            "picture": str(args.picture), "space": args.space, "steps": result.steps, "loss": result.loss,
+            "start": result.start, "seconds": result.seconds, "psnr": rendered_psnr,
+            "psnr_with_noise": float(result.psnr[0]), "start_psnr": float(result.start_psnr[0]),
+            "loss_history": result.loss_history[:, 0].tolist(), "psnr_history": result.psnr_history[:, 0].tolist(),
+        })
