@@ -8,9 +8,6 @@ fails this test instead of hanging the suite or filling the machine's memory."""
 import io
 import json
 import os
-import resource
-import select
-import signal
 import struct
 import tempfile
 import zipfile
@@ -28,38 +25,43 @@ def _png(color=(10, 200, 30)):
     return buffer.getvalue()
 
 
+CHILD = """
+import json, resource, sys
+from gan_explorer.core.data.folder import ImageFolderDataset
+path, kwargs, as_nobody = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3] == "1"
+if as_nobody:  # after every import a scan needs: nobody cannot read root's Python installation
+    import os, tempfile
+    from PIL import Image
+    with tempfile.TemporaryDirectory() as warm:
+        Image.new("RGB", (16, 16)).save(os.path.join(warm, "w.png"))
+        ImageFolderDataset(warm, 16).load(0)
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+vm = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmSize"))) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (vm + 2 * 1024**3, vm + 2 * 1024**3))
+try:
+    dataset = ImageFolderDataset(path, 16, **kwargs)
+    out = {"used": dataset.files, "skipped": dict(dataset.report.skipped)}
+except BaseException as exc:
+    out = {"error": f"{type(exc).__name__}: {exc}"}
+print(json.dumps(out))
+"""
+
+
 def _scan_in_child(path, timeout=60, as_nobody=False, **kwargs):
-    """ImageFolderDataset(path).report in a forked child: {'used': [...], 'skipped': {name: reason}}."""
-    Image.init()  # plugins are imported before any privilege is dropped
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: bounded, and never returns into pytest
-        try:
-            os.close(read_fd)
-            vm = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmSize"))) * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (vm + 2 * 1024**3, vm + 2 * 1024**3))
-            if as_nobody:
-                os.setgid(65534)
-                os.setuid(65534)
-            dataset = ImageFolderDataset(path, 16, **kwargs)
-            out = {"used": dataset.files, "skipped": dict(dataset.report.skipped)}
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent as text
-            out = {"error": f"{type(exc).__name__}: {exc}"}
-        os.write(write_fd, json.dumps(out).encode())
-        os._exit(0)
-    os.close(write_fd)
-    ready, _, _ = select.select([read_fd], [], [], timeout)
-    if not ready:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        os.close(read_fd)
+    """ImageFolderDataset(path).report in a child interpreter: {'used': [...], 'skipped': {name: reason}}.
+
+    A fresh interpreter, not a fork: forking a test process that runs torch / inference-engine
+    threads can leave the child with locks held by threads that do not exist there."""
+    import subprocess
+    import sys
+
+    try:
+        run = subprocess.run([sys.executable, "-c", CHILD, str(path), json.dumps(kwargs), "1" if as_nobody else "0"],
+                             capture_output=True, text=True, timeout=timeout, cwd=tempfile.gettempdir())
+    except subprocess.TimeoutExpired:
         pytest.fail(f"the scan of {path} did not finish in {timeout} s (a FIFO or a device was read)")
-    chunks = []
-    while chunk := os.read(read_fd, 65536):
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    result = json.loads(b"".join(chunks))
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
     assert "error" not in result, result["error"]
     return result
 
