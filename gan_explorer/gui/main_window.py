@@ -26,6 +26,7 @@ from gan_explorer.gui.widgets.latent_sliders import DirectionsPanel, WPanel, ZPa
 from gan_explorer.gui.widgets.library_panel import LibraryPanel
 from gan_explorer.gui.widgets.mixing_panel import MixingPanel
 from gan_explorer.gui.widgets.translate_panel import PICTURE_SUFFIXES, TranslatePanel
+from gan_explorer.gui.widgets.understand import UnderstandPanel
 
 MODEL_FILTER = "Models (*.safetensors *.pkl *.pt *.pth);;All files (*)"
 MAX_RECENT = 10
@@ -125,6 +126,15 @@ class MainWindow(QMainWindow):
         dock.setObjectName("latent_dock")
         dock.setWidget(left)
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.latent_dock = dock
+        # Understanding the model shares the left side with the latent controls (a tab each).
+        self.understand = UnderstandPanel(self.explorer)
+        self.understand_dock = QDockWidget("Understand", self)
+        self.understand_dock.setObjectName("understand_dock")
+        self.understand_dock.setWidget(self.understand)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.understand_dock)
+        self.tabifyDockWidget(self.latent_dock, self.understand_dock)
+        self.latent_dock.raise_()
 
         # A vertical tab bar: every tab stays visible on a 1366x768 screen.
         self.tabs = QTabWidget()

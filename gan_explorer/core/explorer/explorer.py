@@ -488,6 +488,18 @@ class Explorer:
         return values
 
     # --- breeding -------------------------------------------------------------------------------------
+    def current_z(self) -> np.ndarray | None:
+        """z of the current state ([1, z_dim]), or None when it is given by explicit ws."""
+        from gan_explorer.core.models.base import z_from_seed
+
+        state = self.state
+        if self.info is None or self.info.is_translation or state.ws:
+            return None
+        z = np.asarray([state.z], np.float64) if state.z else z_from_seed(state.seed, self.info.z_dim)
+        for dim, delta in state.z_edits:
+            z[0, int(dim)] += float(delta)
+        return z.astype(np.float32)
+
     def current_ws(self) -> np.ndarray | None:
         return None if self.last_result is None else self.last_result.ws
 

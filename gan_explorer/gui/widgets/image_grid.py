@@ -28,6 +28,7 @@ class ImageGrid(QWidget):
         self.cells: dict[tuple[int, int], QPixmap] = {}
         self.images: dict[tuple[int, int], np.ndarray] = {}
         self.selected: tuple[int, int] | None = None
+        self.marks: dict[tuple[int, int], bool] = {}  # cell -> True (green frame) / False (red frame)
         self.cell_tooltip = None  # (row, col) -> text
 
     def set_shape(self, rows: int, cols: int, row_labels=None, col_labels=None):
@@ -37,6 +38,7 @@ class ImageGrid(QWidget):
         self.cells.clear()
         self.images.clear()
         self.selected = None
+        self.marks = {}
         self.update()
 
     def set_cell(self, row: int, col: int, image: np.ndarray):
@@ -92,6 +94,9 @@ class ImageGrid(QWidget):
                     painter.fillRect(rect, QColor(60, 60, 60))
                 else:
                     painter.drawPixmap(rect, pixmap)
+                if (r, c) in self.marks:
+                    painter.setPen(QPen(QColor(40, 200, 60) if self.marks[(r, c)] else QColor(220, 40, 40), 4))
+                    painter.drawRect(rect.adjusted(2, 2, -2, -2))
                 if self.selected == (r, c):
                     painter.setPen(QPen(QColor(255, 200, 0), 3))
                     painter.drawRect(rect.adjusted(1, 1, -1, -1))
