@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 
 import torch
 from torch.utils.data import DataLoader, Sampler
@@ -38,6 +39,22 @@ class EndlessSampler(Sampler):
         return 2**62
 
 
+# Libraries whose threads do not survive a fork: once one is loaded in this process (an inference
+# engine rendered here), workers start from a clean forkserver process instead of a fork of it.
+FORK_UNSAFE_MODULES = ("openvino", "onnxruntime")
+
+
+def worker_context():
+    """The multiprocessing context for loader workers: fork (fast) unless this process holds
+    threads of a library that breaks in a forked child; then forkserver, where it exists."""
+    import multiprocessing
+
+    if any(name in sys.modules for name in FORK_UNSAFE_MODULES) and \
+            "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return None
+
+
 def make_loader(dataset, batch_size: int, workers: int = 2, seed: int = 0, shuffle: bool = True,
                 rank: int = 0, world_size: int = 1, start: int = 0) -> DataLoader:
     sampler = EndlessSampler(len(dataset), seed=seed, shuffle=shuffle, rank=rank, world_size=world_size,
@@ -47,4 +64,4 @@ def make_loader(dataset, batch_size: int, workers: int = 2, seed: int = 0, shuff
     generator = torch.Generator().manual_seed(seed * 7 + rank + start)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
                       persistent_workers=workers > 0, drop_last=True, pin_memory=torch.cuda.is_available(),
-                      generator=generator)
+                      generator=generator, multiprocessing_context=worker_context() if workers > 0 else None)

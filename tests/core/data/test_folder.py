@@ -198,3 +198,21 @@ def test_builtin_missing_package_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
     with pytest.raises(DatasetError, match="needs scikit-learn"):
         open_dataset("digits", 16)
+
+
+def test_loader_workers_survive_an_inference_engine_in_the_process():
+    """Forked workers of a process that loaded OpenVINO aborted ("Fatal Python error: Aborted");
+    with an engine loaded, workers start from a forkserver and stream as usual."""
+    import subprocess
+    import sys
+
+    code = ("import openvino, numpy as np\n"
+            "from gan_explorer.core.data import FacesDataset\n"
+            "from gan_explorer.core.data.loader import make_loader, worker_context\n"
+            "assert worker_context() is not None\n"
+            "batch = next(iter(make_loader(FacesDataset(16), 4, workers=2)))\n"
+            "print(tuple(batch[0].shape) if isinstance(batch, (list, tuple)) else tuple(batch.shape))\n")
+    pytest.importorskip("openvino", reason="the fast extra (OpenVINO) is not installed")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "(4, 3, 16, 16)" in run.stdout
