@@ -29,6 +29,7 @@ FIELD_SIZE = 64         # D's heat map is FIELD_SIZE x FIELD_SIZE samples of the
 COVERAGE_POINTS = 2000  # generated points the coverage is measured on
 LATENT_LINES = 9        # z-grid lines per axis (z_dim 2), at -2..2 std
 LATENT_SAMPLES = 48     # samples along each z-grid line
+MAX_HISTORY = 10000     # loss-curve points kept per curve; beyond, every other one is dropped
 
 
 class Cancelled(Exception):
@@ -129,6 +130,8 @@ class GanLab:
             self._clip_critic()
         self.d_steps += 1
         self._d_hist.append((self.d_steps, value))
+        if len(self._d_hist) > MAX_HISTORY:  # a long session keeps the curve's shape, not every step
+            self._d_hist = self._d_hist[::2]
         return value
 
     def g_step(self) -> float:
@@ -144,6 +147,8 @@ class GanLab:
             self.D.requires_grad_(True)
         self.g_steps += 1
         self._g_hist.append((self.d_steps, value))
+        if len(self._g_hist) > MAX_HISTORY:
+            self._g_hist = self._g_hist[::2]
         return value
 
     def step(self) -> tuple[float, float]:

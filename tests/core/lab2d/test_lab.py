@@ -215,3 +215,32 @@ def test_threaded_runner_waits_for_each_frame_to_be_shown_and_stops():
     finally:
         runner.close()
     assert not runner._thread.is_alive()
+
+
+# README's "2-D GAN lab" settings: the ring, the default 64x3 MLPs, batch 256, lr 1e-3 for G and D,
+# 5 D steps per G step for both objectives, 1500 iterations (seeds 0-4 measured in README).
+README_SETTINGS = dict(dataset="ring", n_critic=5, lr_g=1e-3, lr_d=1e-3)
+README_ITERATIONS = 1500
+
+
+@pytest.mark.slow
+def test_wgan_gp_covers_the_ring_where_the_saturating_loss_collapses():
+    coverage = {}
+    for loss in ("saturating", "wgan-gp"):
+        lab = GanLab(LabConfig(loss=loss, seed=0, **README_SETTINGS))
+        lab.train(README_ITERATIONS)
+        coverage[loss] = lab.coverage()
+    sat, gp = coverage["saturating"], coverage["wgan-gp"]
+    assert sat.points == gp.points == 2000
+    assert gp.modes_covered > sat.modes_covered, coverage
+    assert gp.modes_covered >= 7 and sat.modes_covered <= 4, coverage
+
+
+def test_loss_history_stays_bounded_over_a_long_session(monkeypatch):
+    import gan_explorer.core.lab2d.lab as lab_module
+
+    monkeypatch.setattr(lab_module, "MAX_HISTORY", 50)
+    lab = GanLab(LabConfig(**TINY))
+    lab.train(120)
+    steps, values = lab.frame().d_curve
+    assert 25 <= len(steps) <= 50 and steps[-1] == lab.d_steps and np.all(np.diff(steps) > 0)
