@@ -67,6 +67,7 @@ class LabFrame:
     d_curve: tuple              # (D steps, D loss) arrays
     g_curve: tuple              # (D steps at each G step, G loss) arrays
     coverage: Coverage | None   # on the ring and the grid; None elsewhere
+    coverage_g_steps: int = 0   # the G step the coverage was measured at (a few frames old while playing)
 
 
 class GanLab:
@@ -96,6 +97,8 @@ class GanLab:
         self.g_steps = self.d_steps = 0
         self._d_hist: list[tuple[int, float]] = []
         self._g_hist: list[tuple[int, float]] = []
+        self._coverage: Coverage | None = None
+        self._coverage_at: int | None = None
 
     # Training.
     def _sample_z(self, n):
@@ -210,8 +213,13 @@ class GanLab:
             points = self.generate(self.coverage_z)
         return mode_coverage(points, dist.modes, dist.mode_std)
 
-    def frame(self, extent=VIEW_EXTENT) -> LabFrame:
-        """What the view draws; `extent` (xmin, xmax, ymin, ymax) is the part of the plane it shows."""
+    def frame(self, extent=VIEW_EXTENT, measure_coverage: bool = True) -> LabFrame:
+        """What the view draws; `extent` (xmin, xmax, ymin, ymax) is the part of the plane it shows.
+
+        measure_coverage=False reuses the last measured coverage (2000 more points through G):
+        a view playing at 20+ frames a second needs it a few times a second, not every frame."""
+        if measure_coverage or self._coverage_at is None:
+            self._coverage, self._coverage_at = self.coverage(), self.g_steps
         fake = self.generate()
         arrow_from = fake[:ARROWS]
         d_hist = np.asarray(self._d_hist, np.float64).reshape(-1, 2)
@@ -224,7 +232,7 @@ class GanLab:
             extent=tuple(float(v) for v in extent),
             arrow_from=arrow_from, arrow_vec=self.g_gradients(arrow_from), latent_grid=self.latent_image(),
             d_curve=(d_hist[:, 0], d_hist[:, 1]), g_curve=(g_hist[:, 0], g_hist[:, 1]),
-            coverage=self.coverage(),
+            coverage=self._coverage, coverage_g_steps=self._coverage_at,
         )
 
 

@@ -26,6 +26,7 @@ from gan_explorer.core.lab2d.lab import GanLab, LabFrame
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT_S = 1.0  # a frame the consumer never acknowledges stalls playing for at most this long
+COVERAGE_EVERY_S = 0.5  # while playing, mode coverage (2000 points through G) is measured this often
 
 
 class LabRunner:
@@ -43,6 +44,7 @@ class LabRunner:
         self._acked = True
         self._sent_at = 0.0
         self._closed = False
+        self._coverage_time = 0.0
         self.frames_sent = 0
         self._thread = None
         if not sync:
@@ -171,7 +173,11 @@ class LabRunner:
                 self._cv.wait(0.05)
 
     def _emit(self):
-        frame: LabFrame = self.lab.frame(self.extent)
+        now = time.monotonic()
+        measure = not self._playing or self.sync or now - self._coverage_time >= COVERAGE_EVERY_S
+        if measure:
+            self._coverage_time = now
+        frame: LabFrame = self.lab.frame(self.extent, measure_coverage=measure)
         self._wait_until_shown()
         with self._cv:
             if self._closed:
