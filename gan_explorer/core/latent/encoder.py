@@ -282,10 +282,11 @@ def train_encoder(model, config: EncoderTrainingConfig = EncoderTrainingConfig()
     losses = []
     try:
         pool_images, pool_ws = [], []
-        for start in range(0, config.pool, 64):
+        pool = min(config.pool, config.steps * config.batch)  # never more than training will draw
+        for start in range(0, pool, 64):
             if should_stop():
                 raise Cancelled("encoder training cancelled")
-            images, ws = sample_pairs(model, min(64, config.pool - start), generator, config)
+            images, ws = sample_pairs(model, min(64, pool - start), generator, config)
             pool_images.append(images)
             pool_ws.append(ws)
         pool_images, pool_ws = torch.cat(pool_images), torch.cat(pool_ws)

@@ -129,3 +129,26 @@ def test_training_cancels(untrained):
     with pytest.raises(Cancelled):
         train_encoder(model, QUICK, progress=lambda *a: calls.append(a), should_stop=lambda: len(calls) >= 3)
     assert len(calls) == 3
+
+
+def test_cli_trains_an_encoder_that_later_projections_find(tmp_path, capsys):
+    from gan_explorer.cli import main
+    from gan_explorer.core.io.checkpoint import save_model
+    from PIL import Image
+
+    model = trained_looking_stylegan()
+    model_path = tmp_path / "tiny.safetensors"
+    save_model(model, model_path)
+    assert main(["project", "--train-encoder", str(model_path), "--encoder-steps", "5", "--encoder-batch", "8",
+                 "--no-progress"]) == 0
+    assert "held-out samples" in capsys.readouterr().out
+    saved = list(tmp_path.glob("tiny.encoder-*.safetensors"))
+    assert len(saved) == 1 and model_content_hash(model)[:16] in saved[0].name
+    picture = tmp_path / "p.png"
+    Image.fromarray(render_ws(model, ws_for_seeds(model, [3], 0.7))[0]).save(picture)
+    assert main(["project", str(model_path), str(picture), "--steps", "2", "--out", str(tmp_path / "p.npy"),
+                 "--no-progress"]) == 0
+    assert "start encoder" in capsys.readouterr().out
+    assert main(["project", str(model_path), str(picture), "--steps", "2", "--out", str(tmp_path / "p.npy"),
+                 "--encoder", "none", "--no-progress"]) == 0
+    assert "start w_avg" in capsys.readouterr().out
