@@ -40,3 +40,18 @@ def tiny_options():
 def _deterministic_torch():
     torch.manual_seed(0)
     yield
+
+
+ENGINE_TESTS = ("tests/core/backends/",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that load an inference engine into this process run last. Once OpenVINO / ONNX Runtime
+    are loaded, a child process that exits while Python's SIGCHLD handler (installed by torch's
+    DataLoader workers) runs on the engine's small alternate signal stack kills the test process
+    with SIGSEGV (seen here: SI_KERNEL, the signal frame does not fit). The app itself never mixes
+    the two: training, with its workers, runs in its own process."""
+    def loads_engine(item):
+        return item.nodeid.startswith(ENGINE_TESTS) or item.get_closest_marker("engine") is not None
+
+    items.sort(key=loads_engine)  # stable: the order within each group is kept

@@ -365,6 +365,7 @@ def test_a_preview_is_the_networks_own_lower_resolution_image():
     assert not full.preview and full.image.shape[0] == model.img_resolution
 
 
+@pytest.mark.engine
 def test_the_engine_choice_renders_like_eager_or_says_why_not():
     session = ExplorerSession(sync=True)
     events = Recorder(session)
