@@ -73,6 +73,10 @@ class MainWindow(QMainWindow):
         self.central = QTabWidget()
         self.central.addTab(self.view, "Explore")
         self.central.addTab(self.train_page, "Train")
+        from gan_explorer.gui.widgets.gan_lab import GanLabWidget
+
+        self.gan_lab = GanLabWidget()  # the live 2-D GAN lab: tiny models on its own thread
+        self.central.addTab(self.gan_lab, "GAN lab")
         self.setCentralWidget(self.central)
         self.central.currentChanged.connect(self._central_changed)
         self._build_docks()
@@ -157,7 +161,8 @@ class MainWindow(QMainWindow):
                 (self.mixing, "Mixing", "style_mixing", "Style mixing: coarse / middle / fine layers from other seeds"),
                 (self.breed, "Breed", "latent", "Grow variations, crossbreed parents"),
                 (self.interpolation, "Interpolation", "latent", "Keyframes, playback and animation export"),
-                (self.translate_panel, "Pictures", "pictures", "Turn a picture into a latent, or translate it")):
+                (self.translate_panel, "Pictures", "latent_or_translation",
+                 "Project or encode a picture into the latent space, or translate it")):
             index = self.tabs.addTab(panel, title)
             self.tabs.setTabToolTip(index, tip)
             self._tab_needs[index] = needs
@@ -376,7 +381,7 @@ class MainWindow(QMainWindow):
         latent = info is not None and not info.is_translation
         needs = {"latent": latent, "has_mapping": latent and info.can("has_mapping"),
                  "style_mixing": latent and info.can("style_mixing"),
-                 "pictures": info is not None and (info.is_translation or info.can("has_encoder"))}
+                 "latent_or_translation": info is not None}
         self._updating_tabs = True  # the moves Qt makes while tabs switch on and off are not the user's
         for index, need in self._tab_needs.items():
             self.tabs.setTabEnabled(index, needs[need])
@@ -502,6 +507,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window_state", self.saveState())
         self._status_timer.stop()
         self.workspace.shutdown()
+        self.gan_lab.shutdown()
         self.interpolation.timer.stop()
         self.bridge.shutdown()  # cancels a running export or render and joins the worker thread
         super().closeEvent(event)

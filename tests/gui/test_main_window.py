@@ -821,3 +821,40 @@ def test_an_exported_png_rerenders_identically_from_the_cli(make_window, qtbot, 
     assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(tmp_path / "made.png")))
     again = read_picture_provenance(out)  # the CLI's output remembers it too
     assert again.state.noise_mode == "random" and again.state.noise_seed == 5
+
+
+def test_a_dropped_picture_is_projected_into_a_gan_and_becomes_the_current_latent(make_window, qtbot,
+                                                                                  tiny_model_file, tmp_path):
+    from PIL import Image
+
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    target = render_state(tiny_model_file, window.state.with_changes(seed=33))
+    Image.fromarray(target).save(tmp_path / "photo.png")
+    window.translate_panel.steps.setValue(20)
+    previews = []
+    window.explorer.events.frame_shown.connect(previews.append)
+    before = window.state
+    with qtbot.waitSignal(window.sigImageShown, timeout=60000):
+        window.open_path(str(tmp_path / "photo.png"))
+    assert previews  # the reconstruction was shown while it improved
+    projection = window.translate_panel.last_projection
+    assert projection.psnr[0] > projection.start_psnr[0]
+    assert np.allclose(np.asarray(window.state.ws), projection.ws[0])
+    window.undo_action.trigger()
+    assert window.state == before
+
+
+def test_the_gan_lab_is_a_tab_of_the_window_and_stops_with_it(make_window, qtbot):
+    window = make_window()
+    window.show()
+    window.central.setCurrentWidget(window.gan_lab)
+    assert window.central.tabText(window.central.currentIndex()) == "GAN lab"
+    assert not window.understand_dock.isVisible()  # the explorer's docks make room
+    lab = window.gan_lab
+    qtbot.waitUntil(lambda: lab.last_frame is not None, timeout=10000)
+    lab.play()
+    qtbot.waitUntil(lambda: lab.last_frame.g_steps > 0, timeout=30000)
+    thread = lab.runner._thread if lab.runner is not None else None
+    window.close()
+    assert thread is None or not thread.is_alive()

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
 
-from gan_explorer.core.explorer.requests import TranslatePicture, TranslateSample
-from gan_explorer.gui.session_bridge import subscribe
+from gan_explorer.core.explorer.requests import Call, TranslatePicture, TranslateSample
+from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.gui.widgets.image_view import array_to_qimage
+
+
+def _projection_job(model, context, picture, space, steps, loss):
+    """A job: project a picture (path or HWC array) into the model; previews go to the progress."""
+    from gan_explorer.core.latent.projection import project
+
+    def progress(step, total, loss_value, preview):
+        context.progress(step, total, f"loss {loss_value:.4g}", preview)
+
+    return project(model, picture, space=space, steps=steps, loss=loss, progress=progress,
+                   should_stop=context.check)
 
 PICTURE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp)"
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -33,7 +50,49 @@ class TranslatePanel(QWidget):
         self.sample_btn.setToolTip("Translate a random picture of the dataset the model was trained on")
         self.sample_btn.clicked.connect(lambda: self.translate_training_sample())
         layout.addWidget(self.sample_btn)
+
+        # Projection: any GAN finds the latent of a picture by optimisation (core/latent/projection.py).
+        self.project_box = QWidget()
+        box = QVBoxLayout(self.project_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.space = QComboBox()
+        for text, value in (("W+ (closest)", "w+"), ("W (editable)", "w"), ("Z", "z")):
+            self.space.addItem(text, value)
+        self.space.setToolTip("W+: one w per layer, the closest reconstruction; W: one w, edits behave better; "
+                              "Z: the input noise (GAN / DCGAN)")
+        self.steps = QSpinBox()
+        self.steps.setRange(10, 5000)
+        self.steps.setValue(300)
+        self.steps.setSuffix(" steps")
+        self.loss = QComboBox()
+        for value in ("auto", "perceptual", "structural", "l2", "l1"):
+            self.loss.addItem(value, value)
+        self.loss.setToolTip("auto: perceptual on the offline faces network where it fits, else MS-SSIM + "
+                             "gradients; l2 / l1: pixels only (blurrier)")
+        for w in (self.space, self.steps, self.loss):
+            row.addWidget(w)
+        box.addLayout(row)
+        row = QHBoxLayout()
+        self.project_btn = QPushButton("Project picture…")
+        self.project_btn.setToolTip("Find the latent whose image looks like a picture of yours; it becomes the "
+                                    "current image (undoable), ready to edit")
+        self.project_btn.clicked.connect(self._project_dialog)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setEnabled(False)
+        self.cancel_btn.clicked.connect(lambda: explorer.cancel_jobs("projection"))
+        row.addWidget(self.project_btn)
+        row.addWidget(self.cancel_btn)
+        box.addLayout(row)
+        self.progress = QProgressBar()
+        box.addWidget(self.progress)
+        self.target = QLabel()
+        self.target.setAlignment(Qt.AlignCenter)
+        self.target.setToolTip("The picture as the model sees it (cropped and resized), beside the result")
+        box.addWidget(self.target)
+        layout.addWidget(self.project_box)
         layout.addStretch(1)
+        self.jobs = JobTracker(self, explorer, ["projection"], self._projection_progress, self._projection_done)
         subscribe(self, explorer.events.model_opened, self._model_opened)
 
     def _model_opened(self, info):
@@ -44,9 +103,17 @@ class TranslatePanel(QWidget):
             self.hint.setText("Drop a picture on the view, or open one: shown left as it is, right translated.")
         elif info.can("has_encoder"):
             self.hint.setText("Drop a picture on the view, or open one: the encoder turns it into a latent, "
-                              "which becomes the current image (undoable, bookmarkable).")
+                              "which becomes the current image (undoable, bookmarkable). Projection below "
+                              "optimises it further.")
         else:
-            self.hint.setText("This model has no encoder and translates nothing.")
+            self.hint.setText("Drop a picture on the view, or use Project picture: the latent whose image looks "
+                              "like it is found by optimisation and becomes the current image.")
+        self.project_box.setVisible(not translation)
+        self.target.clear()
+        space_z = self.space.findData("z")
+        self.space.model().item(space_z).setEnabled(not info.can("has_mapping") or info.family == "stylegan")
+        if not info.can("has_mapping"):
+            self.space.setCurrentIndex(space_z)
 
     def _open_dialog(self):
         path, _ = QFileDialog.getOpenFileName(self, "Open picture", "", PICTURE_FILTER)
@@ -63,8 +130,40 @@ class TranslatePanel(QWidget):
                                                           direction=self.direction.currentData()))
         if info.can("has_encoder"):
             return self.explorer.encode_picture(picture)
-        self.explorer.events.message.emit("This model has no encoder: pictures cannot be turned into latents")
-        return None
+        return self.project(picture)
+
+    def _project_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Project a picture", "", PICTURE_FILTER)
+        if path:
+            self.project(path)
+
+    def project(self, picture):
+        """Project a picture (path or HWC array) as a worker job with progress, previews and Cancel."""
+        self.project_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+        self.progress.setValue(0)
+        return self.explorer.run_job(Call(purpose="projection", function=_projection_job, kwargs=(
+            ("picture", picture), ("space", self.space.currentData()), ("steps", self.steps.value()),
+            ("loss", self.loss.currentData()))))
+
+    def _projection_progress(self, progress):
+        self.progress.setMaximum(progress.total)
+        self.progress.setValue(progress.done)
+        if progress.preview is not None:
+            self.explorer.show_frame(progress.preview)  # the reconstruction so far, live
+
+    def _projection_done(self, result):
+        self.project_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        if result.error or result.cancelled:
+            return
+        projection = result.value
+        self.last_projection = projection
+        target = np.ascontiguousarray(np.concatenate([projection.target[0], projection.images[0]], axis=1))
+        self.target.setPixmap(QPixmap.fromImage(array_to_qimage(target)).scaledToHeight(96, Qt.SmoothTransformation))
+        self.explorer.change(ws=tuple(map(tuple, projection.ws[0].tolist())))
+        self.explorer.events.message.emit(f"Projected into {projection.space.upper()}: {projection.psnr[0]:.1f} dB "
+                                          f"in {projection.steps} steps")
 
     def translate_training_sample(self, index: int | None = None):
         info = self.explorer.info
