@@ -47,7 +47,7 @@ class StyleGANConfig(ModelConfig):
     channel_base: int = 32768           # feature maps at resolution r: min(channel_base // r, channel_max)
     channel_max: int = 512              # cap on feature maps per layer
     conv_clamp: float | None = None     # clamp conv outputs to +-this (NVIDIA uses 256 with fp16)
-    num_fp16_res: int = 0               # fp16 in the highest-res blocks when training on GPU (kept for provenance)
+    num_fp16_res: int = 0               # provenance only: top blocks the original (NVIDIA) training ran in fp16; ours is fp32
     mbstd_group_size: int = 4           # discriminator minibatch-stddev group size
 
     def validate(self):
