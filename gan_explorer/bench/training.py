@@ -3,7 +3,8 @@ examples DCGAN (64 px, ngf = ndf = 64, nz = 100, batch 64), and StyleGAN at 64 p
 
 The reference is `examples_dcgan`, written here from the DCGAN paper's description in the
 style of the PyTorch example: nn.Sequential nets, BCELoss, Adam(2e-4, 0.5), one D step on
-real + fake, one G step. Every figure is images/s and a ratio to that reference, same run.
+real + fake, one G step with D frozen (as our trainer does, so both do the same work; the example
+itself also computes D's unused weight gradients during G's step). Every figure is images/s and a ratio to that reference, same run.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ def _reference_step_fn(batch):
         err_fake.backward()
         opt_d.step()
         g.zero_grad()
+        d.requires_grad_(False)  # as our trainer does: G's step computes no gradients for D's weights
         out = d(fake).view(-1)
         criterion(out, torch.ones_like(out)).backward()
+        d.requires_grad_(True)
         opt_g.step()
     return step
 
