@@ -76,7 +76,11 @@ class MainWindow(QMainWindow):
         from gan_explorer.gui.widgets.gan_lab import GanLabWidget
 
         self.gan_lab = GanLabWidget()  # the live 2-D GAN lab: tiny models on its own thread
-        self.central.addTab(self.gan_lab, "GAN lab")
+        self.lab_page = QScrollArea()  # scrolls rather than widening the window past a laptop screen
+        self.lab_page.setWidget(self.gan_lab)
+        self.lab_page.setWidgetResizable(True)
+        self.lab_page.setFrameShape(QFrame.NoFrame)
+        self.central.addTab(self.lab_page, "GAN lab")
         self.setCentralWidget(self.central)
         self.central.currentChanged.connect(self._central_changed)
         self._build_docks()
@@ -135,7 +139,11 @@ class MainWindow(QMainWindow):
         self.understand = UnderstandPanel(self.explorer)
         self.understand_dock = QDockWidget("Understand", self)
         self.understand_dock.setObjectName("understand_dock")
-        self.understand_dock.setWidget(self.understand)
+        understand_scroll = QScrollArea()  # its views may be wide: they scroll rather than widen the window
+        understand_scroll.setWidget(self.understand)
+        understand_scroll.setWidgetResizable(True)
+        understand_scroll.setFrameShape(QFrame.NoFrame)
+        self.understand_dock.setWidget(understand_scroll)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.understand_dock)
         self.tabifyDockWidget(self.latent_dock, self.understand_dock)
         self.latent_dock.raise_()

@@ -848,7 +848,7 @@ def test_a_dropped_picture_is_projected_into_a_gan_and_becomes_the_current_laten
 def test_the_gan_lab_is_a_tab_of_the_window_and_stops_with_it(make_window, qtbot):
     window = make_window()
     window.show()
-    window.central.setCurrentWidget(window.gan_lab)
+    window.central.setCurrentWidget(window.lab_page)
     assert window.central.tabText(window.central.currentIndex()) == "GAN lab"
     assert not window.understand_dock.isVisible()  # the explorer's docks make room
     lab = window.gan_lab

@@ -225,6 +225,7 @@ class LayersPanel(QWidget):
         self.viewer.sigViewRequested.connect(self.show_layer)
         self.viewer.sigAblate.connect(self.ablate)
         self.jobs = JobTracker(self, explorer, ["layers", "layer_view", "ablation"], on_finished=self._finished)
+        self._listed_token = None  # the model whose layers are listed (listing costs a forward pass)
         subscribe(self, explorer.events.model_opened, self._model_opened)
 
     def _inputs(self):
@@ -236,11 +237,24 @@ class LayersPanel(QWidget):
         return torch.from_numpy(np.asarray(result.ws, np.float32)[None])
 
     def _model_opened(self, info):
+        self.viewer.set_layers([])
+        self._listed_token = None
+        if self.isVisible():
+            self.list_layers()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.list_layers()
+
+    def list_layers(self):
+        """List the open model's layers once per model, when the panel is first shown."""
         from gan_explorer.core.analysis.jobs import layers_job
 
-        self.viewer.set_layers([])
-        if not info.is_translation:
-            self.explorer.run_job(Call(purpose="layers", function=layers_job))
+        info = self.explorer.info
+        if info is None or info.is_translation or self._listed_token == info.token:
+            return None
+        self._listed_token = info.token
+        return self.explorer.run_job(Call(purpose="layers", function=layers_job))
 
     def show_layer(self, layer: str, channel: int, db: bool, per_channel: bool):
         from gan_explorer.core.analysis.jobs import layer_view_job

@@ -100,7 +100,7 @@ def _safetensors_config(family, **config):
 
 
 MEMORY_SCRIPT = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
     from gan_explorer.core.errors import GanExplorerError
     from gan_explorer.core.io.models import open_model
     results = {}
@@ -110,7 +110,10 @@ MEMORY_SCRIPT = textwrap.dedent("""
             results[path] = "LOADED"
         except GanExplorerError as exc:
             results[path] = str(exc)
-    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: getrusage keeps the forking parent's high-water mark across exec (a big
+    # pytest process made this child look 1.4 GB large), /proc counts this process's memory alone.
+    hwm_kb = int(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")))
+    results["peak_rss_mb"] = hwm_kb / 1024
     print(json.dumps(results))
 """)
 
