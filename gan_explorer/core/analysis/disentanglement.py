@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from gan_explorer.core.analysis.linear import fit_ridge, r2_score, standardise, train_test_split
-from gan_explorer.core.analysis.progress import Steps
+from gan_explorer.core.progress import Steps
 from gan_explorer.core.errors import ConfigError, GanExplorerError
 
 WHAT_AM_I_LOOKING_AT = (

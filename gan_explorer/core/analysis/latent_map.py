@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from gan_explorer.core.analysis.progress import Steps
+from gan_explorer.core.progress import Steps
 from gan_explorer.core.errors import ConfigError, GanExplorerError
 from gan_explorer.core.io.images import to_uint8
 

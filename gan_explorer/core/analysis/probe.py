@@ -27,7 +27,7 @@ import torch
 from gan_explorer.core.analysis.linear import (
     fit_logistic, fit_ridge, r2_score, train_test_split,
 )
-from gan_explorer.core.analysis.progress import Steps
+from gan_explorer.core.progress import Steps
 from gan_explorer.core.analysis.regressor import factor_kinds, load_regressor, predict
 from gan_explorer.core.errors import ConfigError, GanExplorerError
 

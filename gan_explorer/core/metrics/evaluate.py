@@ -29,7 +29,7 @@ import torch
 
 from gan_explorer.core.errors import ConfigError, GanExplorerError
 from gan_explorer.core.io.images import to_uint8
-from gan_explorer.core.metrics.progress import Steps, sub_progress
+from gan_explorer.core.progress import Steps, sub_progress
 
 METRIC_NAMES = ("fd", "kid", "pr", "ppl", "nn")
 METRICS_FILE = "metrics.jsonl"

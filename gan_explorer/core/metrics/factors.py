@@ -31,7 +31,7 @@ from gan_explorer.core.errors import ConfigError, GanExplorerError
 from gan_explorer.core.metrics.network import (
     INPUT_RESOLUTION, FacesNet, FacesNetConfig, load_faces_net, prepare_images, save_faces_net,
 )
-from gan_explorer.core.metrics.progress import Steps
+from gan_explorer.core.progress import Steps
 
 FACTOR_NAMES: list[str] = list(_FACE_FACTORS)
 BINARY_FACTORS: tuple[str, ...] = ("glasses",)

@@ -21,7 +21,7 @@ import torch
 
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.latent.ops import lerp, slerp
-from gan_explorer.core.metrics.progress import Steps
+from gan_explorer.core.progress import Steps
 
 EPSILON = 1e-4
 

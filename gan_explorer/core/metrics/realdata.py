@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from gan_explorer.core.io.atomic import atomic_write_bytes
-from gan_explorer.core.metrics.progress import Steps
+from gan_explorer.core.progress import Steps
 
 CACHE_VERSION = 1
 

@@ -6,7 +6,7 @@ import pytest
 from gan_explorer.core.analysis.disentanglement import (
     codec_disentanglement, disentanglement_scores, mig, mutual_information_matrix,
 )
-from gan_explorer.core.analysis.progress import Cancelled
+from gan_explorer.core.progress import Cancelled
 from gan_explorer.core.errors import ConfigError, GanExplorerError
 from gan_explorer.core.models import build_model
 from tests.conftest import TINY

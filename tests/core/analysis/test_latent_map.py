@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gan_explorer.core.analysis.latent_map import available_spaces, compute_map, render_map_image
-from gan_explorer.core.analysis.progress import Cancelled
+from gan_explorer.core.progress import Cancelled
 from gan_explorer.core.data.faces import factors_for
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.models import build_model

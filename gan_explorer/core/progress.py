@@ -1,4 +1,4 @@
-"""Progress and cancel for the metrics: `progress(done, total)` and `should_stop()` callbacks.
+"""Progress and cancel for long core work (metrics, analyses): `progress(done, total)` and `should_stop()`.
 
 `should_stop` may return True (then `Cancelled` is raised here) or raise `Cancelled` itself, so an
 explorer job can pass its check directly and a terminal command a tqdm bar's update.
