@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model; the run directory holds everything (resumes by itself)")
     p.add_argument("--run-dir", required=True, help="run directory (created, or resumed if it holds a run)")
     p.add_argument("--family", default=None,
-                   help="gan, dcgan, wgan-gp, stylegan, vae, autoencoder, cyclegan (not needed to resume)")
+                   help="gan, dcgan, wgan-gp, stylegan, pggan, vae, autoencoder, cyclegan (not needed to resume)")
     p.add_argument("--data", default=None, help="folder, .zip, faces:64, digits, lfw_subset")
     p.add_argument("--data-b", default=None, help="second domain (cyclegan)")
     p.add_argument("--resolution", type=int, default=0, help="0: from the data or the family default")
@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cyclegan: compare F(G(x)) with x, or G(x) with x")
     p.add_argument("--perceptual-network", default="discriminator", choices=["discriminator", "features"],
                    help="cyclegan: the discriminator's features or the project's feature network")
+    p.add_argument("--start-resolution", type=int, default=8, help="pggan: resolution to start at (doubles)")
+    p.add_argument("--phase-kimg", type=float, default=0, help="pggan: kimg per resolution once faded in (0: default)")
+    p.add_argument("--fade-kimg", type=float, default=0, help="pggan: kimg of each fade-in (0: default)")
+    p.add_argument("--condition", default="",
+                   help="class (labels from sub-folders) or factors:glasses,smile (procedural faces); default none")
     p.add_argument("--metrics", default="", help="evaluate at each snapshot: comma list of fd, kid, pr, ppl, nn")
     p.add_argument("--metrics-num", type=int, default=2000, help="generated samples per evaluation (default 2000)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
@@ -449,7 +454,9 @@ def cmd_train(args):
             n_critic=args.n_critic, beta=args.beta, ae_loss=args.ae_loss, progress=not args.no_progress,
             perceptual_weight=args.perceptual_weight, perceptual_layers=args.perceptual_layers,
             perceptual_target=args.perceptual_target, perceptual_network=args.perceptual_network,
-            metrics=parse_metrics(args.metrics) if args.metrics else (), metrics_num=args.metrics_num)
+            metrics=parse_metrics(args.metrics) if args.metrics else (), metrics_num=args.metrics_num,
+            start_resolution=args.start_resolution, phase_kimg=args.phase_kimg, fade_kimg=args.fade_kimg,
+            condition=args.condition)
     status = training_loop(args.run_dir, options, restart=args.restart)
     print(f"training {status}: {_show(args.run_dir)}")
 

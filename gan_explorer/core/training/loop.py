@@ -243,7 +243,8 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
                   "Progress/step": trainer.step_count, "Timing/sec_per_tick": sec,
                   "Timing/sec_per_kimg": sec / kimg_in_tick, "Timing/total_sec": progress.total_sec,
                   "Timing/img_per_sec": kimg_in_tick * 1000 / max(sec, 1e-9),
-                  "Guard/nonfinite_steps": nonfinite_in_tick, "Guard/lr_scale": trainer.lr_scale}
+                  "Guard/nonfinite_steps": nonfinite_in_tick, "Guard/lr_scale": trainer.lr_scale,
+                  **trainer.tick_stats()}
         run.append_stats(record)  # before the state: a kill in between redoes the tick on resume
         if final or progress.tick % opts.snapshot_ticks == 0:
             _snapshot(run, trainer, opts, progress)

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 
 from gan_explorer.core.errors import ConfigError, quote, shorten
 
-FAMILIES = ("gan", "dcgan", "wgan-gp", "stylegan", "vae", "autoencoder", "cyclegan")
+FAMILIES = ("gan", "dcgan", "wgan-gp", "stylegan", "pggan", "vae", "autoencoder", "cyclegan")
 AUGMENTS = ("auto", "none", "ada", "diffaugment")
 # What the model file of each objective holds (WGAN-GP is an objective on the DCGAN architecture).
 MODEL_FAMILY = {"wgan-gp": "dcgan"}
 MAX_RESOLUTION = 4096  # no family trains beyond 1024 px; 20000 is a typo that would take gigabytes
 INT_LIMITS = {"seed": (0, 2**32 - 1), "batch": (0, 65536), "workers": (0, 256), "snapshot_ticks": (1, 10**6),
               "resolution": (0, MAX_RESOLUTION), "n_critic": (1, 1000), "pool_size": (0, 10**5),
-              "nan_patience": (1, 10**6), "max_rollbacks": (0, 1000), "metrics_num": (1, 10**7)}
+              "nan_patience": (1, 10**6), "max_rollbacks": (0, 1000), "metrics_num": (1, 10**7),
+              "start_resolution": (4, MAX_RESOLUTION)}
 # Options that may change when a run is resumed; anything else must match options.json.
 RESUMABLE_CHANGES = ("kimg", "device", "workers", "tick_kimg", "snapshot_ticks", "progress",
                      "metrics", "metrics_num")
@@ -24,7 +25,7 @@ RESUMABLE_CHANGES = ("kimg", "device", "workers", "tick_kimg", "snapshot_ticks",
 
 @dataclass(frozen=True)
 class TrainingOptions:
-    family: str                          # gan, dcgan, wgan-gp, stylegan, vae, autoencoder, cyclegan
+    family: str                          # gan, dcgan, wgan-gp, stylegan, pggan, vae, autoencoder, cyclegan
     data: str                            # folder, .zip, faces:64, digits, lfw_subset
     data_b: str | None = None            # second domain (CycleGAN only)
     resolution: int = 0                  # 0: from the data spec (faces:64) or the family default
@@ -59,6 +60,11 @@ class TrainingOptions:
     perceptual_layers: str = "1,2,3"     # CycleGAN: feature maps compared (1 = finest)
     perceptual_target: str = "cycle"     # CycleGAN: compare F(G(x)) with x ('cycle') or G(x) with x ('translation')
     perceptual_network: str = "discriminator"  # CycleGAN: whose features: 'discriminator' or 'features' (metrics net)
+    start_resolution: int = 8            # PGGAN: the resolution training starts at (then doubles)
+    phase_kimg: float = 0.0              # PGGAN: kimg at each resolution once faded in; 0: family default
+    fade_kimg: float = 0.0               # PGGAN: kimg of each fade-in (alpha 0 -> 1); 0: family default
+    condition: str = ""                  # "": unconditional; "class": labels from sub-folders;
+                                         # "factors:glasses,smile": procedural-face factors (faces data)
     nan_patience: int = 8                # consecutive non-finite steps before rolling back
     max_rollbacks: int = 3               # rollbacks (each halving the lr) before giving up
     metrics: tuple = ()                  # quality metrics at each snapshot (fd, kid, pr, ppl, nn; core/metrics)
@@ -164,7 +170,7 @@ class TrainingOptions:
         return [k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES]
 
 
-DEFAULT_RESOLUTION = {"gan": 32, "dcgan": 64, "wgan-gp": 64, "stylegan": 64, "vae": 64,
+DEFAULT_RESOLUTION = {"gan": 32, "dcgan": 64, "wgan-gp": 64, "stylegan": 64, "pggan": 64, "vae": 64,
                       "autoencoder": 64, "cyclegan": 128}
 
 
@@ -193,6 +199,9 @@ def family_defaults(family: str, resolution: int) -> dict:
         model = {"img_resolution": resolution, "z_dim": 256 if small else 512, "w_dim": 256 if small else 512,
                  "channel_base": 8192 if small else 16384, "channel_max": 256 if small else 512}
         return {"kimg": 2000, "batch": 32 if resolution <= 128 else 16, "lr": 0.0025, "tick_kimg": 4, "model": model}
+    if family == "pggan":
+        # Karras et al. 2018 at CPU scale; phase/fade kimg of 0 are resolved by the trainer.
+        return {"kimg": 600, "batch": 32, "lr": 1e-3, "tick_kimg": 4, "model": {"img_resolution": resolution}}
     if family in ("gan",):
         return {"kimg": 500, "batch": 64, "lr": 2e-4, "tick_kimg": 4, "model": {"img_resolution": resolution}}
     if family == "dcgan":

@@ -109,6 +109,11 @@ class Trainer:
         self.set_lr_scale(state["lr_scale"])
         self.load_extra_state(state["extra"])
 
+    def tick_stats(self) -> dict[str, float]:
+        """Where the trainer stands at the end of a tick (e.g. PGGAN's resolution and fade-in alpha):
+        written as is into stats.jsonl, not averaged over the tick's steps."""
+        return {}
+
     def extra_state(self) -> dict:
         return {}
 
