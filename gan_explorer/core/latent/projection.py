@@ -19,6 +19,11 @@ Image2StyleGAN (Abdal et al. 2019), implemented from the papers:
   holds the noise, and a re-render without it differs (measured: see the README).
 - The loss is a named option (core/latent/losses.py: pixel, structural, perceptual).
 
+Many pictures project together in one batch (a folder, or a table of figures): every term of the
+loss is per picture, Adam is per element and the w noise is one draw shared by the batch, so each
+picture ends where it would alone (to float rounding; a test holds this) at a fraction of the
+cost per picture.
+
 `project` reports progress as ``progress(step, total, loss, preview)`` with a uint8 preview of the
 current reconstruction every ``preview_every`` steps (None otherwise), and checks
 ``should_stop()`` before every step, raising ``Cancelled`` (one step of a 64 px model takes
@@ -332,8 +337,8 @@ def _project(model, target, config, space, encoder, start_ws, progress, should_s
             current = build(variable)
             noise_scale = spread * config.w_noise * max(0.0, 1.0 - t / config.w_noise_ramp) ** 2 \
                 if config.w_noise_ramp > 0 and kind != "z" and not refining else 0.0
-            if noise_scale > 0:
-                current = current + torch.randn(current.shape, generator=generator).to(device) * noise_scale
+            if noise_scale > 0:  # one draw shared by the batch: each target's path is the one it takes alone
+                current = current + torch.randn(current.shape[1:], generator=generator).to(device) * noise_scale
             images = render(current)
             per_image = loss_fn(images, target)
             objective = per_image.sum()

@@ -214,3 +214,18 @@ def test_cli_unreadable_picture_is_one_line(tmp_path, capsys, tiny_stylegan):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "photo.jpg" in err and "not a readable picture" in err
     assert not (tmp_path / "x.npy").exists()
+
+
+# --- many pictures at once ---------------------------------------------------------------------------
+@pytest.mark.parametrize("space,loss", [("w+", "l2"), ("w", "structural")])
+def test_a_batch_ends_where_each_picture_ends_alone(tiny_stylegan, space, loss):
+    targets = np.concatenate([_target(tiny_stylegan, seed) for seed in (3, 4, 7)])
+    together = project(tiny_stylegan, targets, space=space, steps=24, loss=loss)
+    for i in range(len(targets)):
+        alone = project(tiny_stylegan, targets[i:i + 1], space=space, steps=24, loss=loss)
+        # the same path, step by step, to float rounding (the w noise is on for most of these steps)
+        assert np.allclose(together.ws[i], alone.ws[0], atol=1e-4), np.abs(together.ws[i] - alone.ws[0]).max()
+        assert np.allclose(together.loss_history[:, i], alone.loss_history[:, 0], rtol=1e-3, atol=1e-6)
+        assert abs(together.psnr[i] - alone.psnr[0]) < 0.05
+    assert together.ws.shape == (3, tiny_stylegan.num_ws, tiny_stylegan.w_dim)
+    assert len(set(np.round(together.psnr, 3))) == 3  # three different pictures, three different answers
