@@ -4,6 +4,7 @@ from gan_explorer.core.training.trainers.base import NonFiniteStep, Trainer
 from gan_explorer.core.training.trainers.codec import AutoencoderTrainer, VAETrainer
 from gan_explorer.core.training.trainers.cyclegan import CycleGANTrainer
 from gan_explorer.core.training.trainers.gan import GANTrainer, WGANGPTrainer
+from gan_explorer.core.training.trainers.pggan import PGGANTrainer
 from gan_explorer.core.training.trainers.stylegan import StyleGANTrainer
 
 TRAINERS = {
@@ -11,6 +12,7 @@ TRAINERS = {
     "dcgan": GANTrainer,
     "wgan-gp": WGANGPTrainer,
     "stylegan": StyleGANTrainer,
+    "pggan": PGGANTrainer,
     "vae": VAETrainer,
     "autoencoder": AutoencoderTrainer,
     "cyclegan": CycleGANTrainer,
