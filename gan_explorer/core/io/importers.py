@@ -179,14 +179,24 @@ def _config_from_nvidia(path, class_name, kwargs, is_sg3):
     for key in ("mapping_kwargs", "synthesis_kwargs"):
         if kwargs.get(key) is not None and not isinstance(kwargs[key], dict):
             raise CheckpointError(path, f"{key} is a {type(kwargs[key]).__name__}, not a dict of options")
-    if int(kwargs.get("c_dim", 0) or 0) != 0:
-        raise CheckpointError(path, f"conditional networks (c_dim={kwargs['c_dim']}) are not supported yet")
+    c_dim = kwargs.get("c_dim", 0) or 0
+    if isinstance(c_dim, bool) or not isinstance(c_dim, int) or c_dim < 0:
+        raise CheckpointError(path, f"c_dim={escape_text(repr(c_dim), 40)}: not a label width")
+    if c_dim and is_sg3:
+        raise CheckpointError(path, f"conditional StyleGAN3 networks (c_dim={c_dim}) are not supported "
+                                    f"(conditional StyleGAN2-ADA networks are)")
     mapping = dict(kwargs.pop("mapping_kwargs", {}) or {})
     synthesis = dict(kwargs.pop("synthesis_kwargs", {}) or {})
     for key in ("z_dim", "w_dim", "img_resolution", "img_channels", "c_dim"):
         kwargs.setdefault(key, None)
     base = {k: kwargs.pop(k) for k in ("z_dim", "w_dim", "img_resolution", "img_channels")}
     kwargs.pop("c_dim")
+    if c_dim:  # a one-hot class label embedded into the mapping network; the pickle names no classes
+        base["c_dim"] = c_dim
+        embed = mapping.get("embed_features")
+        if embed is not None and embed != base["w_dim"]:
+            raise CheckpointError(path, f"embed_features={escape_text(repr(embed), 40)}: only the default "
+                                        f"(w_dim, {base['w_dim']}) is supported")
     synthesis.update(kwargs)  # StyleGAN3-repo pickles keep synthesis kwargs flat
     if "num_layers" in mapping and "mapping_layers" not in mapping:
         mapping["mapping_layers"] = mapping.pop("num_layers")

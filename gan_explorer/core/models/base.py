@@ -29,6 +29,7 @@ FIELD_BOUNDS = {
     "z_dim": (1, 65536),
     "w_dim": (1, 65536),
     "mapping_layers": (0, 64),
+    "c_dim": (0, 65536),
 }
 MAX_TEXT_CHARS = 200  # a string option (a loss name, a norm) is a short word
 MAX_TUPLE_ITEMS = 256  # layer widths and the like
@@ -293,11 +294,33 @@ class GenerativeModel(nn.Module):
 
     @property
     def w_dim(self) -> int:
-        return self.z_dim
+        """z_dim, plus c_dim for a conditional family without a mapping: its w is concat(z, c)."""
+        return self.z_dim + self.c_dim
 
     @property
     def num_ws(self) -> int:
         return 1
+
+    @property
+    def c_dim(self) -> int:
+        """Width of the condition c (0: unconditional, and for every family without the field)."""
+        return int(getattr(self.config, "c_dim", 0) or 0)
+
+    @property
+    def conditioning(self):
+        """The Conditioning (classes or factors) of a conditional model; None when c_dim == 0."""
+        return _conditioning(self.config) if self.c_dim else None
+
+    def condition_batch(self, c, n: int) -> torch.Tensor | None:
+        """c for n rows on the model's device: None -> the default condition on a conditional
+        model; ConfigError for a c on an unconditional model or one of the wrong width."""
+        conditioning = self.conditioning
+        if conditioning is None:
+            if c is not None:
+                raise ConfigError(f"this {self.family} model is not conditional (c_dim 0): "
+                                  f"it takes no class or condition")
+            return None
+        return conditioning.batch(c, n, self._device())
 
     @property
     def img_resolution(self) -> int:
@@ -309,8 +332,12 @@ class GenerativeModel(nn.Module):
 
     @property
     def w_avg(self) -> torch.Tensor:
-        """The centre that truncation pulls toward; the prior's mean without a mapping."""
-        return torch.zeros(self.w_dim, device=self._device())
+        """The centre that truncation pulls toward; the prior's mean without a mapping (with
+        concat(z, c): zeros then the average condition, see Conditioning.mean_vector)."""
+        centre = torch.zeros(self.z_dim, device=self._device())
+        if self.c_dim:
+            centre = torch.cat([centre, self.conditioning.mean_vector().to(centre.device)])
+        return centre
 
     def _device(self) -> torch.device:
         for tensor in self.parameters():
@@ -326,11 +353,19 @@ class GenerativeModel(nn.Module):
         """One z per seed, stacked: [len(seeds), z_dim]."""
         return torch.cat([self.sample_z(1, s) for s in seeds])
 
-    def map(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None):
-        """z [n, z_dim] -> ws [n, num_ws, w_dim]; the default broadcasts z (no mapping network)."""
+    def map(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+            c: torch.Tensor | None = None):
+        """z [n, z_dim] (and c [n, c_dim] for a conditional model) -> ws [n, num_ws, w_dim].
+
+        The default has no mapping network: w is z, or concat(z, c) for a conditional model
+        (c=None: the default condition), broadcast to num_ws and truncated toward w_avg."""
         from gan_explorer.core.latent.ops import truncate
 
-        ws = z.to(torch.float32).unsqueeze(1).repeat(1, self.num_ws, 1)
+        w = z.to(torch.float32)
+        c = self.condition_batch(c, w.shape[0])
+        if c is not None:
+            w = torch.cat([w, c.to(w.device)], dim=1)
+        ws = w.unsqueeze(1).repeat(1, self.num_ws, 1)
         return truncate(ws, self.w_avg, truncation_psi, truncation_cutoff)
 
     def synthesize(self, ws: torch.Tensor, noise_mode: str = "const", noise_generator=None):
@@ -339,11 +374,24 @@ class GenerativeModel(nn.Module):
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"the {self.family} family has no encoder")
 
-    def generate(self, z, truncation_psi=1.0, truncation_cutoff=None, noise_mode="const"):
-        return self.synthesize(self.map(z, truncation_psi, truncation_cutoff), noise_mode=noise_mode)
+    def generate(self, z, truncation_psi=1.0, truncation_cutoff=None, noise_mode="const", c=None):
+        """Images for z (and condition c: [n, c_dim], None for the default). The condition enters
+        at map() only: synthesize(ws) never sees it."""
+        if c is None:
+            ws = self.map(z, truncation_psi, truncation_cutoff)
+        else:
+            ws = self.map(z, truncation_psi, truncation_cutoff, c=c)
+        return self.synthesize(ws, noise_mode=noise_mode)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+@functools.lru_cache(maxsize=64)
+def _conditioning(config):
+    from gan_explorer.core.models.conditioning import Conditioning
+
+    return Conditioning.from_config(config)
 
 
 class TranslationModel(nn.Module):

@@ -23,6 +23,7 @@ from torch import nn
 
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.models.base import GenerativeModel, ModelConfig, check_positive, check_power_of_two
+from gan_explorer.core.models.conditioning import check_condition_fields
 from gan_explorer.core.models.registry import register_family
 
 
@@ -42,8 +43,12 @@ class DCGANConfig(ModelConfig):
     channel_max: int = 512      # cap on feature maps per layer
     d_norm: str = "batch"       # discriminator normalisation: 'batch', 'layer' or 'none' (WGAN-GP)
     upsample: str = "transposed"  # G's 2x steps: 'transposed' (the paper's) or 'resize' (no checkerboard)
+    c_dim: int = 0              # width of the condition c (0: unconditional); G takes concat(z, c)
+    c_kind: str = "class"       # 'class' (one-hot c) or 'factors' (c holds named factor values)
+    c_names: tuple = ()         # class or factor names, c_dim of them (empty: "class 0".. for classes)
 
     def validate(self):
+        check_condition_fields(self.c_dim, self.c_kind, self.c_names)
         check_power_of_two("img_resolution", self.img_resolution, 16, 512)
         for name in ("z_dim", "img_channels", "ngf", "ndf", "channel_max"):
             check_positive(name, getattr(self, name))
@@ -76,15 +81,17 @@ class DCGANGenerator(nn.Module):
         super().__init__()
         n = config.num_doublings
         ch = [_channels(config.ngf, n - 1 - i, config.channel_max) for i in range(n)]
-        layers = [nn.ConvTranspose2d(config.z_dim, ch[0], 4, 1, 0, bias=False), nn.BatchNorm2d(ch[0]), nn.ReLU(True)]
+        # A conditional G's input is w = concat(z, c) (Mirza & Osindero 2014).
+        layers = [nn.ConvTranspose2d(config.z_dim + config.c_dim, ch[0], 4, 1, 0, bias=False),
+                  nn.BatchNorm2d(ch[0]), nn.ReLU(True)]
         for i in range(1, n):
             layers += [*_up(ch[i - 1], ch[i], config.upsample), nn.BatchNorm2d(ch[i]), nn.ReLU(True)]
         layers += [*_up(ch[-1], config.img_channels, config.upsample), nn.Tanh()]
         self.main = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
-    def forward(self, z):
-        return self.main(z.reshape(z.shape[0], -1, 1, 1))
+    def forward(self, w):
+        return self.main(w.reshape(w.shape[0], -1, 1, 1))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -92,7 +99,9 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         n = config.num_doublings
         ch = [_channels(config.ndf, i, config.channel_max) for i in range(n)]
-        layers = [nn.Conv2d(config.img_channels, ch[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        self.c_dim = config.c_dim
+        # A conditional D sees c as c_dim constant planes beside the image's channels (concatenation).
+        layers = [nn.Conv2d(config.img_channels + config.c_dim, ch[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         res = config.img_resolution // 2
         for i in range(1, n):
             res //= 2
@@ -106,7 +115,12 @@ class DCGANDiscriminator(nn.Module):
         self.main = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
-    def forward(self, img):
+    def forward(self, img, c=None):
+        if self.c_dim:
+            if c is None:
+                raise ConfigError(f"this discriminator is conditional (c_dim {self.c_dim}): give c")
+            planes = c.to(img.dtype).reshape(*c.shape, 1, 1).expand(-1, -1, *img.shape[2:])
+            img = torch.cat([img, planes], dim=1)
         return self.main(img).reshape(img.shape[0], 1)
 
 
@@ -133,8 +147,9 @@ class DCGAN(GenerativeModel):
     def synthesize(self, ws, noise_mode="const", noise_generator=None):
         return self.generator(ws[:, 0])
 
-    def forward(self, z):
-        return self.generator(z)
+    def forward(self, z, c=None):
+        """Training's G(z, c): concat(z, c) through the generator (c None: the default condition)."""
+        return self.synthesize(self.map(z, c=c) if self.c_dim else z.unsqueeze(1))
 
     def make_discriminator(self):
         return DCGANDiscriminator(self.config)

@@ -20,6 +20,7 @@ from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.models.base import (
     Capabilities, GenerativeModel, ModelConfig, check_positive, check_power_of_two,
 )
+from gan_explorer.core.models.conditioning import check_condition_fields
 from gan_explorer.core.models.layers import Conv2dLayer, FullyConnectedLayer, MinibatchStdLayer
 from gan_explorer.core.models.ops import (
     ACTIVATION_GAINS, bias_act, conv2d_resample, demodulation_coefficients, modulated_conv2d,
@@ -49,8 +50,12 @@ class StyleGANConfig(ModelConfig):
     conv_clamp: float | None = None     # clamp conv outputs to +-this (NVIDIA uses 256 with fp16)
     num_fp16_res: int = 0               # provenance only: top blocks the original (NVIDIA) training ran in fp16; ours is fp32
     mbstd_group_size: int = 4           # discriminator minibatch-stddev group size
+    c_dim: int = 0                      # width of the condition c (0: unconditional; classes: one-hot)
+    c_kind: str = "class"               # 'class' (one-hot c) or 'factors' (c holds named factor values)
+    c_names: tuple = ()                 # class or factor names, c_dim of them (empty: "class 0".. for classes)
 
     def validate(self):
+        check_condition_fields(self.c_dim, self.c_kind, self.c_names)
         check_power_of_two("img_resolution", self.img_resolution, 16, 1024)
         for name in ("z_dim", "w_dim", "img_channels", "mapping_layers", "channel_base", "channel_max"):
             value = getattr(self, name)
@@ -67,6 +72,13 @@ class StyleGANConfig(ModelConfig):
 
 
 class MappingNetwork(nn.Module):
+    """z (and a condition c) -> w, broadcast to num_ws.
+
+    Conditional (c_dim > 0), as StyleGAN2-ADA conditions its mapping: c is embedded linearly to
+    w_dim features, z and the embedding are each normalised by their second moment (so neither
+    outweighs the other whatever their widths) and concatenated before the first layer. The
+    condition enters only here: the ws carry it, synthesis never sees c."""
+
     def __init__(self,
                  z_dim,                 # input latent dimensionality
                  w_dim,                 # output latent dimensionality
@@ -74,22 +86,29 @@ class MappingNetwork(nn.Module):
                  num_layers=8,          # fully connected layers
                  lr_multiplier=0.01,    # learning-rate multiplier of every layer
                  w_avg_beta=0.995,      # decay of the tracked w average
+                 c_dim=0,               # width of the condition (0: unconditional, no embedding)
                  ):
         super().__init__()
-        self.z_dim, self.w_dim, self.num_ws = z_dim, w_dim, num_ws
+        self.z_dim, self.w_dim, self.num_ws, self.c_dim = z_dim, w_dim, num_ws, c_dim
         self.num_layers = num_layers
         self.w_avg_beta = w_avg_beta
+        if c_dim:  # NVIDIA's embed_features default: w_dim (its full learning rate, no activation)
+            self.embed = FullyConnectedLayer(c_dim, w_dim)
         self.register_buffer("w_avg", torch.zeros([w_dim]))
-        features = [z_dim] + [w_dim] * num_layers
+        features = [z_dim + (w_dim if c_dim else 0)] + [w_dim] * num_layers
         for i in range(num_layers):
             layer = FullyConnectedLayer(features[i], features[i + 1], activation="lrelu",
                                         lr_multiplier=lr_multiplier)
             setattr(self, f"fc{i}", layer)
 
-    def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False):
+    def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False, c=None):
+        """c: [n, c_dim] float for a conditional network (required there), else None."""
         from gan_explorer.core.latent.ops import truncate
 
         x = normalize_2nd_moment(z.to(torch.float32))
+        if self.c_dim:
+            y = normalize_2nd_moment(self.embed(c.to(torch.float32)))
+            x = torch.cat([x, y], dim=1)
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)
         if update_emas:
@@ -98,7 +117,7 @@ class MappingNetwork(nn.Module):
         return truncate(ws, self.w_avg, truncation_psi, truncation_cutoff)
 
     def extra_repr(self):
-        return f"z_dim={self.z_dim}, w_dim={self.w_dim}, num_ws={self.num_ws}"
+        return f"z_dim={self.z_dim}, c_dim={self.c_dim}, w_dim={self.w_dim}, num_ws={self.num_ws}"
 
 
 def make_noise(mode, noise_const, n, generator=None):
@@ -389,7 +408,8 @@ class MappedGenerator(GenerativeModel):
         self.mapping = MappingNetwork(config.z_dim, config.w_dim, synthesis.num_ws,
                                       num_layers=config.mapping_layers,
                                       lr_multiplier=config.mapping_lr_multiplier,
-                                      w_avg_beta=config.w_avg_beta)
+                                      w_avg_beta=config.w_avg_beta,
+                                      c_dim=int(getattr(config, "c_dim", 0) or 0))
 
     @property
     def w_dim(self):
@@ -403,8 +423,12 @@ class MappedGenerator(GenerativeModel):
     def w_avg(self):
         return self.mapping.w_avg
 
-    def map(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False):
-        return self.mapping(z, truncation_psi, truncation_cutoff, update_emas=update_emas)
+    def map(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False, c=None):
+        """z [n, z_dim] -> ws [n, num_ws, w_dim]; c [n, c_dim] on a conditional model (None:
+        its default condition on every row; a c on an unconditional model is a ConfigError).
+        Truncation pulls toward the one class-agnostic w_avg, as NVIDIA's does."""
+        c = self.condition_batch(c, z.shape[0])
+        return self.mapping(z, truncation_psi, truncation_cutoff, update_emas=update_emas, c=c)
 
 
 @register_family
@@ -423,8 +447,9 @@ class StyleGAN(MappedGenerator):
         return self.synthesis(ws, noise_mode=noise_mode, noise_generator=noise_generator,
                               max_resolution=max_resolution)
 
-    def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", update_emas=False):
-        ws = self.map(z, truncation_psi, truncation_cutoff, update_emas=update_emas)
+    def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", update_emas=False,
+                c=None):
+        ws = self.map(z, truncation_psi, truncation_cutoff, update_emas=update_emas, c=c)
         return self.synthesize(ws, noise_mode=noise_mode)
 
 
@@ -452,16 +477,20 @@ class DiscriminatorBlock(nn.Module):
 class DiscriminatorEpilogue(nn.Module):
     """The 4x4 head: minibatch stddev, conv, fully connected, one logit."""
 
-    def __init__(self, in_channels, resolution=4, mbstd_group_size=4, conv_clamp=None):
+    def __init__(self, in_channels, resolution=4, mbstd_group_size=4, conv_clamp=None, cmap_dim=0):
         super().__init__()
+        self.cmap_dim = cmap_dim
         self.mbstd = MinibatchStdLayer(group_size=mbstd_group_size, num_channels=1)
         self.conv = Conv2dLayer(in_channels + 1, in_channels, 3, activation="lrelu", conv_clamp=conv_clamp)
         self.fc = FullyConnectedLayer(in_channels * resolution**2, in_channels, activation="lrelu")
-        self.out = FullyConnectedLayer(in_channels, 1)
+        self.out = FullyConnectedLayer(in_channels, cmap_dim or 1)
 
-    def forward(self, x):
+    def forward(self, x, cmap=None):
         x = self.conv(self.mbstd(x))
-        return self.out(self.fc(x.flatten(1)))
+        x = self.out(self.fc(x.flatten(1)))
+        if cmap is not None:  # projection: the inner product of the features with the condition's embedding
+            x = (x * cmap).sum(dim=1, keepdim=True) / math.sqrt(self.cmap_dim)
+        return x
 
 
 class StyleGANDiscriminator(nn.Module):
@@ -476,11 +505,21 @@ class StyleGANDiscriminator(nn.Module):
             block = DiscriminatorBlock(in_channels, config.channels(res), config.channels(res // 2),
                                        config.img_channels, conv_clamp=config.conv_clamp)
             setattr(self, f"b{res}", block)
+        self.c_dim = int(getattr(config, "c_dim", 0) or 0)
+        cmap_dim = config.channels(4) if self.c_dim else 0
+        if self.c_dim:  # the condition's embedding (projection discriminator, Miyato & Koyama 2018)
+            self.embed = FullyConnectedLayer(self.c_dim, cmap_dim)
         self.b4 = DiscriminatorEpilogue(config.channels(4), mbstd_group_size=config.mbstd_group_size,
-                                        conv_clamp=config.conv_clamp)
+                                        conv_clamp=config.conv_clamp, cmap_dim=cmap_dim)
 
-    def forward(self, img):
+    def forward(self, img, c=None):
+        """One logit per image; a conditional D scores the image *as* its condition c [n, c_dim]."""
         x = None
         for res in self.block_resolutions:
             x = getattr(self, f"b{res}")(x, img)
-        return self.b4(x)
+        cmap = None
+        if self.c_dim:
+            if c is None:
+                raise ConfigError(f"this discriminator is conditional (c_dim {self.c_dim}): give c")
+            cmap = normalize_2nd_moment(self.embed(c.to(torch.float32)))
+        return self.b4(x, cmap)
