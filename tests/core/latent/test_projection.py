@@ -220,12 +220,55 @@ def test_cli_unreadable_picture_is_one_line(tmp_path, capsys, tiny_stylegan):
 @pytest.mark.parametrize("space,loss", [("w+", "l2"), ("w", "structural")])
 def test_a_batch_ends_where_each_picture_ends_alone(tiny_stylegan, space, loss):
     targets = np.concatenate([_target(tiny_stylegan, seed) for seed in (3, 4, 7)])
-    together = project(tiny_stylegan, targets, space=space, steps=24, loss=loss)
+    together = project(tiny_stylegan, targets, space=space, steps=16, loss=loss)
     for i in range(len(targets)):
-        alone = project(tiny_stylegan, targets[i:i + 1], space=space, steps=24, loss=loss)
+        alone = project(tiny_stylegan, targets[i:i + 1], space=space, steps=16, loss=loss)
         # the same path, step by step, to float rounding (the w noise is on for most of these steps)
         assert np.allclose(together.ws[i], alone.ws[0], atol=1e-4), np.abs(together.ws[i] - alone.ws[0]).max()
         assert np.allclose(together.loss_history[:, i], alone.loss_history[:, 0], rtol=1e-3, atol=1e-6)
         assert abs(together.psnr[i] - alone.psnr[0]) < 0.05
     assert together.ws.shape == (3, tiny_stylegan.num_ws, tiny_stylegan.w_dim)
     assert len(set(np.round(together.psnr, 3))) == 3  # three different pictures, three different answers
+
+
+def test_cli_projects_a_folder_in_batches(tmp_path, capsys, tiny_stylegan):
+    from gan_explorer.cli import main
+    from gan_explorer.core.io.checkpoint import save_model
+
+    model_path = tmp_path / "tiny.safetensors"
+    save_model(tiny_stylegan, model_path)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed, name in ((11, "a.png"), (12, "a.jpg"), (13, "b.png")):  # two share a stem
+        Image.fromarray(_target(tiny_stylegan, seed)[0]).save(folder / name, quality=95)
+    (folder / "notes.txt").write_text("not a picture")
+    out, recon = tmp_path / "latents", tmp_path / "recon"
+    assert main(["project", str(model_path), str(folder), "--space", "w+", "--steps", "6", "--loss", "l2",
+                 "--batch", "2", "--out", str(out), "--out-image", str(recon), "--no-progress",
+                 "--json", str(tmp_path / "report.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "projected 3 pictures" in printed and "median PSNR" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["a_jpg.npy", "a_png.npy", "b.npy"]
+    for name in ("a_jpg", "a_png", "b"):  # each latent re-renders its reconstruction exactly
+        again = tmp_path / f"{name}-again.png"
+        assert main(["generate", str(model_path), "--latent", str(out / f"{name}.npy"), "--out", str(again)]) == 0
+        assert np.array_equal(np.asarray(Image.open(recon / f"{name}.png")), np.asarray(Image.open(again)))
+    # b.png was in the second batch, alone: the same latent as projecting it by itself
+    alone = tmp_path / "b-alone.npy"
+    assert main(["project", str(model_path), str(folder / "b.png"), "--space", "w+", "--steps", "6", "--loss", "l2",
+                 "--out", str(alone), "--no-progress"]) == 0
+    assert np.allclose(np.load(out / "b.npy"), np.load(alone), atol=1e-4)
+    # a.png shared its batch with a.jpg: still its own answer
+    a_alone = tmp_path / "a-alone.npy"
+    assert main(["project", str(model_path), str(folder / "a.png"), "--space", "w+", "--steps", "6", "--loss", "l2",
+                 "--out", str(a_alone), "--no-progress"]) == 0
+    assert np.allclose(np.load(out / "a_png.npy"), np.load(a_alone), atol=1e-4)
+    capsys.readouterr()
+    # a folder with nothing to project, or a crop (one picture's box) for a folder: one line each
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for extra, folder_arg, reason in (([], empty, "no pictures"), (["--crop", "0,0,8,8"], folder, "--crop applies")):
+        assert main(["project", str(model_path), str(folder_arg), "--out", str(tmp_path / "x"), "--no-progress",
+                     *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and reason in err and str(folder_arg) in err
