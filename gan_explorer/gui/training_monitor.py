@@ -225,6 +225,11 @@ class TrainingWorkspace(QWidget):
         self.status_label = QLabel("no run selected")
         self.status_label.setWordWrap(True)
         top.addWidget(self.status_label, 1)
+        self.growth_label = QLabel("")  # a progressive run's resolution and fade-in
+        self.growth_label.setToolTip("Progressive growing: the resolution being trained and the fade-in of its "
+                                     "newest layers (alpha 0 -> 1)")
+        self.growth_label.hide()
+        top.addWidget(self.growth_label)
         self.stop_btn, self.pause_btn = QPushButton("Stop"), QPushButton("Pause")
         self.resume_btn, self.explore_btn = QPushButton("Resume run"), QPushButton("Explore latest snapshot")
         self.stop_btn.clicked.connect(self.stop)
@@ -497,6 +502,9 @@ class TrainingWorkspace(QWidget):
             if run.log:
                 text += "\n" + "\n".join(run.log[-5:])
         self.status_label.setText(text)
+        growth = growth_text(run.reader.growth())
+        self.growth_label.setText(growth)
+        self.growth_label.setVisible(bool(growth))
         self.progress.setMaximum(1000)
         self.progress.setValue(int(1000 * min(kimg / total, 1)) if total else 0)
         self.pause_btn.setText("Continue" if run.reader.run.pause_requested() else "Pause")
@@ -570,6 +578,15 @@ class TrainingWorkspace(QWidget):
     def shutdown(self):
         """Launched runs are detached: they keep training and are reattached next time."""
         self.timer.stop()
+
+
+def growth_text(growth: dict | None) -> str:
+    """'resolution 16 px, fade-in alpha 0.42' (or 'resolution 32 px, stable') for a progressive run."""
+    if not growth:
+        return ""
+    if growth.get("phase") == "fade-in":
+        return f"resolution {growth['resolution']} px, fade-in alpha {growth['alpha']:.2f}"
+    return f"resolution {growth['resolution']} px, stable"
 
 
 def smooth(values, alpha: float) -> np.ndarray:

@@ -249,7 +249,8 @@ class PGGAN(GenerativeModel):
         """A model that renders at `resolution` with fade-in `alpha`, sharing nothing with this one:
         the blocks and toRGB layers up to that resolution, copied."""
         config = self.config.replace(img_resolution=int(resolution), alpha=float(alpha))
-        small = PGGAN(config).to(self._device())
+        with torch.random.fork_rng(devices=[]):  # its initial weights are overwritten: leave training's RNG alone
+            small = PGGAN(config).to(self._device())
         ours = self.state_dict()
         small.load_state_dict({k: ours[k].detach().clone() for k in small.state_dict()})
         return small

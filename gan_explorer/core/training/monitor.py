@@ -71,6 +71,16 @@ class RunReader:
         self.metrics.extend(lines)
         return lines
 
+    def growth(self) -> dict | None:
+        """Where a progressive (pggan) run stands at its last tick: {'resolution': px, 'alpha':
+        fade-in 0..1, 'phase': 'fade-in' or 'stable'}; None for a run that does not grow."""
+        for record in reversed(self.stats):
+            if "Progress/resolution" in record:
+                return {"resolution": int(record["Progress/resolution"]),
+                        "alpha": float(record.get("Progress/alpha", 1.0)),
+                        "phase": str(record.get("Progress/phase", ""))}
+        return None
+
     def latest_samples(self) -> Path | None:
         samples = self.run.samples()
         return samples[-1] if samples else None
