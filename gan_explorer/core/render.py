@@ -32,17 +32,36 @@ def z_for_state(model, state: LatentState) -> torch.Tensor:
     return z
 
 
+def condition_for_state(model, state: LatentState) -> torch.Tensor | None:
+    """c [1, c_dim] for a conditional model's map(); None (the model's default) when the state has
+    none or one of another width (a bookmark made on another model)."""
+    c_dim = int(getattr(model, "c_dim", 0) or 0)
+    if c_dim <= 0 or len(state.condition) != c_dim:
+        return None
+    return torch.tensor([state.condition], dtype=torch.float32, device=model._device())
+
+
+def map_state(model, z: torch.Tensor, state: LatentState, truncation_psi: float = 1.0,
+              truncation_cutoff: int | None = None) -> torch.Tensor:
+    """model.map(z) under the state's condition (only conditional models are given a c)."""
+    c = condition_for_state(model, state)
+    if c is None:
+        return model.map(z, truncation_psi, truncation_cutoff)
+    return model.map(z, truncation_psi, truncation_cutoff, c=c.expand(len(z), -1))
+
+
 @torch.no_grad()
 def ws_for_state(model, state: LatentState) -> torch.Tensor:
-    """[1, num_ws, w_dim]: explicit ws, or map(z) with truncation, plus slider offsets."""
+    """[1, num_ws, w_dim]: explicit ws, or map(z, c) with truncation, plus slider offsets."""
     device = model._device()
     if state.ws:
         ws = torch.tensor(np.asarray(state.ws, dtype=np.float32)[None], device=device)
     else:
-        ws = model.map(z_for_state(model, state), 1.0)
+        ws = map_state(model, z_for_state(model, state), state)
         ws = truncate(ws, model.w_avg, state.truncation_psi, state.truncation_cutoff)
         if state.mix_seed >= 0 and state.mix_layers:
-            other = model.map(model.sample_z(1, state.mix_seed), 1.0)
+            under = state.with_changes(condition=state.mix_condition) if state.mix_condition else state
+            other = map_state(model, model.sample_z(1, state.mix_seed), under)
             other = truncate(other, model.w_avg, state.truncation_psi, state.truncation_cutoff)
             ws = mix_styles(ws, other, [int(i) for i in state.mix_layers])
     if state.w_offsets:

@@ -194,6 +194,12 @@ class Explorer:
     def set_z(self, dim: int, delta: float):
         self.set_state(self.state.with_z_edit(dim, delta), f"z{dim}")
 
+    def set_condition(self, condition: tuple, gesture: str | None = None):
+        """Condition a conditional model (c: a one-hot class or factor values); one undo step."""
+        if self.info is None or len(condition) != self.info.c_dim:
+            return
+        self.change(gesture, condition=tuple(float(v) for v in condition))
+
     def w_sigma(self, dim: int) -> float:
         if self.info is None or self.info.w_std is None:
             return 1.0
@@ -265,6 +271,10 @@ class Explorer:
         if self.info is None:
             return "no model"
         text = f"{self.model_name} · {self.info.family} {self.info.img_resolution} px · {self.device}"
+        if self.info.c_dim:
+            from gan_explorer.core.explorer.conditions import describe_condition
+
+            text += f" · {describe_condition(self.info, self.state.condition)}"
         if self.engine != "eager":
             text += f" · {self.engine.split(' (')[0]}"
         if self.last_result is not None:

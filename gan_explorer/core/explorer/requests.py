@@ -148,6 +148,10 @@ class ModelInfo:
     num_ws: int = 0
     w_avg: np.ndarray | None = None
     w_std: np.ndarray | None = None  # per-dimension spread of sampled w: the W sliders' sigma
+    c_dim: int = 0                   # width of a conditional model's c (0: unconditional)
+    c_kind: str = ""                 # a conditional model: "class" or "factors" ("" unconditional)
+    c_names: tuple = ()              # its class or factor names (length c_dim)
+    c_default: tuple = ()            # the condition its map() uses when given none
 
     @property
     def is_translation(self) -> bool:

@@ -60,8 +60,23 @@ def estimate_w_std(model, samples: int = W_STD_SAMPLES, seed: int = 0) -> np.nda
     """Per-dimension standard deviation of w = map(z) over sampled z (first layer's w)."""
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(samples, model.z_dim, generator=g).to(model._device())
-    w = model.map(z)[:, 0].double()
+    conditioning = getattr(model, "conditioning", None)
+    if conditioning is None:
+        w = model.map(z)[:, 0].double()
+    else:  # the sliders' sigma covers every class / factor setting, not only the default one
+        w = model.map(z, c=random_conditions(conditioning, samples, g).to(z.device))[:, 0].double()
     return w.std(dim=0).cpu().numpy().astype(np.float32)
+
+
+def random_conditions(conditioning, n: int, generator: torch.Generator) -> torch.Tensor:
+    """[n, c_dim]: uniformly drawn classes (one-hot), or factor values uniform over their ranges."""
+    from gan_explorer.core.explorer.conditions import factor_range
+
+    if conditioning.kind == "class":
+        labels = torch.randint(conditioning.c_dim, (n,), generator=generator)
+        return torch.nn.functional.one_hot(labels, conditioning.c_dim).float()
+    low, high = (torch.tensor(v, dtype=torch.float32) for v in zip(*map(factor_range, conditioning.names)))
+    return low + (high - low) * torch.rand(n, conditioning.c_dim, generator=generator)
 
 
 def describe_model(model, token: int, path: str, content_hash: str = "") -> ModelInfo:
@@ -75,6 +90,11 @@ def describe_model(model, token: int, path: str, content_hash: str = "") -> Mode
         info.z_dim, info.w_dim, info.num_ws = model.z_dim, model.w_dim, model.num_ws
         info.w_avg = np.asarray(model.w_avg.detach().cpu(), dtype=np.float32)
         info.w_std = estimate_w_std(model)
+        conditioning = getattr(model, "conditioning", None)
+        if conditioning is not None:
+            info.c_dim, info.c_kind = int(conditioning.c_dim), conditioning.kind
+            info.c_names = tuple(conditioning.names) or tuple(f"class {i}" for i in range(info.c_dim))
+            info.c_default = tuple(float(v) for v in conditioning.default_vector().tolist())
     return info
 
 

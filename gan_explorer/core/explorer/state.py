@@ -39,6 +39,9 @@ class LatentState:
     transform: tuple = (0.0, 0.0, 0.0)     # StyleGAN3: translate x, translate y, rotate (degrees)
     mix_seed: int = -1                     # style mixing: take `mix_layers` from this seed's ws
     mix_layers: tuple = ()
+    condition: tuple = ()                  # c of a conditional model (one-hot class or factor values);
+                                           # empty, or a width the model does not take: its default
+    mix_condition: tuple = ()              # the condition `mix_seed`'s styles are drawn under (empty: ours)
 
     def with_changes(self, **changes) -> "LatentState":
         return replace(self, **changes)
@@ -78,7 +81,7 @@ class LatentState:
         """The seed, truncation, noise and transform of this state without any edit."""
         kept = LatentState(seed=self.seed, truncation_psi=self.truncation_psi,
                            truncation_cutoff=self.truncation_cutoff, noise_mode=self.noise_mode,
-                           noise_seed=self.noise_seed, transform=self.transform)
+                           noise_seed=self.noise_seed, transform=self.transform, condition=self.condition)
         return replace(kept, **changes)
 
 

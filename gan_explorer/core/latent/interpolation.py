@@ -17,7 +17,7 @@ def interpolation_ws(model, keyframes, frames_per_segment: int = 30, method: str
                      loop: bool = False) -> torch.Tensor:
     """[frames, num_ws, w_dim]. Keyframes are LatentStates; the last keyframe is the last frame
     (or, looping, the path returns to the first without repeating it)."""
-    from gan_explorer.core.render import ws_for_state, z_for_state
+    from gan_explorer.core.render import condition_for_state, ws_for_state, z_for_state
 
     if len(keyframes) < 2:
         raise ConfigError("interpolation needs at least two keyframes")
@@ -29,8 +29,19 @@ def interpolation_ws(model, keyframes, frames_per_segment: int = 30, method: str
         raise ConfigError("frames per segment must be at least 1")
     fn = METHODS[method]
     keys = list(keyframes) + ([keyframes[0]] if loop else [])
+    conditions = None
     if space == "z":
         points = [z_for_state(model, k) for k in keys]
+        # A conditional model's keyframes may differ in class or factors: c travels with z.
+        cs = [condition_for_state(model, k) for k in keys]
+        if any(c is not None for c in cs):
+            default = model.conditioning.default_vector().to(points[0])[None]
+            cs = [default if c is None else c for c in cs]
+            conditions = []
+            for a, b in zip(cs[:-1], cs[1:]):
+                conditions += [lerp(a, b, i / frames_per_segment) for i in range(frames_per_segment)]
+            if not loop:
+                conditions.append(cs[-1])
     else:
         points = [ws_for_state(model, k) for k in keys]
         if space == "w":  # one w per keyframe (its first layer), broadcast back to every layer
@@ -42,10 +53,13 @@ def interpolation_ws(model, keyframes, frames_per_segment: int = 30, method: str
     if not loop:
         frames.append(points[-1])
     out = []
-    for f in frames:
+    for i, f in enumerate(frames):
         if space == "z":
             k0 = keyframes[0]
-            f = model.map(f, k0.truncation_psi, k0.truncation_cutoff)
+            if conditions is None:
+                f = model.map(f, k0.truncation_psi, k0.truncation_cutoff)
+            else:
+                f = model.map(f, k0.truncation_psi, k0.truncation_cutoff, c=conditions[i])
         elif space == "w":
             f = f.expand(-1, model.num_ws, -1)
         out.append(f)

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QPushButton, QWidget
 
 from gan_explorer.gui.session_bridge import subscribe
+from gan_explorer.gui.widgets.condition_panel import ConditionPanel
 from gan_explorer.gui.widgets.slider_bank import QuietComboBox, QuietDoubleSpinBox, QuietSlider, QuietSpinBox, quiet
 
 TIPS = {
@@ -45,6 +46,8 @@ class LatentPanel(QWidget):
         row.addWidget(next_btn)
         row.addWidget(rand_btn)
         form.addRow("Seed", row)
+        self.condition = ConditionPanel(explorer)  # shows itself for conditional models only
+        form.addRow(self.condition)
         prev_btn.clicked.connect(lambda: self.seed.setValue(max(self.seed.value() - 1, 0)))
         next_btn.clicked.connect(lambda: self.seed.setValue(self.seed.value() + 1))
         rand_btn.clicked.connect(lambda: self.seed.setValue(random.randrange(0, 100000)))

@@ -1,4 +1,8 @@
-"""Style mixing as in the StyleGAN paper: row seeds x column seeds, layers from the columns."""
+"""Style mixing as in the StyleGAN paper: row seeds x column seeds, layers from the columns.
+
+With a conditional model the columns may be classes (or factor settings) instead of seeds: each
+cell is its row's seed with the chosen layers' styles drawn under the column's condition (all
+layers: the row's face in that class)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.explorer.conditions import describe_condition, factor_range, parse_condition_list
 from gan_explorer.core.explorer.requests import RenderBatch
 from gan_explorer.gui.session_bridge import JobTracker, subscribe
 from gan_explorer.gui.widgets.image_grid import ImageGrid
@@ -27,12 +32,18 @@ class MixingPanel(QWidget):
         self.cols.setToolTip("Column seeds: they give the chosen layers' styles to every row")
         row.addWidget(QLabel("rows"))
         row.addWidget(self.rows)
+        self.col_kind = QComboBox()
+        self.col_kind.addItems(["seeds", "classes"])
+        self.col_kind.setToolTip("Columns of seeds, or (conditional models) of classes / factor settings")
+        self.col_kind.currentIndexChanged.connect(self._column_kind_changed)
+        self.col_kind.setVisible(False)
         row.addWidget(QLabel("columns"))
+        row.addWidget(self.col_kind)
         row.addWidget(self.cols)
         layout.addLayout(row)
         row = QHBoxLayout()
         self.preset = QComboBox()
-        self.preset.addItems(["coarse", "middle", "fine"])
+        self.preset.addItems(["coarse", "middle", "fine", "all"])
         self.preset.setToolTip("Coarse layers carry pose and face shape, middle ones features such as eyes and "
                                "hair style, fine ones colours and texture")
         self.preset.currentTextChanged.connect(self._preset)
@@ -57,12 +68,22 @@ class MixingPanel(QWidget):
         layout.addWidget(self.error)
         self.row_seeds: list[int] = []
         self.col_seeds: list[int] = []
+        self.col_conditions: list[tuple] | None = None  # columns of conditions instead of seeds
         self.grid_layers: list[int] = []
+        self.info = None
         subscribe(self, explorer.events.model_opened, self._model_opened)
 
     def _model_opened(self, info):
         if info.is_translation:
             return
+        self.info = info
+        conditional = bool(info.c_dim)
+        self.col_kind.blockSignals(True)
+        self.col_kind.setCurrentIndex(0)
+        self.col_kind.setItemText(1, "classes" if info.c_kind == "class" else "conditions")
+        self.col_kind.blockSignals(False)
+        self.col_kind.setVisible(conditional)
+        self._column_kind_changed(0)
         for c in self.checks:
             c.deleteLater()
         self.checks = []
@@ -75,29 +96,71 @@ class MixingPanel(QWidget):
         self._preset(self.preset.currentText())
         self.grid.set_shape(0, 0)
 
+    def _column_kind_changed(self, index):
+        if index == 0:
+            self.cols.setText("4,5,6")
+            self.cols.setToolTip("Column seeds: they give the chosen layers' styles to every row")
+        elif self.info.c_kind == "class":
+            self.cols.setText("all")
+            self.cols.setToolTip("Classes (indices or names, comma-separated; 'all'): each cell is its row's seed "
+                                 "with the chosen layers drawn in the column's class")
+        else:
+            name = self.info.c_names[0]
+            low, high = factor_range(name)
+            self.cols.setText(f"{name}={low:g}; {name}={high:g}")
+            self.cols.setToolTip("Factor settings separated by ';' (e.g. glasses=0; glasses=1, smile=1): each "
+                                 "cell is its row's seed with the chosen layers drawn under the column's setting")
+
     def _preset(self, name):
         from gan_explorer.core.latent.ops import layer_groups
 
-        group = layer_groups(len(self.checks))[name] if self.checks else range(0)
+        if name == "all":
+            group = range(len(self.checks))
+        else:
+            group = layer_groups(len(self.checks))[name] if self.checks else range(0)
         for i, box in enumerate(self.checks):
             box.setChecked(i in group)
 
     def layers(self) -> list[int]:
         return [i for i, box in enumerate(self.checks) if box.isChecked()]
 
-    def states(self):
-        """Column seeds' images, row seeds' images, then the cells row by row."""
+    def _cell_state(self, r: int, c: int):
+        """The state of grid cell (r, c), 1-based; 0 is a header row or column."""
         base = self.explorer.state.base
         layers = tuple(self.grid_layers)
-        states = [base(seed=c) for c in self.col_seeds] + [base(seed=r) for r in self.row_seeds]
-        states += [base(seed=r, mix_seed=c, mix_layers=layers) for r in self.row_seeds for c in self.col_seeds]
-        return states
+        if self.col_conditions is None:
+            if r == 0:
+                return base(seed=self.col_seeds[c - 1])
+            if c == 0:
+                return base(seed=self.row_seeds[r - 1])
+            return base(seed=self.row_seeds[r - 1], mix_seed=self.col_seeds[c - 1], mix_layers=layers)
+        condition = self.col_conditions[c - 1] if c else ()
+        if r == 0:  # the column's condition on the first row's seed, every layer
+            return base(seed=self.row_seeds[0], condition=condition)
+        seed = self.row_seeds[r - 1]
+        if c == 0:
+            return base(seed=seed)
+        if len(layers) == self.explorer.info.num_ws:
+            return base(seed=seed, condition=condition)
+        return base(seed=seed, mix_seed=seed, mix_layers=layers, mix_condition=condition)
+
+    def states(self):
+        """Column headers' images, row headers' images, then the cells row by row."""
+        nr, nc = len(self.row_seeds), self.column_count()
+        return ([self._cell_state(0, c) for c in range(1, nc + 1)] + [self._cell_state(r, 0) for r in range(1, nr + 1)]
+                + [self._cell_state(r, c) for r in range(1, nr + 1) for c in range(1, nc + 1)])
+
+    def column_count(self) -> int:
+        return len(self.col_seeds) if self.col_conditions is None else len(self.col_conditions)
 
     def render_grid(self):
         from gan_explorer.core.generate import parse_seeds
 
+        by_condition = not self.col_kind.isHidden() and self.col_kind.currentIndex() == 1
         try:
-            rows, cols = parse_seeds(self.rows.text()), parse_seeds(self.cols.text())
+            rows = parse_seeds(self.rows.text())
+            cols = [] if by_condition else parse_seeds(self.cols.text())
+            conditions = parse_condition_list(self.info, self.cols.text(), MAX_SEEDS) if by_condition else None
             if len(rows) > MAX_SEEDS or len(cols) > MAX_SEEDS:
                 raise GanExplorerError(f"at most {MAX_SEEDS} row and {MAX_SEEDS} column seeds")
             if not self.layers():
@@ -106,14 +169,16 @@ class MixingPanel(QWidget):
             self.error.setText(str(exc))
             return
         self.error.setText("")
-        self.row_seeds, self.col_seeds, self.grid_layers = rows, cols, self.layers()
-        self.grid.set_shape(len(rows) + 1, len(cols) + 1, [""] + [f"seed {s}" for s in rows],
-                            [""] + [f"seed {s}" for s in cols])
+        self.row_seeds, self.col_seeds, self.col_conditions, self.grid_layers = rows, cols, conditions, self.layers()
+        headers = ([f"seed {s}" for s in cols] if conditions is None
+                   else [describe_condition(self.info, c) for c in conditions])
+        self.grid.set_shape(len(rows) + 1, self.column_count() + 1, [""] + [f"seed {s}" for s in rows],
+                            [""] + headers)
         self.render_btn.setEnabled(False)
         return self.explorer.run_job(RenderBatch(purpose="mix", states=tuple(self.states())))
 
     def cell_of(self, index: int) -> tuple[int, int]:
-        nc = len(self.col_seeds)
+        nc = self.column_count()
         nr = len(self.row_seeds)
         if index < nc:
             return 0, index + 1
@@ -137,6 +202,13 @@ class MixingPanel(QWidget):
     def _tooltip(self, r, c):
         if r == 0 and c == 0:
             return ""
+        if self.col_conditions is not None:
+            what = describe_condition(self.info, self.col_conditions[c - 1]) if c else ""
+            if r == 0:
+                return f"seed {self.row_seeds[0]} in {what}"
+            if c == 0:
+                return f"row seed {self.row_seeds[r - 1]}"
+            return f"seed {self.row_seeds[r - 1]} with layers {self.grid_layers} in {what} (click to open)"
         if r == 0:
             return f"column seed {self.col_seeds[c - 1]}"
         if c == 0:
@@ -147,11 +219,4 @@ class MixingPanel(QWidget):
     def _cell_clicked(self, r, c):
         if not self.row_seeds or (r == 0 and c == 0):
             return
-        base = self.explorer.state.base
-        if r == 0:
-            state = base(seed=self.col_seeds[c - 1])
-        elif c == 0:
-            state = base(seed=self.row_seeds[r - 1])
-        else:
-            state = base(seed=self.row_seeds[r - 1], mix_seed=self.col_seeds[c - 1], mix_layers=tuple(self.grid_layers))
-        self.explorer.set_state(state)
+        self.explorer.set_state(self._cell_state(r, c))
