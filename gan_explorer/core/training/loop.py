@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from gan_explorer.core.data import open_dataset
+from gan_explorer.core.data.conditions import dataset_condition
 from gan_explorer.core.data.loader import make_loader
 from gan_explorer.core.devices import resolve_device
 from gan_explorer.core.errors import ConfigError, GanExplorerError, Terminated
@@ -184,7 +185,17 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
         # A resume that lengthens the run keeps its new length: a later plain resume must not stop early.
         run.write_options(opts.to_json())
     _seed_all(opts.seed * 1000 + dist.rank)
-    trainer = TRAINERS[opts.family](opts, device, dist)
+    condition = None
+    if opts.condition:
+        # The condition's width and names come from the data (its sub-folders, or the chosen face
+        # factors), so the data is opened before the model is built; options.json keeps only the
+        # --condition text, and a resume derives the same fields from the same data.
+        dataset = dataset or open_dataset(opts.data, opts.resolution, opts.channels, hflip=opts.hflip,
+                                          seed=opts.seed)
+        condition = dataset_condition(dataset, opts.condition)
+        trainer = TRAINERS[opts.family](opts.replace(model={**opts.model, **condition.model_fields()}), device, dist)
+    else:
+        trainer = TRAINERS[opts.family](opts, device, dist)
     progress = _Progress()
     if resuming:
         _load_state(run, trainer, progress, dist)
@@ -283,11 +294,15 @@ def _train(run, options, device, dist, abort_fn, progress_fn, dataset, dataset_b
                 run.event(ABORTED, reason="stop requested", kimg=progress.cur_nimg / 1000)
                 run.clear_stop()
                 return ABORTED
-            real = next(it_a)[0].to(device, non_blocking=True)
+            batch = next(it_a)
+            real = batch[0].to(device, non_blocking=True)
             real_b = next(it_b)[0].to(device, non_blocking=True) if it_b is not None else None
             progress.data_nimg += opts.batch
             try:
-                stats = trainer.train_step(real, real_b)
+                if condition is None:
+                    stats = trainer.train_step(real, real_b)
+                else:  # each real image's own condition; G is asked for the same ones
+                    stats = trainer.train_step(real, real_b, c=condition.vectors(batch[1]).to(device))
                 nan_streak = 0
             except NonFiniteStep as exc:
                 nan_streak += 1

@@ -13,6 +13,9 @@ FAMILIES = ("gan", "dcgan", "wgan-gp", "stylegan", "pggan", "vae", "autoencoder"
 AUGMENTS = ("auto", "none", "ada", "diffaugment")
 # What the model file of each objective holds (WGAN-GP is an objective on the DCGAN architecture).
 MODEL_FAMILY = {"wgan-gp": "dcgan"}
+# Objectives whose model takes a condition c (--condition): the GAN's MLP, the autoencoder,
+# CycleGAN and PGGAN have none.
+CONDITIONAL_FAMILIES = ("dcgan", "wgan-gp", "stylegan", "vae")
 MAX_RESOLUTION = 4096  # no family trains beyond 1024 px; 20000 is a typo that would take gigabytes
 INT_LIMITS = {"seed": (0, 2**32 - 1), "batch": (0, 65536), "workers": (0, 256), "snapshot_ticks": (1, 10**6),
               "resolution": (0, MAX_RESOLUTION), "n_critic": (1, 1000), "pool_size": (0, 10**5),
@@ -94,6 +97,31 @@ class TrainingOptions:
             check_data_spec(spec)
         if not isinstance(self.model, dict) or not all(isinstance(k, str) for k in self.model):
             raise ConfigError(f"model options {shorten(self.model)}: must be KEY=VALUE pairs")
+        self._check_condition()
+
+    def _check_condition(self):
+        """--condition: its form, a family whose model takes c, data that can give it; the model's
+        c_* fields come from the data, never from --model-option."""
+        from gan_explorer.core.data.conditions import parse_condition_spec
+
+        if not isinstance(self.condition, str):
+            raise ConfigError(f"--condition {shorten(self.condition)}: must be text")
+        kind, _ = parse_condition_spec(self.condition)
+        given = sorted(k for k in self.model if k in ("c_dim", "c_kind", "c_names"))
+        if given:
+            raise ConfigError(f"--model-option {given[0]}: the condition comes from the data; use --condition")
+        if not kind:
+            return
+        if self.family not in CONDITIONAL_FAMILIES:
+            raise ConfigError(f"--condition {quote(self.condition, 60)}: the {self.family} family trains "
+                              f"unconditionally; conditional families: {', '.join(CONDITIONAL_FAMILIES)}")
+        faces = self.data == "faces" or self.data.startswith("faces:")
+        if kind == "factors" and not faces:
+            raise ConfigError(f"--condition {quote(self.condition, 60)}: factors come with the procedural faces "
+                              f"(--data faces:64), not {quote(self.data, 60)}")
+        if kind == "class" and faces:
+            raise ConfigError("--condition class: the procedural faces have no classes; condition on "
+                              "factors (--condition factors:glasses) or give a folder with one sub-folder per class")
 
     def _check_numbers(self):
         """NaN, inf, bools where numbers go and out-of-range integers are one line naming the option

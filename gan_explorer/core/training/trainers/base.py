@@ -12,6 +12,29 @@ from gan_explorer.core.models import build_model
 from gan_explorer.core.training.augment import diff_augment
 
 SAMPLE_SEEDS = list(range(16))
+GRID_COLUMNS = 8      # seeds per row of a conditional sample grid
+GRID_MAX_CLASSES = 8  # rows (one per class) of a class-conditional grid
+GRID_MAX_FACTORS = 4  # factors shown (two rows each: low and high end) in a factor-conditional grid
+
+
+def condition_grid(model) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(z, c, columns) of a conditional model's sample grid: the same GRID_COLUMNS seeds on every
+    row; one row per class (the first GRID_MAX_CLASSES), or for each factor (the first
+    GRID_MAX_FACTORS) a row at the low and a row at the high end of its range, the others at
+    their defaults. Reading down a column shows what the condition changes."""
+    from gan_explorer.core.data.faces import FACTOR_RANGES
+
+    conditioning = model.conditioning
+    if conditioning.kind == "class":
+        rows = [conditioning.one_hot(k) for k in range(min(conditioning.c_dim, GRID_MAX_CLASSES))]
+    else:
+        rows = []
+        for name in conditioning.names[:GRID_MAX_FACTORS]:
+            for end in FACTOR_RANGES.get(name, (0.0, 1.0)):
+                rows.append(conditioning.vector({name: end}))
+    z = model.z_from_seeds(range(GRID_COLUMNS)).repeat(len(rows), 1)
+    c = torch.stack(rows).repeat_interleave(GRID_COLUMNS, dim=0)
+    return z, c, GRID_COLUMNS
 
 
 class NonFiniteStep(Exception):
@@ -42,7 +65,10 @@ class Trainer:
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 
-    def train_step(self, real: torch.Tensor, real_b: torch.Tensor | None = None) -> dict[str, float]:
+    def train_step(self, real: torch.Tensor, real_b: torch.Tensor | None = None,
+                   c: torch.Tensor | None = None) -> dict[str, float]:
+        """One optimisation step on a real batch; c [n, c_dim]: the real images' own conditions
+        (given only to a conditional model's trainer)."""
         raise NotImplementedError
 
     def export_model(self):
@@ -125,10 +151,14 @@ class Trainer:
         model = self.export_model()
         was_training = model.training
         model.eval()
-        z = model.z_from_seeds(SAMPLE_SEEDS).to(self.device)
-        images = to_uint8(model.synthesize(model.map(z), noise_mode="const"))
+        if getattr(model, "conditioning", None) is not None:
+            z, c, cols = condition_grid(model)
+            images = to_uint8(model.synthesize(model.map(z.to(self.device), c=c.to(self.device)), noise_mode="const"))
+        else:
+            z = model.z_from_seeds(SAMPLE_SEEDS).to(self.device)
+            images, cols = to_uint8(model.synthesize(model.map(z), noise_mode="const")), None
         model.train(was_training)
-        return make_grid(images)
+        return make_grid(images, cols)
 
     def random_z(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.model.z_dim, device=self.device)

@@ -37,10 +37,10 @@ class VAETrainer(SingleNetworkTrainer):
         super().__init__(options, device, dist)
         self.model.config = self.model.config.replace(beta=float(options.beta))
 
-    def train_step(self, real, real_b=None):
+    def train_step(self, real, real_b=None, c=None):
         self.model.train()
-        with self.autocast():
-            recon, mu, logvar = self.model(real)
+        with self.autocast():  # a CVAE encodes and decodes with the image's own condition
+            recon, mu, logvar = self.model(real) if c is None else self.model(real, c=c)
         recon, mu, logvar = recon.float(), mu.float(), logvar.float()
         rec = 0.5 * ((recon - real) / VAE_SIGMA).square().sum([1, 2, 3]).mean()
         kl = -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1).mean()

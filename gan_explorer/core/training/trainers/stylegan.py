@@ -54,20 +54,24 @@ class StyleGANTrainer(Trainer):
         self._augment_sec += self._clock() - t0
         return out
 
-    def _ws(self, n, update_emas=True):
+    def _ws(self, n, update_emas=True, c=None):
+        """Mapped ws for n random z under condition c (the real batch's; both mixed ws share it)."""
         z = self.random_z(n)
-        ws = self.G.map(z, update_emas=update_emas)
+        ws = self.G.map(z, update_emas=update_emas, c=c)
         if self.options.style_mixing_prob > 0 and torch.rand([]) < self.options.style_mixing_prob:
             cutoff = int(torch.randint(1, ws.shape[1], []))
-            ws2 = self.G.map(self.random_z(n))
+            ws2 = self.G.map(self.random_z(n), c=c)
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
         return ws
 
-    def _generate(self, n, update_emas=True):
-        ws = self._ws(n, update_emas)
+    def _generate(self, n, update_emas=True, c=None):
+        ws = self._ws(n, update_emas, c)
         return self.G.synthesize(ws, noise_mode="random"), ws
 
-    def train_step(self, real, real_b=None):
+    def _d(self, images, c):
+        return self.D(images) if c is None else self.D(images, c=c)
+
+    def train_step(self, real, real_b=None, c=None):
         self.G.train()
         self.D.train()
         n = real.shape[0]
@@ -84,8 +88,8 @@ class StyleGANTrainer(Trainer):
         self.D.requires_grad_(False)
         try:
             with self.autocast():
-                fake, _ = self._generate(n)
-                loss_g = F.softplus(-self.D(self.augment(fake)).float()).mean()
+                fake, _ = self._generate(n, c=c)
+                loss_g = F.softplus(-self._d(self.augment(fake), c).float()).mean()
             stats["Loss/G/loss"] = self.update(loss_g, self.opt_G, "Gmain")
         finally:
             self.D.requires_grad_(True)
@@ -94,7 +98,7 @@ class StyleGANTrainer(Trainer):
         # Greg: path-length regularisation on a half batch (fp32).
         if do_g_reg:
             pl_n = max(n // 2, 1)
-            fake, ws = self._generate(pl_n, update_emas=False)
+            fake, ws = self._generate(pl_n, update_emas=False, c=None if c is None else c[:pl_n])
             pl_noise = torch.randn_like(fake) / np.sqrt(fake.shape[2] * fake.shape[3])
             (pl_grads,) = torch.autograd.grad((fake * pl_noise).sum(), ws, create_graph=True)
             pl_lengths = pl_grads.square().sum(2).mean(1).sqrt()
@@ -108,9 +112,9 @@ class StyleGANTrainer(Trainer):
         # Dmain: fakes down, reals up.
         with self.autocast():
             with torch.no_grad():
-                fake, _ = self._generate(n, update_emas=False)
-            d_fake = self.D(self.augment(fake)).float()
-            d_real = self.D(self.augment(real)).float()
+                fake, _ = self._generate(n, update_emas=False, c=c)
+            d_fake = self._d(self.augment(fake), c).float()
+            d_real = self._d(self.augment(real), c).float()
             loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
         if self.ada is not None:
             self.ada.accumulate(d_real)
@@ -123,7 +127,7 @@ class StyleGANTrainer(Trainer):
         # Dreg: R1 on reals (fp32), every D_REG_INTERVAL steps.
         if do_d_reg:
             real_req = real.detach().requires_grad_(True)
-            logits = self.D(self.augment(real_req))
+            logits = self._d(self.augment(real_req), c)
             (r1_grads,) = torch.autograd.grad(logits.sum(), real_req, create_graph=True)
             r1 = r1_grads.square().sum([1, 2, 3]).mean()
             loss = r1 * (self.r1_gamma / 2) * D_REG_INTERVAL
