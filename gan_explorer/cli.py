@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rotate", type=float, default=0.0, help="StyleGAN3: rotate the image (degrees)")
     p.add_argument("--seeds", default="0", help="e.g. 0-15 or 1,5,7 (default 0)")
     p.add_argument("--latent", default=None, help="render this latent file (.npy/.json) instead of seeds")
+    _add_condition_args(p)
     _add_truncation_args(p)
     p.add_argument("--noise-seed", type=int, default=0, help="seed of the noise when --noise-mode random")
     out = p.add_mutually_exclusive_group(required=True)
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", required=True, help="row seeds, e.g. 1,2,3")
     p.add_argument("--cols", required=True, help="column seeds, e.g. 4,5")
     p.add_argument("--layers", default="coarse", help="layers taken from the column seed: 0-3, coarse, middle, fine")
+    _add_condition_args(p)
     _add_truncation_args(p)
     p.add_argument("--out", required=True, help="output PNG")
     _add_max_images_arg(p)
@@ -288,6 +290,25 @@ def _apply_transform(model, args):
     model.set_transform((tx, ty), args.rotate)
 
 
+def _add_condition_args(p):
+    p.add_argument("--class", dest="class_", default=None, metavar="N",
+                   help="conditional models: the class, by index or name (default: class 0)")
+    p.add_argument("--condition", default=None, metavar="NAME=VALUE,...",
+                   help="conditional models: factor values, e.g. glasses=1,smile=0.8 (others at their "
+                        "defaults), or a class")
+
+
+def _condition(args, model):
+    """c [c_dim] from --class / --condition, or None; and what the PNG metadata says about it."""
+    from gan_explorer.core.generate import condition_from_text
+
+    c = condition_from_text(model, args.class_, args.condition)
+    if c is None:
+        return None, {}
+    return c, {"condition": {"text": args.class_ if args.class_ is not None else args.condition,
+                             "c": [float(v) for v in c.tolist()]}}
+
+
 def cmd_generate(args):
     from gan_explorer.core.generate import parse_seeds, render_ws, require_latent_model, ws_for_seeds
     from gan_explorer.core.io.atomic import check_output_path
@@ -309,6 +330,11 @@ def cmd_generate(args):
     _apply_transform(model, args)
     provenance = _picture_provenance(args, model) if args.latent else None
     args.noise_mode = args.noise_mode or "const"
+    c, condition_info = _condition(args, model)
+    if args.latent and c is not None:
+        from gan_explorer.core.errors import ConfigError
+        raise ConfigError("--latent holds ws, which already carry their condition: --class / --condition "
+                          "apply to --seeds")
     if args.latent:
         ws = load_latent(args.latent, model.num_ws, model.w_dim, max_count=limit)
         names = [f"latent{i:04d}" for i in range(len(ws))]
@@ -320,12 +346,12 @@ def cmd_generate(args):
     batch, kept = 8, []
     for start in range(0, len(names), batch):
         chunk = ws[start:start + batch] if ws is not None else \
-            ws_for_seeds(model, seeds[start:start + batch], args.truncation_psi, args.truncation_cutoff)
+            ws_for_seeds(model, seeds[start:start + batch], args.truncation_psi, args.truncation_cutoff, c)
         images = render_ws(model, chunk, noise_mode=args.noise_mode, noise_seed=args.noise_seed + start)
         if args.out_dir:
             for i, (name, image) in enumerate(zip(names[start:start + batch], images)):
                 info = _export_info(args, model, seeds[start + i] if seeds else None,
-                                    chunk[i].cpu().numpy(), provenance)
+                                    chunk[i].cpu().numpy(), provenance, **condition_info)
                 save_image(Path(args.out_dir) / f"{name}.png", image, pnginfo=info)
         else:
             kept.append((images, chunk.cpu().numpy()))
@@ -336,9 +362,10 @@ def cmd_generate(args):
 
     images = np.concatenate([k[0] for k in kept])
     if len(images) == 1:
-        info = _export_info(args, model, seeds[0] if seeds else None, kept[0][1][0], provenance)
+        info = _export_info(args, model, seeds[0] if seeds else None, kept[0][1][0], provenance, **condition_info)
     else:
-        info = _export_info(args, model, None, None, provenance, seeds=seeds or None, grid_cols=args.cols)
+        info = _export_info(args, model, None, None, provenance, seeds=seeds or None, grid_cols=args.cols,
+                            **condition_info)
     save_image(args.out, images[0] if len(images) == 1 else make_grid(images, args.cols), pnginfo=info)
     print(f"wrote {_show(args.out)} ({len(images)} image{'s' if len(images) > 1 else ''})")
 
@@ -403,10 +430,12 @@ def cmd_mix(args):
     layers = parse_layers(args.layers, model.num_ws)
     args.noise_mode = args.noise_mode or "const"
     args.noise_seed = 0
+    c, condition_info = _condition(args, model)
     figure = style_mixing_figure(model, rows, cols, layers,
-                                 args.truncation_psi, args.truncation_cutoff, args.noise_mode)
+                                 args.truncation_psi, args.truncation_cutoff, args.noise_mode, c=c)
     save_image(args.out, figure, pnginfo=_export_info(args, model, None, None, mixing={
-        "rows": rows, "cols": cols, "layers": list(layers), "truncation_psi": args.truncation_psi}))
+        "rows": rows, "cols": cols, "layers": list(layers), "truncation_psi": args.truncation_psi},
+        **condition_info))
     print(f"wrote {_show(args.out)} (layers {layers} from the column seeds)")
 
 

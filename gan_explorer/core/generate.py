@@ -70,10 +70,38 @@ def require_style_mixing(model):
                                f"this {model.family} model has num_ws={model.num_ws}")
 
 
+def condition_from_text(model, class_text: str | None = None, condition_text: str | None = None):
+    """c [c_dim] for `--class N` (an index or a class name) or `--condition glasses=1,smile=0.8`
+    (a class model also takes a class there); None when neither is given (the model's default).
+    One ConfigError line for a model without a condition, a factor model given --class, an unknown
+    class or factor, or both options at once."""
+    from gan_explorer.core.errors import ConfigError
+
+    if class_text is None and condition_text is None:
+        return None
+    flag = "--class" if class_text is not None else "--condition"
+    if class_text is not None and condition_text is not None:
+        raise ConfigError("--class and --condition: give one of them")
+    conditioning = getattr(model, "conditioning", None)
+    if conditioning is None:
+        raise ConfigError(f"{flag}: this {model.family} model is not conditional (it takes no class or condition)")
+    if class_text is not None:
+        if conditioning.kind != "class":
+            raise ConfigError(f"--class {quote(class_text, 40)}: this model is conditioned on factors "
+                              f"({', '.join(conditioning.names)}); use --condition NAME=VALUE")
+        return conditioning.one_hot(conditioning.class_index(class_text))
+    return conditioning.parse(condition_text)
+
+
 @torch.no_grad()
-def ws_for_seeds(model, seeds, truncation_psi=1.0, truncation_cutoff=None) -> torch.Tensor:
+def ws_for_seeds(model, seeds, truncation_psi=1.0, truncation_cutoff=None, c=None) -> torch.Tensor:
+    """ws of each seed; c [c_dim] (or [len(seeds), c_dim]) for a conditional model, None: its default."""
     require_latent_model(model)
-    return model.map(model.z_from_seeds(seeds), truncation_psi, truncation_cutoff)
+    z = model.z_from_seeds(seeds)
+    if c is None:
+        return model.map(z, truncation_psi, truncation_cutoff)
+    c = c.to(z.device)
+    return model.map(z, truncation_psi, truncation_cutoff, c=c.expand(len(z), -1) if c.ndim == 1 else c)
 
 
 @torch.no_grad()
@@ -89,12 +117,13 @@ def render_ws(model, ws: torch.Tensor, noise_mode="const", batch_size=8, noise_s
 
 @torch.no_grad()
 def style_mixing_figure(model, row_seeds, col_seeds, layers, truncation_psi=1.0,
-                        truncation_cutoff=None, noise_mode="const") -> np.ndarray:
+                        truncation_cutoff=None, noise_mode="const", c=None) -> np.ndarray:
     """The StyleGAN paper's figure: column seeds on top, row seeds on the left, and cell (r, c)
-    = row seed's ws with `layers` taken from the column seed. Returns one HWC uint8 image."""
+    = row seed's ws with `layers` taken from the column seed. Returns one HWC uint8 image.
+    c [c_dim]: every seed mapped under this condition (a conditional model; None: its default)."""
     require_style_mixing(model)
     seeds = list(dict.fromkeys([*row_seeds, *col_seeds]))
-    ws = dict(zip(seeds, ws_for_seeds(model, seeds, truncation_psi, truncation_cutoff)))
+    ws = dict(zip(seeds, ws_for_seeds(model, seeds, truncation_psi, truncation_cutoff, c)))
     cells = [ws[s] for s in col_seeds] + [ws[r] for r in row_seeds]
     for r in row_seeds:
         for c in col_seeds:
