@@ -250,6 +250,11 @@ def cmd_info(args):
             print(f"  {key:15s} {value:,}" if isinstance(value, int) else f"  {key:15s} {value}")
     caps = [k for k, v in info["capabilities"].items() if v]
     print(f"  {'capabilities':15s} {', '.join(caps) or '-'}")
+    config = info.get("config") or {}
+    if config.get("c_dim"):  # a conditional model: what --class / --condition take
+        names = config.get("c_names") or [f"class {i}" for i in range(config["c_dim"])]
+        shown = ", ".join(map(str, names[:12])) + (", ..." if len(names) > 12 else "")
+        print(f"  {'condition':15s} {config.get('c_kind', 'class')} ({config['c_dim']}): {shown}")
     print(f"  {'config':15s} {json.dumps(info['config'])}")
     print(f"  {'provenance':15s} {json.dumps(info['provenance'])}")
 

@@ -66,6 +66,12 @@ def test_generate_factor_condition(factor_model, tmp_path):
     assert np.array_equal(np.asarray(Image.open(out_dir / "seed0003.png")), _expected(factor_model, [3], [1.0, 0.0]))
 
 
+def test_info_names_the_condition(class_model, capsys):
+    capsys.readouterr()
+    assert main(["info", str(class_model)]) == 0
+    assert "condition       class (3): cat, dog, fox" in capsys.readouterr().out
+
+
 def test_mix_under_a_class(class_model, tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     assert main(["mix", str(class_model), "--rows", "1,2", "--cols", "3", "--class", "dog", "--out", str(a)]) == 0
