@@ -6,7 +6,7 @@
     renderer.name          # 'openvino', 'onnxruntime' or 'eager': what the Device menu shows
     renderer.reason        # '' or one line saying why it fell back to eager
     img = renderer.synthesize(ws, noise_mode="const", noise_generator=None)  # [n, C, H, W], like model.synthesize
-    ws = renderer.map(z, truncation_psi, truncation_cutoff)
+    ws = renderer.map(z, truncation_psi, truncation_cutoff, c=None)  # c [n, c_dim]: a conditional model's class
 
 `prefer="auto"` exports a StyleGAN2 model's mapping and synthesis networks to ONNX the first
 time (cached per model content hash under $GAN_EXPLORER_CACHE, else ~/.cache/gan_explorer),
@@ -59,8 +59,10 @@ class EagerRenderer:
         self.reason = reason
 
     @torch.no_grad()
-    def map(self, z, truncation_psi=1.0, truncation_cutoff=None):
-        return self.model.map(z, truncation_psi, truncation_cutoff)
+    def map(self, z, truncation_psi=1.0, truncation_cutoff=None, c=None):
+        if c is None:
+            return self.model.map(z, truncation_psi, truncation_cutoff)
+        return self.model.map(z, truncation_psi, truncation_cutoff, c=c)
 
     @torch.no_grad()
     def synthesize(self, ws, noise_mode="const", noise_generator=None, max_resolution=None):

@@ -90,8 +90,8 @@ class _MappingGraph(nn.Module):
         super().__init__()
         self.mapping = mapping
 
-    def forward(self, z):
-        return self.mapping(z)  # psi = 1: truncation acts on ws afterwards, in torch
+    def forward(self, z, c=None):
+        return self.mapping(z, c=c)  # psi = 1: truncation acts on ws afterwards, in torch
 
 
 def _check_exportable(model):
@@ -121,12 +121,15 @@ def export_graphs(model, folder: Path) -> dict:
     n = 2
     z = model.sample_z(n, 0)
     ws = model.map(z).detach()
+    mapping_args, mapping_inputs = (z,), ["z"]
+    if model.c_dim:  # a conditional network's class or factors are a second input of the mapping graph
+        mapping_args, mapping_inputs = (z, model.conditioning.default_vector()[None].repeat(n, 1)), ["z", "c"]
     noises = noise_inputs(model, n)
     synthesis_inputs = ["ws"] + [f"noise{i}" for i in range(len(noises))]
     t0 = time.perf_counter()
     with torch.no_grad(), _export_form(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, module, args, inputs in [("mapping", _MappingGraph(model.mapping), (z,), ["z"]),
+        for name, module, args, inputs in [("mapping", _MappingGraph(model.mapping), mapping_args, mapping_inputs),
                                            ("synthesis", _SynthesisGraph(model.synthesis), (ws, *noises),
                                             synthesis_inputs)]:
             tmp = folder / f"{name}.onnx.tmp{os.getpid()}"
@@ -202,10 +205,15 @@ class GraphRenderer:
         self._mapping = _Session(engine, self.folder / "mapping.onnx", threads)
         self._synthesis = _Session(engine, self.folder / "synthesis.onnx", threads)
 
-    def map(self, z, truncation_psi=1.0, truncation_cutoff=None):
+    def map(self, z, truncation_psi=1.0, truncation_cutoff=None, c=None):
         from gan_explorer.core.latent.ops import truncate
 
-        ws = torch.from_numpy(self._mapping.run({"z": z.detach().to(torch.float32).cpu().numpy()}))
+        feeds = {"z": z.detach().to(torch.float32).cpu().numpy()}
+        if self.model.c_dim:
+            if c is None:
+                c = self.model.conditioning.default_vector()[None].expand(len(z), -1)
+            feeds["c"] = c.detach().to(torch.float32).cpu().numpy()
+        ws = torch.from_numpy(self._mapping.run(feeds))
         return truncate(ws, self.model.w_avg, truncation_psi, truncation_cutoff)
 
     def synthesize(self, ws, noise_mode="const", noise_generator=None, max_resolution=None):

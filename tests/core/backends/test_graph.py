@@ -138,3 +138,17 @@ def test_a_failed_export_falls_back_to_eager_with_one_line(tmp_path):
     assert renderer.reason and "\n" not in renderer.reason
     with pytest.raises(ValueError, match="prefer='fastest'"):
         backends.open_renderer(model, "fastest")
+
+
+@needs_engine
+@engines
+def test_a_conditional_model_maps_each_class_on_the_engine_as_eager(engine, tmp_path):
+    model = _noisy(build_model("stylegan", **TINY["stylegan"], c_dim=3))
+    renderer = backends.GraphRenderer(model, engine, root=tmp_path)
+    z = model.z_from_seeds([0, 1])
+    with torch.no_grad():
+        for k in range(3):
+            c = torch.nn.functional.one_hot(torch.tensor([k, k]), 3).float()
+            ws = model.map(z, 0.7, c=c)
+            assert torch.allclose(renderer.map(z, 0.7, c=c), ws, atol=1e-5)
+            _assert_equal_to_eager(model, renderer, ws)
