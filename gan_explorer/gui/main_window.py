@@ -166,7 +166,8 @@ class MainWindow(QMainWindow):
                 (self.w_panel, "W", "latent", "Sliders over w, the mapping network's output"),
                 (self.directions_panel, "Directions", "has_mapping", "Directions found by PCA or SeFa"),
                 (self.library_panel, "Library", "latent", "Your named directions for this model"),
-                (self.mixing, "Mixing", "style_mixing", "Style mixing: coarse / middle / fine layers from other seeds"),
+                (self.mixing, "Mixing", "style_mixing",
+                 "Style mixing: coarse / middle / fine layers from other seeds (or classes)"),
                 (self.breed, "Breed", "latent", "Grow variations, crossbreed parents"),
                 (self.interpolation, "Interpolation", "latent", "Keyframes, playback and animation export"),
                 (self.translate_panel, "Pictures", "latent_or_translation",
@@ -388,7 +389,8 @@ class MainWindow(QMainWindow):
         info = self.info
         latent = info is not None and not info.is_translation
         needs = {"latent": latent, "has_mapping": latent and info.can("has_mapping"),
-                 "style_mixing": latent and info.can("style_mixing"),
+                 # A conditional model's grid of classes needs no per-layer styles (DCGAN, CVAE).
+                 "style_mixing": latent and (info.can("style_mixing") or info.c_dim > 0),
                  "latent_or_translation": info is not None}
         self._updating_tabs = True  # the moves Qt makes while tabs switch on and off are not the user's
         for index, need in self._tab_needs.items():

@@ -89,3 +89,13 @@ def test_factor_sliders_set_the_condition(make_window, qtbot, tmp_path):
     window.undo_action.trigger()
     assert window.state.condition == ()
     assert panel.factor_sliders["smile"][0].value() == slider.maximum() // 2  # the default, smile 0
+    # A DCGAN has one w and no style mixing, but its grid of conditions is there.
+    mixing = window.mixing
+    assert window.tabs.isTabEnabled(window.tabs.indexOf(mixing))
+    assert mixing.col_kind.currentIndex() == 1 and not mixing.col_kind.isEnabled()
+    assert mixing.cols.text() == "glasses=0; glasses=1"
+    mixing.rows.setText("5")
+    with qtbot.waitSignal(window.sigJobFinished, timeout=30000):
+        mixing.render_btn.click()
+    assert mixing.grid.col_labels == ["", "glasses 0, smile 0", "glasses 1, smile 0"]
+    assert not np.array_equal(mixing.grid.cell_image(1, 1), mixing.grid.cell_image(1, 2))

@@ -93,6 +93,12 @@ class MixingPanel(QWidget):
             box.setToolTip(f"layer {i} of {info.num_ws}: taken from the column seed when checked")
             self.layer_boxes.addWidget(box, i // per_row, i % per_row)
             self.checks.append(box)
+        if info.c_dim and not info.can("style_mixing"):  # one w: only a grid of conditions makes sense
+            self.col_kind.setCurrentIndex(1)
+            self.preset.setCurrentText("all")
+        self.col_kind.setEnabled(info.can("style_mixing"))
+        self.preset.setEnabled(info.can("style_mixing"))
+        self.layer_boxes_widget.setVisible(info.can("style_mixing"))
         self._preset(self.preset.currentText())
         self.grid.set_shape(0, 0)
 
