@@ -13,6 +13,7 @@ else 0.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -109,7 +110,8 @@ class Conditioning:
         (factors not named keep their default), or a sequence / tensor of c_dim numbers."""
         if isinstance(value, str):
             return self.parse(value)
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):  # numpy ints too
+            value = int(value)
             if self.kind != "class":
                 raise ConfigError(f"class {value}: this model is conditioned on factors "
                                   f"({', '.join(self.names)}), not classes")
@@ -187,11 +189,10 @@ class Conditioning:
         return out.to(device) if device is not None else out
 
     def describe(self, c: torch.Tensor) -> str:
-        """"class cat" or "glasses=1, smile=0.8" for a vector [c_dim]."""
+        """"cat" (the largest entry's class) or "glasses=1, smile=0.8" for a vector [c_dim]."""
         c = torch.as_tensor(c).reshape(-1)
         if self.kind == "class":
-            return f"class {self.names[int(c.argmax())]}" if not self.names[0].startswith("class ") \
-                else self.names[int(c.argmax())]
+            return self.names[int(c.argmax())]
         return ", ".join(f"{n}={float(v):.3g}" for n, v in zip(self.names, c))
 
 

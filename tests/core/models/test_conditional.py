@@ -1,6 +1,7 @@
 """Conditional models (issue #21, control): the Conditioning interface, c entering at map() only,
 the discriminators / encoder taking c, and configs that cannot describe a condition refused."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,7 +20,8 @@ def conditional(family, c_dim=3, **extra):
 
 def test_class_conditioning_vectors_and_text():
     cond = Conditioning(kind="class", c_dim=3, names=("cat", "dog", "fox"))
-    assert cond.vector(2).tolist() == [0, 0, 1]
+    assert cond.vector(2).tolist() == [0, 0, 1] == cond.vector(np.int64(2)).tolist()
+    assert cond.describe(cond.vector(1)) == "dog"
     assert cond.parse("dog").tolist() == [0, 1, 0] == cond.parse(" 1 ").tolist() == cond.parse("class=1").tolist()
     assert cond.default_vector().tolist() == [1, 0, 0]
     assert Conditioning(kind="class", c_dim=2).names == ("class 0", "class 1")
@@ -37,6 +39,7 @@ def test_factor_conditioning_defaults_and_errors():
     # Factors not given keep the procedural faces' defaults: glasses 0, smile 0, hair colour 0.5.
     assert cond.default_vector().tolist() == [0.0, 0.0, 0.5]
     assert cond.parse("glasses=1, smile=0.8").tolist() == pytest.approx([1.0, 0.8, 0.5])
+    assert cond.describe(cond.parse("smile=0.8")) == "glasses=0, smile=0.8, hair_color=0.5"
     assert cond.vector({"hair_color": 0.25}).tolist() == [0.0, 0.0, 0.25]
     assert cond.vector([1, 2, 3]).tolist() == [1, 2, 3]
     for text, message in [("beard=1", "not one of glasses, smile, hair_color"), ("glasses", "NAME=VALUE"),
