@@ -6,14 +6,15 @@ encoder sees the whole space a user might land in), render the image, and learn 
 losses; here the pairs cost nothing and the truth is known, so a loss on ws suffices). The
 guess starts `project`, which then needs far fewer steps (measured: see the README).
 
-An encoder belongs to one model: its file records the model's content hash (family, config and
-every tensor) and is saved beside the model as ``<model stem>.encoder-<hash16>.safetensors``
+An encoder belongs to one model: its file records the model's content hash (family, the config's
+fields that differ from their defaults, and every tensor) and is saved beside the model as ``<model stem>.encoder-<hash16>.safetensors``
 (or under the app's data folder where the model's folder is read-only); `find_encoder` finds it
 only for that exact model.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -115,10 +116,33 @@ class LatentEncoder(nn.Module):
 
 
 # --- identity of a model ---------------------------------------------------------------------------
+def _config_identity(config) -> str:
+    """The config as JSON without the fields at their defaults. A field added to a family's config
+    later comes with a default that keeps existing models as they were (c_dim = 0 did), so it must
+    not change their identity: with the whole JSON hashed, that one addition orphaned every encoder
+    already trained (measured on the demo: same weights, another hash)."""
+    data = json.loads(config.to_json())
+    for field in dataclasses.fields(config):
+        if field.default is not dataclasses.MISSING:
+            default = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
+        else:
+            continue
+        try:
+            same = json.dumps(data.get(field.name), sort_keys=True) == json.dumps(default, sort_keys=True)
+        except TypeError:  # a default JSON cannot hold: keep the field
+            same = False
+        if same:
+            data.pop(field.name, None)
+    return json.dumps(data, sort_keys=True)
+
+
 def model_content_hash(model) -> str:
-    """sha256 of the family, config and every state tensor: an encoder is valid for exactly this model."""
+    """sha256 of the family, the config (fields off their defaults) and every state tensor: an
+    encoder is valid for exactly this model."""
     digest = hashlib.sha256()
-    digest.update(f"{model.family}|{model.config.to_json()}".encode())
+    digest.update(f"{model.family}|{_config_identity(model.config)}".encode())
     for key, tensor in sorted(model.state_dict().items()):
         digest.update(key.encode())
         digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())

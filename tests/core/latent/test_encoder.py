@@ -152,3 +152,31 @@ def test_cli_trains_an_encoder_that_later_projections_find(tmp_path, capsys):
     assert main(["project", str(model_path), str(picture), "--steps", "2", "--out", str(tmp_path / "p.npy"),
                  "--encoder", "none", "--no-progress"]) == 0
     assert "start w_avg" in capsys.readouterr().out
+
+
+def test_a_config_field_added_later_keeps_the_models_identity():
+    """A family's config grows fields over time (c_dim came after the demo was trained); at their
+    defaults they leave a model, and so the encoder trained for it, as it was. Any real difference
+    (weights, a config value off its default) still changes the hash."""
+    import dataclasses
+
+    model = trained_looking_stylegan()
+    before = model_content_hash(model)
+
+    @dataclasses.dataclass(frozen=True)
+    class GrownConfig(type(model.config)):
+        future_option: int = 0  # a field a later version adds, at the default that keeps old models as they were
+
+    original = model.config
+    try:
+        model.config = GrownConfig(**dataclasses.asdict(original))
+        assert model_content_hash(model) == before
+        model.config = GrownConfig(**dataclasses.asdict(original), future_option=1)
+        assert model_content_hash(model) != before
+        model.config = dataclasses.replace(original, w_avg_beta=0.9)
+        assert model_content_hash(model) != before
+    finally:
+        model.config = original
+    with torch.no_grad():
+        model.mapping.w_avg.add_(1e-3)
+    assert model_content_hash(model) != before
