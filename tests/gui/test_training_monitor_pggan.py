@@ -69,7 +69,8 @@ def test_the_label_follows_new_ticks_and_hides_for_a_run_that_does_not_grow(work
     plain = tmp_path / "dcgan"
     plain.mkdir()
     (plain / "options.json").write_text(json.dumps({"family": "dcgan", "kimg": 1.0}))
-    (plain / "stats.jsonl").write_text(json.dumps({"Progress/kimg": 0.1, "Progress/tick": 1, "Loss/D/loss": 1.0}) + "\n")
+    plain_record = {"Progress/kimg": 0.1, "Progress/tick": 1, "Loss/D/loss": 1.0}
+    (plain / "stats.jsonl").write_text(json.dumps(plain_record) + "\n")
     workspace.attach(plain)
     assert workspace.growth_label.isHidden() and workspace.growth_label.text() == ""
     assert growth_text(None) == ""

@@ -31,6 +31,7 @@ from torch import nn
 
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.models.base import GenerativeModel, ModelConfig, check_positive, check_power_of_two
+from gan_explorer.core.models.layers import MinibatchStdLayer
 from gan_explorer.core.models.registry import register_family
 
 LRELU_SLOPE = 0.2
@@ -167,7 +168,7 @@ class DiscriminatorBlock(nn.Module):
         self.resolution = resolution
         in_ch = config.channels(resolution)
         if resolution == 4:
-            self.group_size = config.mbstd_group_size
+            self.mbstd = MinibatchStdLayer(config.mbstd_group_size, num_channels=1)  # the paper's single map
             self.conv = EqualizedConv2d(in_ch + 1, in_ch, 3)
             self.dense0 = EqualizedLinear(in_ch * 16, in_ch)
             self.dense1 = EqualizedLinear(in_ch, 1, gain=1.0)
@@ -177,24 +178,12 @@ class DiscriminatorBlock(nn.Module):
 
     def forward(self, x):
         if self.resolution == 4:
-            x = minibatch_stddev(x, self.group_size)
+            x = self.mbstd(x)
             x = _lrelu(self.conv(x))
             x = _lrelu(self.dense0(x.flatten(1)))
             return self.dense1(x)
         x = _lrelu(self.conv1(_lrelu(self.conv0(x))))
         return F.avg_pool2d(x, 2)
-
-
-def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
-    """Appends one feature map: the standard deviation of each feature over a group of images,
-    averaged over features and pixels (sec. 3). The group is the largest size <= group_size that
-    divides the batch, so any batch works."""
-    n, c, h, w = x.shape
-    g = max(d for d in range(1, min(group_size, n) + 1) if n % d == 0)
-    y = x.reshape(g, -1, c, h, w)
-    y = (y - y.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt()  # [n/g, c, h, w]
-    y = y.mean(dim=(1, 2, 3)).reshape(-1, 1, 1, 1).repeat(g, 1, h, w)
-    return torch.cat([x, y], dim=1)
 
 
 class PGGANDiscriminator(nn.Module):

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.io.checkpoint import load_model, save_model
 from gan_explorer.core.models import build_model
-from gan_explorer.core.models.pggan import EqualizedConv2d, minibatch_stddev, pixel_norm
+from gan_explorer.core.models.pggan import EqualizedConv2d, pixel_norm
 
 TINY_PGGAN = dict(z_dim=16, img_resolution=32, fmap_base=128, fmap_max=16)
 
@@ -77,12 +77,13 @@ def test_equalized_learning_rate_pixel_norm_and_minibatch_stddev():
     y = pixel_norm(x)
     assert torch.allclose(y.square().mean(dim=1), torch.ones(2, 5, 5), atol=1e-4)
     # Minibatch stddev: a group of identical images has no spread, a varied one does.
+    mbstd = _model().make_discriminator().blocks["4"].mbstd
     same = torch.randn(1, 4, 3, 3).repeat(4, 1, 1, 1)
-    out = minibatch_stddev(same, 4)
+    out = mbstd(same)
     assert out.shape == (4, 5, 3, 3) and float(out[:, 4].max()) < 1e-3
     varied = torch.randn(4, 4, 3, 3)
     expected = varied.std(dim=0, unbiased=False).mean()
-    assert torch.allclose(minibatch_stddev(varied, 4)[:, 4], expected.expand(4, 3, 3), atol=1e-4)
+    assert torch.allclose(mbstd(varied)[:, 4], expected.expand(4, 3, 3), atol=1e-4)
 
 
 @pytest.mark.parametrize("change, words", [({"alpha": 1.5}, "alpha=1.5"), ({"img_resolution": 48}, "img_resolution=48"),

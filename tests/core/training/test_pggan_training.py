@@ -52,17 +52,17 @@ def test_schedule_phases_and_defaults():
     assert GrowthSchedule.for_options(pggan_options(start_resolution=32).resolved()).at(0) == (32, 1.0, "stable")
 
 
+def _pool(x, k):
+    return torch.nn.functional.avg_pool2d(x, k)
+
+
 def test_real_images_are_served_at_the_phase_resolution():
     real = torch.randn(2, 3, 32, 32)
     at16 = resize_real(real, 16, 1.0)
-    assert torch.allclose(at16, F_avg(real, 2))
+    assert torch.allclose(at16, _pool(real, 2))
     fading = resize_real(real, 16, 0.0)  # alpha 0: the 8 px images, upsampled
-    assert torch.allclose(fading, torch.nn.functional.interpolate(F_avg(real, 4), scale_factor=2), atol=1e-6)
+    assert torch.allclose(fading, torch.nn.functional.interpolate(_pool(real, 4), scale_factor=2), atol=1e-6)
     assert torch.allclose(resize_real(real, 16, 0.25), 0.75 * fading + 0.25 * at16, atol=1e-6)
-
-
-def F_avg(x, k):
-    return torch.nn.functional.avg_pool2d(x, k)
 
 
 @pytest.mark.parametrize("start, words", [(12, "--start-resolution 12"), (64, "--start-resolution 64")])
