@@ -28,6 +28,7 @@ TINY = {
     "vae": dict(z_dim=16, img_resolution=16, base_channels=8, channel_max=32),
     "autoencoder": dict(z_dim=16, img_resolution=16, base_channels=8, channel_max=32),
     "cyclegan": dict(img_resolution=32, ngf=8, ndf=8, n_blocks=1),
+    "pggan": dict(z_dim=16, img_resolution=16, fmap_base=128, fmap_max=16),
 }
 
 
