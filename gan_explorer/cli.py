@@ -404,10 +404,11 @@ def _export_info(args, model, seed, ws, provenance=None, **extra):
 
     if provenance is not None and ws is not None:
         state = provenance.state
-    elif seed is not None:
+    elif seed is not None:  # with its class / factors, so the picture dropped on the window restores them
+        condition = tuple(extra.get("condition", {}).get("c", ()))
         state = LatentState(seed=int(seed), truncation_psi=args.truncation_psi,
                             truncation_cutoff=args.truncation_cutoff, noise_mode=args.noise_mode,
-                            noise_seed=args.noise_seed)
+                            noise_seed=args.noise_seed, condition=condition)
     else:
         state = LatentState(ws=tuple(map(tuple, ws.tolist())), noise_mode=args.noise_mode,
                             noise_seed=args.noise_seed) if ws is not None else LatentState()

@@ -96,3 +96,15 @@ def test_condition_mistakes_are_one_line(class_model, factor_model, tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_generated_picture_restores_its_class_in_the_explorer(class_model, tmp_path):
+    from gan_explorer.core.explorer.provenance import read_picture_provenance
+
+    out = tmp_path / "fox.png"
+    assert main(["generate", str(class_model), "--class", "fox", "--seeds", "4", "--out", str(out)]) == 0
+    state = read_picture_provenance(out).state
+    assert state.seed == 4 and state.condition == (0.0, 0.0, 1.0)
+    again = tmp_path / "again.png"
+    assert main(["generate", str(class_model), "--latent", str(out), "--out", str(again)]) == 0
+    assert np.array_equal(np.asarray(Image.open(again)), np.asarray(Image.open(out)))

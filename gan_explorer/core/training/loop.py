@@ -363,7 +363,9 @@ def _objective_options(opts) -> dict:
     knobs.update({"vae": {"beta": opts.beta}, "autoencoder": {"ae_loss": opts.ae_loss},
                   "wgan-gp": {"n_critic": opts.n_critic, "gp_lambda": opts.gp_lambda},
                   "stylegan": {"r1_gamma": opts.r1_gamma, "pl_weight": opts.pl_weight,
-                               "style_mixing_prob": opts.style_mixing_prob}}.get(opts.family, {}))
+                               "style_mixing_prob": opts.style_mixing_prob},
+                  "pggan": {"start_resolution": opts.start_resolution, "phase_kimg": opts.phase_kimg,
+                            "fade_kimg": opts.fade_kimg, "gp_lambda": opts.gp_lambda}}.get(opts.family, {}))
     return knobs
 
 
