@@ -140,9 +140,13 @@ class PGGANGenerator(nn.Module):
                                      for r in config.resolutions})
 
     def forward(self, z, resolution: int | None = None, alpha: float | None = None):
-        """Images [n, C, resolution, resolution]; the top block faded in by alpha."""
+        """Images [n, C, resolution, resolution]; the top block faded in by alpha. Without an alpha,
+        the config's fade-in applies to the config's own resolution only: every resolution below it
+        has finished fading in."""
         resolution = resolution or self.config.img_resolution
-        alpha = self.config.alpha if alpha is None else float(alpha)
+        if alpha is None:
+            alpha = self.config.alpha if resolution == self.config.img_resolution else 1.0
+        alpha = float(alpha)
         if str(resolution) not in self.blocks:
             raise ConfigError(f"resolution {resolution}: this generator renders "
                               f"{', '.join(map(str, self.config.resolutions))} px")

@@ -68,6 +68,17 @@ def test_a_model_at_a_lower_resolution_renders_what_training_drew_and_survives_a
         assert torch.equal(small.generate(z), expected)
 
 
+def test_a_lower_resolution_of_a_snapshot_taken_in_a_fade_in_has_finished_fading():
+    """The config's alpha is the top block's: asked for 8 px without an alpha, a 16 px snapshot at
+    alpha 0.3 draws its 8 px image (alpha 1), not a blend of 4 and 8 px."""
+    small = _model().at_resolution(16, 0.3)
+    z = small.sample_z(2, seed=5)
+    with torch.no_grad():
+        assert torch.equal(small(z, 8), small(z, 8, 1.0))
+        assert not torch.allclose(small(z, 8), small(z, 8, 0.3), atol=1e-4)
+        assert torch.equal(small(z), small(z, 16, 0.3))
+
+
 def test_equalized_learning_rate_pixel_norm_and_minibatch_stddev():
     conv = EqualizedConv2d(16, 8, 3)
     # Stored weights are N(0, 1); He's constant is applied at run time (sec. 4.1).
