@@ -26,3 +26,10 @@ def resource(name: str) -> Path:
 
 def demo_model() -> Path:
     return resource(DEMO_MODEL)
+
+
+def demo_models() -> list[Path]:
+    """Every shipped demo model, the one the app opens on first."""
+    folder = resource("demo")
+    found = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    return sorted(found, key=lambda p: p.name != Path(DEMO_MODEL).name)

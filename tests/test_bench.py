@@ -26,3 +26,13 @@ def test_the_synthesis_reference_is_the_same_network():
 def test_peers_are_named_with_a_figure_or_a_one_line_reason():
     for label, status in peer_status():
         assert label and "\n" not in status and (status == "importable" or status.startswith("not measured"))
+
+
+def test_the_projection_benchmark_is_registered():
+    from gan_explorer.bench import _BENCHMARKS, run_benchmark
+
+    try:
+        run_benchmark("nope")
+    except Exception:
+        pass
+    assert "projection" in _BENCHMARKS

@@ -45,7 +45,9 @@ def interleaved_medians(paths: dict, rounds: int, warmup: int = 1) -> dict:
 
 
 def run_benchmark(name: str, quick: bool = False) -> dict:
-    from gan_explorer.bench import curves, features, lab2d, latency, stylegan3, synthesis, training  # noqa: F401  (registers)
+    from gan_explorer.bench import (  # noqa: F401  (each module registers its benchmarks)
+        curves, features, lab2d, latency, projection, stylegan3, synthesis, training,
+    )
 
     if name not in _BENCHMARKS:
         raise GanExplorerError(f"unknown benchmark {name!r} (known: {', '.join(sorted(_BENCHMARKS))})")

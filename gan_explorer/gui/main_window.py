@@ -27,12 +27,18 @@ from gan_explorer.gui.widgets.library_panel import LibraryPanel
 from gan_explorer.gui.widgets.mixing_panel import MixingPanel
 from gan_explorer.gui.widgets.translate_panel import PICTURE_SUFFIXES, TranslatePanel
 from gan_explorer.gui.widgets.understand import UnderstandPanel
+from gan_explorer.resources import demo_models
 
 MODEL_FILTER = "Models (*.safetensors *.pkl *.pt *.pth);;All files (*)"
 MAX_RECENT = 10
 DEFAULT_SIZE = (1200, 800)
 MAX_START_SIZE = (1600, 1000)
 STATUS_REFRESH_MS = 500
+DEMO_TIPS = {  # what each shipped model (resources/demo) is good for
+    "stylegan-faces64": "StyleGAN2 on the procedural faces, 64 px: sliders, directions, style mixing",
+    "vae-faces32": "A VAE on the procedural faces, 32 px: it can encode a picture you drop",
+    "dcgan-faces32-glasses": "A DCGAN conditioned on glasses, 32 px: set glasses with its slider",
+}
 
 
 def settings_list(value) -> list[str]:
@@ -187,6 +193,11 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = file_menu.addAction("&Open model…", self._open_dialog, QKeySequence.Open)
         file_menu.addAction("Open r&un…", self._open_run_dialog)
+        self.demo_menu = file_menu.addMenu("Open &demo")
+        for path in demo_models():
+            action = self.demo_menu.addAction(path.stem, lambda p=str(path): self.open_model(p))
+            action.setToolTip(DEMO_TIPS.get(path.stem, ""))
+        self.demo_menu.setToolTipsVisible(True)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._refresh_recent()
         self.reopen_action = file_menu.addAction("Reopen the last model at start")

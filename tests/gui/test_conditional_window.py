@@ -99,3 +99,15 @@ def test_factor_sliders_set_the_condition(make_window, qtbot, tmp_path):
         mixing.render_btn.click()
     assert mixing.grid.col_labels == ["", "glasses 0, smile 0", "glasses 1, smile 0"]
     assert not np.array_equal(mixing.grid.cell_image(1, 1), mixing.grid.cell_image(1, 2))
+
+
+def test_the_shipped_glasses_demo_opens_from_the_file_menu(make_window, qtbot):
+    window = make_window()
+    names = [a.text() for a in window.demo_menu.actions()]
+    assert names[0] == "stylegan-faces64" and "dcgan-faces32-glasses" in names
+    action = next(a for a in window.demo_menu.actions() if a.text() == "dcgan-faces32-glasses")
+    with qtbot.waitSignal(window.sigImageShown, timeout=20000):
+        action.trigger()
+    info = window.explorer.info
+    assert (info.family, info.c_kind, info.c_names) == ("dcgan", "factors", ("glasses",))
+    assert set(window.latent_panel.condition.factor_sliders) == {"glasses"}
