@@ -110,7 +110,9 @@ def test_a_run_grows_from_8_to_32_px_and_each_snapshot_opens_at_its_resolution(t
 
 @pytest.mark.slow
 def test_a_run_killed_during_a_fade_in_resumes_at_the_same_resolution_and_alpha(tmp_path):
-    options = pggan_options(resolution=16, kimg=0.096, tick_kimg=0.008, snapshot_ticks=1)
+    # The default phases (0): 0.128 kimg in 4 shares of 0.032, so a resume that lengthens the run
+    # would derive other phases from its --kimg.
+    options = pggan_options(resolution=16, kimg=0.128, tick_kimg=0.008, snapshot_ticks=1, phase_kimg=0, fade_kimg=0)
     straight = tmp_path / "straight"
     assert training_loop(straight, options) == "finished"
 
@@ -123,9 +125,10 @@ def test_a_run_killed_during_a_fade_in_resumes_at_the_same_resolution_and_alpha(
     snapshot = load_model(resumed / stopped["snapshot"])
     assert (snapshot.img_resolution, snapshot.config.alpha) == (16, 0.5)
 
-    # Resumed with a longer run (whose default phases would differ): the saved schedule holds,
-    # and a stop before any step leaves exactly the phase the kill left.
+    # Resumed with a longer run, whose default phases differ (0.125 kimg: 48 images would be 8 px,
+    # stable): the saved schedule holds, and a stop before any step leaves the phase the kill left.
     longer = options.replace(kimg=0.5)
+    assert GrowthSchedule.for_options(longer.resolved()).at(48) == (8, 1.0, "stable")
     assert training_loop(resumed, longer, abort_fn=_abort_after(0)) == "aborted"
     again = read_state(resumed / "training-state.pt")["trainer"]["extra"]
     assert again == extra
@@ -133,7 +136,7 @@ def test_a_run_killed_during_a_fade_in_resumes_at_the_same_resolution_and_alpha(
     assert training_loop(resumed, options) == "finished"
     a = read_state(straight / "training-state.pt")
     b = read_state(resumed / "training-state.pt")
-    assert a["cur_nimg"] == b["cur_nimg"] == 96
+    assert a["cur_nimg"] == b["cur_nimg"] == 128
     assert a["trainer"]["extra"] == b["trainer"]["extra"]
     for net in ("G", "D", "G_ema"):
         for k, v in a["trainer"]["networks"][net].items():
