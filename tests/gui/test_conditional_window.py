@@ -55,17 +55,19 @@ def test_a_grid_of_classes_shows_each_row_seed_in_each_class(make_window, qtbot,
     mixing.preset.setCurrentText("all")
     with qtbot.waitSignal(window.sigJobFinished, timeout=30000):
         mixing.render_btn.click()
-    assert mixing.grid.col_labels == ["", "class cat", "class dog", "class fox"]
+    assert mixing.grid.col_labels == ["class cat", "class dog", "class fox"]
+    assert mixing.grid.row_labels == ["seed 1", "seed 2"]
     from gan_explorer.core.explorer.state import LatentState
     from gan_explorer.core.io.images import to_uint8
 
-    for r, seed in ((1, 1), (2, 2)):
-        for c in range(1, 4):
-            state = LatentState(seed=seed, condition=class_condition(info, c - 1))
+    for r, seed in ((0, 1), (1, 2)):
+        for c in range(3):
+            state = LatentState(seed=seed, condition=class_condition(info, c))
             with torch.no_grad():
                 expected = to_uint8(model.synthesize(ws_for_state(model, state)))[0]
             assert np.abs(mixing.grid.cell_image(r, c).astype(int) - expected).max() <= 1, (r, c)
-    mixing._cell_clicked(2, 3)  # opens seed 2 as a fox
+    assert mixing._tooltip(1, 2) == "seed 2 in class fox (click to open)"
+    mixing._cell_clicked(1, 2)  # opens seed 2 as a fox
     assert window.state.seed == 2 and window.state.condition == class_condition(info, 2)
     assert window.latent_panel.condition.classes.currentText() == "fox"
     mixing.cols.setText("cat, wolf")
@@ -97,8 +99,8 @@ def test_factor_sliders_set_the_condition(make_window, qtbot, tmp_path):
     mixing.rows.setText("5")
     with qtbot.waitSignal(window.sigJobFinished, timeout=30000):
         mixing.render_btn.click()
-    assert mixing.grid.col_labels == ["", "glasses 0, smile 0", "glasses 1, smile 0"]
-    assert not np.array_equal(mixing.grid.cell_image(1, 1), mixing.grid.cell_image(1, 2))
+    assert mixing.grid.col_labels == ["glasses 0, smile 0", "glasses 1, smile 0"]
+    assert not np.array_equal(mixing.grid.cell_image(0, 0), mixing.grid.cell_image(0, 1))
 
 
 def test_the_shipped_glasses_demo_opens_from_the_file_menu(make_window, qtbot):

@@ -31,7 +31,7 @@ class MixingPanel(QWidget):
         self.rows.setToolTip("Row seeds: each row keeps its own styles except the chosen layers")
         self.cols.setToolTip("Column seeds: they give the chosen layers' styles to every row")
         row.addWidget(QLabel("rows"))
-        row.addWidget(self.rows)
+        row.addWidget(self.rows, 1)
         self.col_kind = QComboBox()
         self.col_kind.addItems(["seeds", "classes"])
         self.col_kind.setToolTip("Columns of seeds, or (conditional models) of classes / factor settings")
@@ -39,7 +39,7 @@ class MixingPanel(QWidget):
         self.col_kind.setVisible(False)
         row.addWidget(QLabel("columns"))
         row.addWidget(self.col_kind)
-        row.addWidget(self.cols)
+        row.addWidget(self.cols, 2)  # conditions are longer than seeds
         layout.addLayout(row)
         row = QHBoxLayout()
         self.preset = QComboBox()
@@ -131,7 +131,9 @@ class MixingPanel(QWidget):
         return [i for i, box in enumerate(self.checks) if box.isChecked()]
 
     def _cell_state(self, r: int, c: int):
-        """The state of grid cell (r, c), 1-based; 0 is a header row or column."""
+        """The state of grid cell (r, c). Seeds: row 0 and column 0 are the column and row seeds'
+        own images, cells are 1-based. Conditions: no header images; cell (r, c) is row seed r under
+        column condition c."""
         base = self.explorer.state.base
         layers = tuple(self.grid_layers)
         if self.col_conditions is None:
@@ -140,19 +142,17 @@ class MixingPanel(QWidget):
             if c == 0:
                 return base(seed=self.row_seeds[r - 1])
             return base(seed=self.row_seeds[r - 1], mix_seed=self.col_seeds[c - 1], mix_layers=layers)
-        condition = self.col_conditions[c - 1] if c else ()
-        if r == 0:  # the column's condition on the first row's seed, every layer
-            return base(seed=self.row_seeds[0], condition=condition)
-        seed = self.row_seeds[r - 1]
-        if c == 0:
-            return base(seed=seed)
+        seed, condition = self.row_seeds[r], self.col_conditions[c]
         if len(layers) == self.explorer.info.num_ws:
             return base(seed=seed, condition=condition)
         return base(seed=seed, mix_seed=seed, mix_layers=layers, mix_condition=condition)
 
     def states(self):
-        """Column headers' images, row headers' images, then the cells row by row."""
+        """In grid order (see cell_of): seeds: column headers, row headers, then the cells row by
+        row; conditions: the cells row by row."""
         nr, nc = len(self.row_seeds), self.column_count()
+        if self.col_conditions is not None:
+            return [self._cell_state(r, c) for r in range(nr) for c in range(nc)]
         return ([self._cell_state(0, c) for c in range(1, nc + 1)] + [self._cell_state(r, 0) for r in range(1, nr + 1)]
                 + [self._cell_state(r, c) for r in range(1, nr + 1) for c in range(1, nc + 1)])
 
@@ -178,13 +178,17 @@ class MixingPanel(QWidget):
         self.row_seeds, self.col_seeds, self.col_conditions, self.grid_layers = rows, cols, conditions, self.layers()
         headers = ([f"seed {s}" for s in cols] if conditions is None
                    else [describe_condition(self.info, c) for c in conditions])
-        self.grid.set_shape(len(rows) + 1, self.column_count() + 1, [""] + [f"seed {s}" for s in rows],
-                            [""] + headers)
+        if conditions is None:
+            self.grid.set_shape(len(rows) + 1, len(cols) + 1, [""] + [f"seed {s}" for s in rows], [""] + headers)
+        else:
+            self.grid.set_shape(len(rows), len(conditions), [f"seed {s}" for s in rows], headers)
         self.render_btn.setEnabled(False)
         return self.explorer.run_job(RenderBatch(purpose="mix", states=tuple(self.states())))
 
     def cell_of(self, index: int) -> tuple[int, int]:
         nc = self.column_count()
+        if self.col_conditions is not None:
+            return divmod(index, nc)
         nr = len(self.row_seeds)
         if index < nc:
             return 0, index + 1
@@ -206,15 +210,13 @@ class MixingPanel(QWidget):
             self.grid.set_cell(*self.cell_of(i), image)
 
     def _tooltip(self, r, c):
-        if r == 0 and c == 0:
+        if self.col_conditions is None and r == 0 and c == 0:
             return ""
         if self.col_conditions is not None:
-            what = describe_condition(self.info, self.col_conditions[c - 1]) if c else ""
-            if r == 0:
-                return f"seed {self.row_seeds[0]} in {what}"
-            if c == 0:
-                return f"row seed {self.row_seeds[r - 1]}"
-            return f"seed {self.row_seeds[r - 1]} with layers {self.grid_layers} in {what} (click to open)"
+            what = describe_condition(self.info, self.col_conditions[c])
+            if len(self.grid_layers) == self.info.num_ws:
+                return f"seed {self.row_seeds[r]} in {what} (click to open)"
+            return f"seed {self.row_seeds[r]} with layers {self.grid_layers} in {what} (click to open)"
         if r == 0:
             return f"column seed {self.col_seeds[c - 1]}"
         if c == 0:
@@ -223,6 +225,6 @@ class MixingPanel(QWidget):
                 "(click to open)")
 
     def _cell_clicked(self, r, c):
-        if not self.row_seeds or (r == 0 and c == 0):
+        if not self.row_seeds or (self.col_conditions is None and r == 0 and c == 0):
             return
         self.explorer.set_state(self._cell_state(r, c))
