@@ -72,6 +72,18 @@ def test_bad_start_resolution_is_one_line(tmp_path, start, words):
     assert "\n" not in str(info.value)
 
 
+def test_a_run_too_short_to_grow_to_the_data_resolution_says_so(tmp_path, caplog):
+    # 8 -> 32 px ends its last fade-in at 2 * (0.032 + 0.032) = 0.128 kimg: 0.048 stops half way to 16 px.
+    short = pggan_options(kimg=0.048)
+    with caplog.at_level("WARNING", logger="gan_explorer.core.training.trainers.pggan"):
+        assert training_loop(tmp_path / "short", short, abort_fn=_abort_after(0)) == "aborted"
+    assert "--kimg 0.048 ends at 16 px (fade-in alpha 0.50), before growing to 32 px (at 0.128 kimg" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="gan_explorer.core.training.trainers.pggan"):
+        assert training_loop(tmp_path / "long", pggan_options(kimg=0.128), abort_fn=_abort_after(0)) == "aborted"
+    assert "before growing" not in caplog.text
+
+
 @pytest.mark.slow
 def test_a_run_grows_from_8_to_32_px_and_each_snapshot_opens_at_its_resolution(tmp_path):
     run_dir = tmp_path / "grow"

@@ -15,6 +15,7 @@ optimiser; a layer not yet in use gets no gradient, so Adam leaves it alone unti
 from __future__ import annotations
 
 import copy
+import logging
 import math
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.io.images import make_grid, to_uint8
 from gan_explorer.core.training.trainers.base import SAMPLE_SEEDS, Trainer
 
+log = logging.getLogger(__name__)
 DRIFT = 0.001  # epsilon_drift: keeps the critic's output near zero (the paper's appendix A.1)
 BETAS = (0.0, 0.99)  # the paper's Adam settings (with lr 0.001)
 
@@ -54,6 +56,11 @@ class GrowthSchedule:
     @property
     def doublings(self) -> int:
         return int(math.log2(self.final_resolution // self.start_resolution))
+
+    @property
+    def grown_kimg(self) -> float:
+        """kimg at which the last fade-in ends (the final resolution at alpha 1)."""
+        return self.doublings * (self.phase_kimg + self.fade_kimg)
 
     def at(self, nimg: int) -> tuple[int, float, str]:
         """(resolution, alpha, phase) after `nimg` trained images; phase is 'stable' or 'fade-in'."""
@@ -101,6 +108,18 @@ class PGGANTrainer(Trainer):
         self.opt_D = self._adam(self.D.parameters(), options.lr, BETAS)
         self.ema_kimg = options.ema_kimg or options.batch * 10 / 32
         self.cur_nimg = 0
+        self._warn_if_short()
+
+    def _warn_if_short(self):
+        """A run whose --kimg ends before the last fade-in does would silently leave its last
+        snapshot at a lower resolution than the data's."""
+        s = self.schedule
+        if self.options.kimg < s.grown_kimg:
+            resolution, alpha, phase = s.at(int(self.options.kimg * 1000))
+            where = f"{resolution} px" + (f" (fade-in alpha {alpha:.2f})" if phase == "fade-in" else "")
+            log.warning("pggan: --kimg %g ends at %s, before growing to %d px (at %g kimg with these "
+                        "phases): lengthen --kimg (a new run may shorten --phase-kimg / --fade-kimg)",
+                        self.options.kimg, where, s.final_resolution, s.grown_kimg)
 
     def networks(self):
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
@@ -186,8 +205,11 @@ class PGGANTrainer(Trainer):
         if saved.final_resolution != self.schedule.final_resolution:
             raise ValueError(f"the state grows to {saved.final_resolution} px, this run to "
                              f"{self.schedule.final_resolution} px")
+        changed = saved != self.schedule
         self.schedule = saved  # the phases the run started with, whatever --kimg a resume gives
         self.cur_nimg = int(state["cur_nimg"])
         if self.phase[:2] != (state["resolution"], state["alpha"]):
             raise ValueError(f"the state's phase {state['resolution']} px alpha {state['alpha']} does not "
                              f"follow from its schedule")
+        if changed:
+            self._warn_if_short()
