@@ -102,3 +102,14 @@ def test_equalized_learning_rate_pixel_norm_and_minibatch_stddev():
 def test_bad_configs_are_one_line(change, words):
     with pytest.raises(ConfigError, match=words):
         _model(**change)
+
+
+def test_truncation_changes_nothing_because_g_normalises_z():
+    """README says so: pixel norm of z undoes psi * z (psi > 0); psi 0 leaves a flat image."""
+    model = _model()
+    z = model.sample_z(2, seed=6)
+    with torch.no_grad():
+        plain = model.synthesize(model.map(z))
+        assert torch.allclose(model.synthesize(model.map(z, truncation_psi=0.4)), plain, atol=1e-5)
+        flat = model.synthesize(model.map(z, truncation_psi=0.0))
+    assert float(flat.std(dim=[2, 3]).max()) < 1e-5 and float(plain.std(dim=[2, 3]).min()) > 1e-3
