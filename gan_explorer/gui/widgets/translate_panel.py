@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from gan_explorer.core.explorer.requests import Call, TranslatePicture, TranslateSample
@@ -16,14 +16,14 @@ from gan_explorer.gui.session_bridge import JobTracker, subscribe
 from gan_explorer.gui.widgets.image_view import array_to_qimage
 
 
-def _projection_job(model, context, picture, space, steps, loss):
+def _projection_job(model, context, picture, space, steps, loss, crop=None):
     """A job: project a picture (path or HWC array) into the model; previews go to the progress."""
     from gan_explorer.core.latent.projection import project
 
     def progress(step, total, loss_value, preview):
         context.progress(step, total, f"loss {loss_value:.4g}", preview)
 
-    return project(model, picture, space=space, steps=steps, loss=loss, progress=progress,
+    return project(model, picture, space=space, steps=steps, loss=loss, crop=crop, progress=progress,
                    should_stop=context.check)
 
 PICTURE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp)"
@@ -70,7 +70,10 @@ class TranslatePanel(QWidget):
             self.loss.addItem(value, value)
         self.loss.setToolTip("auto: perceptual on the offline faces network where it fits, else MS-SSIM + "
                              "gradients; l2 / l1: pixels only (blurrier)")
-        for w in (self.space, self.steps, self.loss):
+        self.choose_crop = QCheckBox("Choose the crop")
+        self.choose_crop.setToolTip("Off: the largest centred square of the picture. On: a box over the picture "
+                                    "says which square the model should reconstruct")
+        for w in (self.space, self.steps, self.loss, self.choose_crop):
             row.addWidget(w)
         box.addLayout(row)
         row = QHBoxLayout()
@@ -137,14 +140,33 @@ class TranslatePanel(QWidget):
         if path:
             self.project(path)
 
-    def project(self, picture):
-        """Project a picture (path or HWC array) as a worker job with progress, previews and Cancel."""
+    def project(self, picture, crop=None):
+        """Project a picture (path or HWC array) as a worker job with progress, previews and Cancel;
+        `crop` (left, top, right, bottom), else the crop box the user draws when "Choose the crop" is on."""
+        if crop is None and self.choose_crop.isChecked():
+            crop = self.ask_crop(picture)
+            if crop is None:
+                return None
         self.project_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.progress.setValue(0)
         return self.explorer.run_job(Call(purpose="projection", function=_projection_job, kwargs=(
             ("picture", picture), ("space", self.space.currentData()), ("steps", self.steps.value()),
-            ("loss", self.loss.currentData()))))
+            ("loss", self.loss.currentData()), ("crop", crop))))
+
+    def ask_crop(self, picture, dialog_factory=None):
+        """The crop box the user chooses over the picture, or None (cancelled, or unreadable: one line)."""
+        from gan_explorer.core.errors import GanExplorerError
+        from gan_explorer.gui.widgets.crop_dialog import CropDialog
+
+        try:
+            dialog = (dialog_factory or CropDialog)(picture, self)
+        except GanExplorerError as exc:
+            self.explorer.events.message.emit(str(exc))
+            return None
+        if dialog.exec() != QDialog.Accepted:
+            return None
+        return dialog.crop_box()
 
     def _projection_progress(self, progress):
         self.progress.setMaximum(progress.total)
