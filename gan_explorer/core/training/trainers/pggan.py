@@ -42,7 +42,9 @@ class GrowthSchedule:
     @classmethod
     def for_options(cls, options) -> "GrowthSchedule":
         """The schedule an options object asks for, with 0 phase / fade resolved: the run's kimg
-        split so that each lower resolution gets one phase and one fade, and the final one two."""
+        split into 2 * doublings + 2 equal shares, one for the start resolution, a fade and a phase
+        for each resolution above it, and one more at the final resolution (which, counting its
+        fade-in, gets three)."""
         final, start = options.resolution, options.start_resolution
         if start & (start - 1) or not 4 <= start <= final:
             raise ConfigError(f"--start-resolution {start}: must be a power of two from 4 to the final "
