@@ -198,13 +198,19 @@ class RunDirectory:
         return self.state_path.is_file() or self.prev_state_path.is_file()
 
     def has_history(self) -> bool:
-        """Whether a run has been here: events, stats or snapshots (options.json alone is not)."""
-        for path in (self.events_path, self.stats_path):
-            try:
-                if path.stat().st_size > 0:
-                    return True
-            except OSError:
-                pass
+        """Whether a run trained here: a `started` event, stats or snapshots (options.json alone is
+        not, nor the events of a start that was killed or failed before its first state: the same
+        command must be able to start it again)."""
+        try:
+            if self.stats_path.stat().st_size > 0:
+                return True
+        except OSError:
+            pass
+        try:
+            if any(e.get("event") in ("started", "resumed") for e in read_jsonl(self.events_path)):
+                return True
+        except (OSError, ValueError):
+            pass
         return bool(self.snapshots())
 
     def move_aside(self) -> Path:

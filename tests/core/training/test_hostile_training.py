@@ -122,6 +122,20 @@ def test_a_deleted_state_is_never_silently_started_over(tmp_path):
     assert [e["event"] for e in _events(run_dir)][:2] == ["restarted", "started"]
 
 
+def test_a_start_killed_before_its_first_state_can_be_started_again(tmp_path):
+    """SIGTERM a few seconds after launch (the data or the model still being built) leaves an
+    `aborted` event and no state: the same command starts the run, it is not a deleted state."""
+    run_dir = tmp_path / "run"
+    options = tiny_options("dcgan", kimg=0.032)
+    run = RunDirectory(run_dir)
+    run.path.mkdir(parents=True)
+    run.write_options(options.resolved().to_json())
+    run.event("aborted", reason="terminated (SIGTERM)")
+    assert not run.has_state() and not run.has_history()
+    assert training_loop(run_dir, options) == "finished"
+    assert [e["event"] for e in _events(run_dir)][:2] == ["aborted", "started"]
+
+
 def test_jsonl_appends_terminate_a_cut_line_first(tmp_path):
     run = RunDirectory(tmp_path / "run")
     run.acquire()
