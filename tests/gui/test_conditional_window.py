@@ -113,3 +113,44 @@ def test_the_shipped_glasses_demo_opens_from_the_file_menu(make_window, qtbot):
     info = window.explorer.info
     assert (info.family, info.c_kind, info.c_names) == ("dcgan", "factors", ("glasses",))
     assert set(window.latent_panel.condition.factor_sliders) == {"glasses"}
+
+
+def test_a_second_conditional_model_leaves_no_label_of_the_first(make_window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QLabel
+
+    torch.manual_seed(5)
+    first = save_model(build_model("dcgan", **TINY["dcgan"], c_dim=2, c_kind="factors",
+                                   c_names=("glasses", "smile")), tmp_path / "a.safetensors")
+    second = save_model(build_model("dcgan", **TINY["dcgan"], c_dim=1, c_kind="factors",
+                                    c_names=("hair_color",)), tmp_path / "b.safetensors")
+    window = make_window()
+    open_and_wait(qtbot, window, first)
+    open_and_wait(qtbot, window, second)
+    qtbot.wait(50)  # deleteLater runs
+    panel = window.latent_panel.condition
+    labels = [w.text() for w in panel.findChildren(QLabel) if not w.isHidden()]
+    assert "glasses" not in labels and "smile" not in labels
+    assert "hair color" in labels and set(panel.factor_sliders) == {"hair_color"}
+
+
+def test_typed_conditions_are_checked_like_the_cli(make_window, qtbot, tmp_path):
+    torch.manual_seed(6)
+    names = ("glasses", "smile", "hair_color", "skin_tone", "eye_size", "face_width")
+    path = save_model(build_model("dcgan", **TINY["dcgan"], c_dim=6, c_kind="factors", c_names=names),
+                      tmp_path / "six.safetensors")
+    window = make_window()
+    open_and_wait(qtbot, window, path)
+    mixing = window.mixing
+    mixing.cols.setText("glasses=nan; glasses=1")
+    mixing.render_btn.click()
+    assert "glasses=nan" in mixing.error.text() and "finite" in mixing.error.text()
+    window.explorer.set_condition((0.0, 1.0, 0.5, 0.5, 0.5, 0.5))
+    status = window.explorer.status_text()
+    assert "smile 1, glasses 0, hair_color 0.5, skin_tone 0.5, …" in status  # the changed factor first, then 3
+
+
+def test_psi_is_off_for_pggan_whose_images_it_cannot_change(make_window, qtbot, tmp_path):
+    path = save_model(build_model("pggan", **TINY["pggan"]), tmp_path / "pg.safetensors")
+    window = make_window()
+    open_and_wait(qtbot, window, path)
+    assert not window.latent_panel.psi.isEnabled() and "normalises z" in window.latent_panel.psi.toolTip()

@@ -41,41 +41,31 @@ def with_factor(info: ModelInfo, condition: tuple, name: str, value: float) -> t
     return tuple(c)
 
 
-def describe_condition(info: ModelInfo, condition: tuple) -> str:
-    """"class cat" or "glasses 1, smile 0.8": what the status line and tooltips show."""
+def describe_condition(info: ModelInfo, condition: tuple, max_factors: int = 4) -> str:
+    """"class cat" or "glasses 1, smile 0.8": what the status line and tooltips show (with many
+    factors, the ones away from their default first, then "…")."""
     if not info.c_dim:
         return ""
     c = current_condition(info, condition)
     if info.c_kind == "class":
         name = info.c_names[class_of(info, c)]
         return name if name.startswith("class ") else f"class {name}"
-    return ", ".join(f"{n} {v:.2g}" for n, v in zip(info.c_names, c))
+    named = list(zip(info.c_names, c, info.c_default))
+    named.sort(key=lambda item: item[1] == item[2])  # stable: changed factors first, in model order
+    text = ", ".join(f"{n} {v:.2g}" for n, v, _ in named[:max_factors])
+    return text + (", …" if len(named) > max_factors else "")
 
 
 def parse_condition(info: ModelInfo, text: str) -> tuple:
     """A class (index or name) for a class model; "name=value, ..." for a factor model (factors not
-    named keep the model's default). One-line ConfigError naming the text otherwise."""
-    text = text.strip()
+    named keep the model's default). The model's own Conditioning parses it, as for the CLI's
+    --class / --condition: one-line ConfigError naming the text otherwise (NaN and inf included)."""
+    from gan_explorer.core.models.conditioning import Conditioning
+
     if not info.c_dim:
         raise ConfigError(f"{quote(text, 40)}: this model is not conditional")
-    if info.c_kind == "class":
-        if text in info.c_names:
-            return class_condition(info, info.c_names.index(text))
-        if text.isdigit():
-            return class_condition(info, int(text))
-        raise ConfigError(f"class {quote(text, 40)}: not one of {', '.join(info.c_names[:12])}")
-    c = list(info.c_default)
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or name not in info.c_names:
-            raise ConfigError(f"condition {quote(item, 40)}: expected NAME=VALUE with NAME one of "
-                              f"{', '.join(info.c_names)}")
-        try:
-            c[info.c_names.index(name)] = float(value)
-        except ValueError:
-            raise ConfigError(f"condition {quote(item, 40)}: {quote(value, 20)} is not a number") from None
-    return tuple(c)
+    conditioning = Conditioning(info.c_kind, info.c_dim, tuple(info.c_names))
+    return tuple(float(v) for v in conditioning.parse(text.strip()).tolist())
 
 
 def parse_condition_list(info: ModelInfo, text: str, limit: int = 16) -> list[tuple]:

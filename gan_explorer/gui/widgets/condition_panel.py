@@ -38,8 +38,14 @@ class ConditionPanel(QWidget):
         subscribe(self, explorer.events.state_changed, self.show_state)
 
     def _clear(self):
+        """Remove every row of the previous model; takeRow leaves the row's name label alive (it
+        would be drawn over the next model's rows), so it is deleted here too."""
         while self.form.rowCount():
-            self.form.takeRow(0)
+            row = self.form.takeRow(0)
+            label = row.labelItem.widget() if row.labelItem is not None else None
+            if label is not None:
+                label.hide()
+                label.deleteLater()
         for slider, label in self.factor_sliders.values():
             slider.deleteLater()
             label.deleteLater()

@@ -135,9 +135,15 @@ class LatentPanel(QWidget):
             box.setEnabled(movable)
             box.setToolTip(TIPS["move"] if movable else "only StyleGAN3 networks can be moved")
         truncates = info.can("has_mapping")
-        for w in (self.psi, self.psi_slider, self.cutoff):
-            w.setEnabled(True)
-        if not truncates:
+        # PGGAN normalises z before its first layer: scaling z (ψ) draws the same image.
+        scale_free = info.family == "pggan"
+        for w, tip in ((self.psi, TIPS["psi"]), (self.psi_slider, TIPS["psi"]), (self.cutoff, TIPS["cutoff"])):
+            w.setEnabled(not scale_free)
+            w.setToolTip(tip)
+        if scale_free:
+            for w in (self.psi, self.psi_slider, self.cutoff):
+                w.setToolTip("PGGAN normalises z first, so truncation (scaling z) does not change its images")
+        elif not truncates:
             self.psi.setToolTip(TIPS["psi"] + ". Without a mapping network, ψ scales z toward 0")
 
     def show_state(self, state):
