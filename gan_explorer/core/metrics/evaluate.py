@@ -72,7 +72,14 @@ def generate_images(model, num: int, seed: int = 0, truncation_psi: float = 1.0,
 def _open_data(data, model):
     if isinstance(data, (str, Path)):
         from gan_explorer.core.data import open_dataset
+        from gan_explorer.core.metrics.realdata import AreaDownsampled
+        from gan_explorer.core.training.options import resolution_from_spec
 
+        native = resolution_from_spec(str(data))
+        if native and native > model.img_resolution:
+            # A progressive (PGGAN) snapshot taken below the data's resolution: compare it with
+            # the data as its training served it, area-downsampled (the result names the size).
+            return AreaDownsampled(open_dataset(str(data), native, model.img_channels), model.img_resolution)
         return open_dataset(str(data), model.img_resolution, model.img_channels)
     return data
 
@@ -112,6 +119,7 @@ def evaluate_model(model, data, metrics=("fd", "kid"), num: int = 5000, features
         return None if sub is None else (lambda d, t: sub(round(d / max(t, 1) * units), t))
 
     result = {"label": extractor.label, "features": extractor.name, "data": str(getattr(dataset, "name", data)),
+              "resolution": int(model.img_resolution),
               "num": int(num), "num_real": n_real, "truncation_psi": truncation_psi, "metrics": list(metrics)}
     timing = {}
     if needs_features:

@@ -33,6 +33,30 @@ def cache_dir() -> Path:
     return Path(base) / "gan_explorer" / "metrics"
 
 
+class AreaDownsampled:
+    """A dataset seen at a lower resolution, area-averaged (what a progressive run's trainer fed
+    its discriminator at that resolution): image(i) as the wrapped dataset's, resized."""
+
+    def __init__(self, dataset, resolution: int):
+        self.dataset, self.resolution = dataset, int(resolution)
+        self.channels = getattr(dataset, "channels", 3)
+        self.name = f"{getattr(dataset, 'name', type(dataset).__name__)} at {self.resolution} px (area)"
+        self.seed = getattr(dataset, "seed", None)
+        if hasattr(dataset, "factors"):  # procedural faces: fingerprinted by seed and first pixels, not all
+            self.factors = dataset.factors
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def image(self, index: int) -> np.ndarray:
+        from PIL import Image
+
+        array = dataset_images(self.dataset, [index])[0]
+        small = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+        small = np.asarray(small.resize((self.resolution, self.resolution), Image.BOX))
+        return small[:, :, None] if small.ndim == 2 else small
+
+
 def dataset_images(dataset, indices) -> np.ndarray:
     """NHWC uint8 images of `dataset` at its resolution."""
     load = dataset.image if hasattr(dataset, "image") else dataset.load

@@ -178,7 +178,7 @@ class TrainingOptions:
                 raise ConfigError(f"--model-option {knobs[0]}={shorten(value, 40)} and --{knobs[1].replace('_', '-')} "
                                   f"{getattr(self, knobs[1])} disagree; give one of them")
             return self.replace(model=model, **{knobs[1]: value}).resolved()
-        resolution = self.resolution or _resolution_from_spec(self.data) or DEFAULT_RESOLUTION[self.family]
+        resolution = self.resolution or resolution_from_spec(self.data) or DEFAULT_RESOLUTION[self.family]
         d = family_defaults(self.family, resolution)
         augment = self.augment
         if augment == "auto":
@@ -202,7 +202,8 @@ DEFAULT_RESOLUTION = {"gan": 32, "dcgan": 64, "wgan-gp": 64, "stylegan": 64, "pg
                       "autoencoder": 64, "cyclegan": 128}
 
 
-def _resolution_from_spec(spec: str) -> int:
+def resolution_from_spec(spec: str) -> int:
+    """N of a 'faces:N' spec; 0 for anything else."""
     name, _, arg = str(spec).partition(":")
     return int(arg) if name == "faces" and arg.isdigit() else 0
 

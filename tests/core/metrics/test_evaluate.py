@@ -171,3 +171,19 @@ def test_cli_metrics_writes_json(cache, tmp_path, tiny_stylegan, capsys):
     assert result["label"].startswith("FD/KID") and result["num"] == 16 and "precision" in result["pr"]
     assert main(["metrics", str(model), "--data", "faces:16", "--metrics", "fid"]) == 2
     assert "metric 'fid'" in capsys.readouterr().err
+
+
+def test_a_progressive_snapshot_below_the_data_resolution_is_scored_on_downsampled_data(cache):
+    """A PGGAN snapshot taken at 8 px of a faces:16 run: the real faces are area-downsampled to
+    8 px (as its trainer served them), and the result says the resolution."""
+    from gan_explorer.core.metrics.realdata import AreaDownsampled, dataset_images
+
+    torch.manual_seed(0)
+    model = build_model("pggan", **{**TINY["pggan"], "img_resolution": 8}).eval()
+    result = evaluate_model(model, "faces:16", "fd", num=24, features="random", batch_size=8)
+    assert result["resolution"] == 8 and "at 8 px (area)" in result["data"]
+    assert np.isfinite(result["fd"])
+    small = AreaDownsampled(open_dataset("faces:16", 16), 8)
+    full = dataset_images(open_dataset("faces:16", 16), [3])[0].astype(float)
+    expected = full.reshape(8, 2, 8, 2, 3).mean(axis=(1, 3))  # 2x2 area averages
+    assert np.abs(small.image(3).astype(float) - expected).max() <= 1
