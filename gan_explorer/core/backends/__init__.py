@@ -104,7 +104,10 @@ def open_renderer(model, prefer: str = "auto", cache_root=None):
     for engine in engines:
         try:
             renderers[engine] = GraphRenderer(model, engine, root=cache_root)
-        except Exception as exc:  # an export or engine failure is a fallback, never a crash
+        except ExportError as exc:  # expected (a family without a graph): the reason is enough
+            log.info("backend %s for %s: %s", engine, getattr(model, "family", "?"), _one_line(exc))
+            reason = f"{engine}: {_one_line(exc)}"
+        except Exception as exc:  # an engine failure is a fallback, never a crash
             log.warning("backend %s for %s failed", engine, getattr(model, "family", "?"), exc_info=True)
             reason = f"{engine}: {_one_line(exc)}"
     if not renderers:
