@@ -135,6 +135,20 @@ class Trainer:
         self.set_lr_scale(state["lr_scale"])
         self.load_extra_state(state["extra"])
 
+    @torch.no_grad()
+    def update_ema(self, ema_model, model, ema_kimg: float, cur_nimg: int):
+        """ema_model <- the exponential moving average of model's weights, half-life `ema_kimg`
+        thousand images, ramped up over the first images (options.ema_rampup); buffers copied.
+        StyleGAN's generator smoothing, and PGGAN's (Karras et al. 2018 average G the same way)."""
+        ema_nimg = ema_kimg * 1000
+        if self.options.ema_rampup:
+            ema_nimg = min(ema_nimg, cur_nimg * self.options.ema_rampup)
+        beta = 0.5 ** (self.options.batch / max(ema_nimg, 1e-8))
+        for p_ema, p in zip(ema_model.parameters(), model.parameters()):
+            p_ema.copy_(p.detach().lerp(p_ema, beta))
+        for b_ema, b in zip(ema_model.buffers(), model.buffers()):
+            b_ema.copy_(b.detach())
+
     def tick_stats(self) -> dict[str, float]:
         """Where the trainer stands at the end of a tick (e.g. PGGAN's resolution and fade-in alpha):
         written as is into stats.jsonl, not averaged over the tick's steps."""

@@ -161,20 +161,10 @@ class PGGANTrainer(Trainer):
             stats["Loss/G/loss"] = self.update(loss_g, self.opt_G, "G")
         finally:
             self.D.requires_grad_(True)
-        self._update_ema(self.options.batch)
+        self.update_ema(self.G_ema, self.G, self.ema_kimg, self.cur_nimg)
         self.step_count += 1
         self.cur_nimg += self.options.batch
         return stats
-
-    @torch.no_grad()
-    def _update_ema(self, batch):
-        """G's exponential moving average (the paper's generator smoothing), ramped up like StyleGAN's."""
-        ema_nimg = self.ema_kimg * 1000
-        if self.options.ema_rampup:
-            ema_nimg = min(ema_nimg, self.cur_nimg * self.options.ema_rampup)
-        beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.copy_(p.detach().lerp(p_ema, beta))
 
     def export_model(self):
         """The smoothed generator as a model that renders at the current resolution and alpha."""

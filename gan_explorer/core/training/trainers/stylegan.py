@@ -135,7 +135,7 @@ class StyleGANTrainer(Trainer):
             stats["Loss/D/r1"] = float(r1.detach())
             timing["D_r1"], t0 = self._clock() - t0, self._clock()
 
-        self._update_ema(self.options.batch)
+        self.update_ema(self.G_ema, self.G, self.ema_kimg, self.cur_nimg)
         timing["ema"] = self._clock() - t0
         for phase, sec in timing.items():
             stats[f"Timing/{phase}_sec"] = sec
@@ -148,17 +148,6 @@ class StyleGANTrainer(Trainer):
         self.step_count += 1
         self.cur_nimg += self.options.batch
         return stats
-
-    @torch.no_grad()
-    def _update_ema(self, batch):
-        ema_nimg = self.ema_kimg * 1000
-        if self.options.ema_rampup:
-            ema_nimg = min(ema_nimg, self.cur_nimg * self.options.ema_rampup)
-        beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.copy_(p.detach().lerp(p_ema, beta))
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b.detach())
 
     def export_model(self):
         return self.G_ema
