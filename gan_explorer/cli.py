@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--condition", default="",
                    help="class (labels from sub-folders) or factors:glasses,smile (procedural faces); default none")
     p.add_argument("--metrics", default="", help="evaluate at each snapshot: comma list of fd, kid, pr, ppl, nn")
-    p.add_argument("--metrics-num", type=int, default=2000, help="generated samples per evaluation (default 2000)")
+    p.add_argument("--metrics-num", type=int, default=None,
+                   help="generated samples per evaluation (default 2000, or what the resumed run used)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.add_argument("--restart", action="store_true",
                    help="start over: move an existing run in --run-dir aside (to RUN.old-N) first")
@@ -477,7 +478,9 @@ def cmd_train(args):
         options = saved.replace(kimg=args.kimg or saved.kimg, device=args.device, workers=args.workers,
                                 tick_kimg=args.tick_kimg or saved.tick_kimg,
                                 snapshot_ticks=args.snapshot_ticks or saved.snapshot_ticks,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress,
+                                metrics=parse_metrics(args.metrics) if args.metrics else saved.metrics,
+                                metrics_num=args.metrics_num or saved.metrics_num)
     else:
         options = TrainingOptions(
             family=args.family, data=args.data, data_b=args.data_b, resolution=args.resolution,
@@ -489,7 +492,8 @@ def cmd_train(args):
             n_critic=args.n_critic, beta=args.beta, ae_loss=args.ae_loss, progress=not args.no_progress,
             perceptual_weight=args.perceptual_weight, perceptual_layers=args.perceptual_layers,
             perceptual_target=args.perceptual_target, perceptual_network=args.perceptual_network,
-            metrics=parse_metrics(args.metrics) if args.metrics else (), metrics_num=args.metrics_num,
+            metrics=parse_metrics(args.metrics) if args.metrics else (),
+            metrics_num=args.metrics_num or TrainingOptions.metrics_num,
             start_resolution=args.start_resolution, phase_kimg=args.phase_kimg, fade_kimg=args.fade_kimg,
             condition=args.condition)
     status = training_loop(args.run_dir, options, restart=args.restart)

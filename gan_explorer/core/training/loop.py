@@ -133,7 +133,8 @@ def _resolve_options(run: RunDirectory, options: TrainingOptions) -> tuple[Train
                           f"resume with the same options or use a new --run-dir")
     return saved.replace(kimg=asked.kimg, device=asked.device, workers=asked.workers,
                          progress=asked.progress, tick_kimg=asked.tick_kimg,
-                         snapshot_ticks=asked.snapshot_ticks), resuming
+                         snapshot_ticks=asked.snapshot_ticks, metrics=asked.metrics,
+                         metrics_num=asked.metrics_num), resuming
 
 
 def _run_shape(opts: TrainingOptions) -> tuple:

@@ -38,3 +38,17 @@ def test_a_metric_that_cannot_run_is_an_event_not_the_end_of_training(tmp_path):
     failed = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "metric"]
     assert failed and all("translates images" in e["failed"] for e in failed)
     assert not (run / "metrics.jsonl").exists()
+
+
+def test_metrics_asked_on_a_resume_are_evaluated_from_then_on(tmp_path, monkeypatch):
+    """A run started without --metrics, lengthened with `train --run-dir R --kimg K --metrics fd`:
+    the new snapshots are evaluated (the flag used to be dropped on a resume)."""
+    monkeypatch.setenv("GAN_EXPLORER_CACHE", str(tmp_path / "cache"))
+    run = tmp_path / "run"
+    assert training_loop(run, tiny_options("dcgan", kimg=0.032)) == "finished"
+    assert not (run / "metrics.jsonl").exists()
+    assert main(["train", "--run-dir", str(run), "--kimg", "0.064", "--metrics", "fd", "--metrics-num", "16",
+                 "--workers", "0", "--device", "cpu", "--no-progress"]) == 0
+    lines = read_jsonl(run / "metrics.jsonl")
+    assert lines and all(line["num"] == 16 and line["Metrics/fd"] > 0 for line in lines)
+    assert all(line["Progress/kimg"] > 0.032 for line in lines), lines[0].keys()
