@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gan, dcgan, wgan-gp, stylegan, pggan, vae, autoencoder, cyclegan (not needed to resume)")
     p.add_argument("--data", default=None, help="folder, .zip, faces:64, digits, lfw_subset")
     p.add_argument("--data-b", default=None, help="second domain (cyclegan)")
-    p.add_argument("--resolution", type=int, default=0, help="0: from the data or the family default")
+    p.add_argument("--resolution", type=int, default=0,
+                   help="0: N of faces:N, else the family default (a folder is resized to it)")
     p.add_argument("--channels", type=int, default=3, choices=[1, 3])
     p.add_argument("--kimg", type=float, default=0, help="length in thousands of real images (0: default)")
     p.add_argument("--batch", type=int, default=0, help="global batch size (0: default)")

@@ -31,7 +31,7 @@ class TrainingOptions:
     family: str                          # gan, dcgan, wgan-gp, stylegan, pggan, vae, autoencoder, cyclegan
     data: str                            # folder, .zip, faces:64, digits, lfw_subset
     data_b: str | None = None            # second domain (CycleGAN only)
-    resolution: int = 0                  # 0: from the data spec (faces:64) or the family default
+    resolution: int = 0                  # 0: N of faces:N, else the family default (folders are resized)
     channels: int = 3                    # 3 RGB, 1 grayscale
     kimg: float = 0.0                    # training length in thousands of real images; 0: family default
     batch: int = 0                       # global batch size (split over processes); 0: family default
