@@ -18,13 +18,7 @@ from tests.conftest import TINY
 QUICK = EncoderTrainingConfig(steps=100, batch=16, pool=256, fresh=4, validation=64, learning_rate=3e-3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """Small nets: two intra-op threads spin against each other on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")  # see conftest.py
 
 
 def trained_looking_stylegan():

@@ -11,13 +11,7 @@ from gan_explorer.core.latent.losses import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """Small nets: two intra-op threads spin against each other on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")  # see conftest.py
 
 
 def _pair(seed=0, n=2, size=32, noise=0.2):

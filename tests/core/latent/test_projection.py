@@ -17,13 +17,7 @@ from gan_explorer.resources import demo_model
 from tests.conftest import TINY
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """Small nets: two intra-op threads spin against each other on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")  # see conftest.py
 
 
 @pytest.fixture(scope="module")
