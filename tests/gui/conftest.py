@@ -5,7 +5,7 @@ import torch
 from PySide6.QtCore import QSettings, QStandardPaths
 
 QStandardPaths.setTestModeEnabled(True)  # belt and braces: Qt's own folders go to a test location too
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 from gan_explorer.core.io.checkpoint import save_model
 from gan_explorer.core.models import build_model

@@ -54,7 +54,7 @@ def test_too_few_marks_is_one_line():
     assert fit.folds == 2 and fit.cv_accuracy == 1.0
 
 
-OFFICIAL = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "stylegan_official" / "sg2ada_64.pkl"
+OFFICIAL = Path(__file__).resolve().parents[2] / "fixtures" / "stylegan_official" / "sg2ada_64.pkl"
 
 
 @pytest.mark.slow  # opening the official 512-d pickle takes seconds on 2 busy cores

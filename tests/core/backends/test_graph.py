@@ -15,7 +15,7 @@ from gan_explorer.core.models import build_model
 from gan_explorer.resources import demo_model
 from tests.conftest import TINY
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "stylegan_official"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stylegan_official"
 INSTALLED = [e for e in backends.ENGINES if backends.engine_available(e)]
 needs_engine = pytest.mark.skipif(not INSTALLED, reason="no inference engine installed (the `fast` extra)")
 engines = pytest.mark.parametrize("engine", INSTALLED or ["none"])

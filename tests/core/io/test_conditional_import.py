@@ -12,7 +12,7 @@ import torch
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.io.models import open_model
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "stylegan_official"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stylegan_official"
 NAME = "sg2ada_cond_32"
 
 

@@ -12,7 +12,7 @@ from gan_explorer.core.io.checkpoint import load_model, save_model
 from gan_explorer.core.io.models import open_model
 from gan_explorer.core.latent import mix_styles
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "stylegan_official"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stylegan_official"
 NETWORKS = ["sg2ada_64", "sg3t_64"]
 
 
@@ -30,7 +30,7 @@ def network(request):
 
 
 def test_fixtures_are_there():
-    assert all((FIXTURES / f"{n}.pkl").is_file() for n in NETWORKS), f"CI has ../shared beside the checkout: {FIXTURES}"
+    assert all((FIXTURES / f"{n}.pkl").is_file() for n in NETWORKS), f"the official fixtures belong in tests/fixtures: {FIXTURES}"
 
 
 def test_state_dict_matches_manifest_hashes(network):

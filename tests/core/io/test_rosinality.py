@@ -85,14 +85,14 @@ def test_not_a_rosinality_checkpoint(tmp_path):
 
 # ---- the real thing: a checkpoint rosinality's train.py wrote, references from its own code ------
 
-ROSI = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "rosinality"
+ROSI = Path(__file__).resolve().parents[2] / "fixtures" / "rosinality"
 ROSI_REF = ROSI / "rosi_32_ref"
 SEEDS_PSIS = [(s, p) for s in range(4) for p in (1.0, 0.7)]
 
 
 @pytest.fixture(scope="module")
 def rosi():
-    assert (ROSI / "rosi_32.pt").is_file(), f"CI has ../shared beside the checkout: {ROSI}"
+    assert (ROSI / "rosi_32.pt").is_file(), f"the rosinality fixture belongs in tests/fixtures: {ROSI}"
     return open_model(ROSI / "rosi_32.pt")
 
 
