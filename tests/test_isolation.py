@@ -10,7 +10,7 @@ from tests.conftest import ORIGINAL_HOME, TEST_HOME
 
 def test_home_and_app_folders_point_at_the_test_home():
     assert os.environ["HOME"] == TEST_HOME != ORIGINAL_HOME
-    from gan_explorer.core.explorer.log import default_data_dir
+    from gan_explorer.core.paths import default_data_dir
 
     assert Path(default_data_dir()).is_relative_to(TEST_HOME)
 

@@ -91,3 +91,14 @@ class DiskFullError(OutputError):
         self.path, self.needed = os.fspath(path), needed
         detail = f", {needed:,} bytes needed" if needed is not None else ""
         super().__init__(f"{reason} ({escape_text(self.path, MAX_QUOTED_CHARS * 2)}{detail})")
+
+
+class Cancelled(Exception):
+    """Work was cancelled (by the user, a model switch or shutdown). Not KeyboardInterrupt."""
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """The user's one line for an exception: its first line, or its type when it says nothing."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"

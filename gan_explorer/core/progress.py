@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gan_explorer.core.explorer.requests import Cancelled
+from gan_explorer.core.errors import Cancelled
 
 __all__ = ["Cancelled", "Steps", "sub_progress"]
 

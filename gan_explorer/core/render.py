@@ -13,7 +13,7 @@ import traceback
 import numpy as np
 import torch
 
-from gan_explorer.core.explorer.log import one_line
+from gan_explorer.core.errors import one_line
 from gan_explorer.core.explorer.requests import RenderRequest, RenderResult
 from gan_explorer.core.explorer.state import LatentState
 from gan_explorer.core.io.images import to_uint8

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 import gan_explorer
-from gan_explorer.core.explorer.log import configure_logging, log_path
+from gan_explorer.core.explorer.log import configure_logging
+from gan_explorer.core.paths import log_path
 from gan_explorer.gui.session_bridge import SessionBridge, subscribe
 from gan_explorer.gui.training_monitor import TrainingWorkspace
 from gan_explorer.gui.widgets.bookmarks_panel import BookmarksPanel

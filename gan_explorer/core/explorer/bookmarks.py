@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from gan_explorer.core.explorer.log import default_data_dir
+from gan_explorer.core.paths import default_data_dir
 from gan_explorer.core.explorer.state import LatentState, state_from_dict, state_to_dict
 from gan_explorer.core.io.atomic import atomic_write_text
 

@@ -10,21 +10,10 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from gan_explorer.core.paths import log_path
+
 LOGGER_NAME = "gan_explorer"
 _handler: logging.Handler | None = None
-
-
-def default_data_dir() -> Path:
-    """The app's data folder: $GAN_EXPLORER_DATA, else $XDG_DATA_HOME/gan_explorer, else ~/.local/share."""
-    explicit = os.environ.get("GAN_EXPLORER_DATA")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "gan_explorer"
-
-
-def log_path(data_dir: str | os.PathLike | None = None) -> Path:
-    return Path(data_dir or default_data_dir()) / "logs" / "gan_explorer.log"
 
 
 def configure_logging(data_dir: str | os.PathLike | None = None, level=logging.INFO) -> Path:
@@ -43,10 +32,3 @@ def configure_logging(data_dir: str | os.PathLike | None = None, level=logging.I
     logger.addHandler(_handler)
     logger.setLevel(level)
     return path
-
-
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    """The user's one line for an exception: its first line, or its type when it says nothing."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -12,11 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from gan_explorer.core.errors import Cancelled  # noqa: F401  (jobs raise it; re-exported for callers)
 from gan_explorer.core.explorer.state import LatentState
-
-
-class Cancelled(Exception):
-    """A job was cancelled (by the user, a model switch or shutdown). Not KeyboardInterrupt."""
 
 
 @dataclass(frozen=True)

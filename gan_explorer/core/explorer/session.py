@@ -34,7 +34,7 @@ import torch
 from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.explorer import jobs as job_runners
 from gan_explorer.core.explorer.events import EventGroup
-from gan_explorer.core.explorer.log import one_line
+from gan_explorer.core.errors import one_line
 from gan_explorer.core.explorer.requests import (
     Cancelled, DeviceChange, Job, JobProgress, JobResult, ModelFailure, ModelInfo, RenderRequest,
 )

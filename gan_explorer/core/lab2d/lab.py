@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.errors import Cancelled, GanExplorerError
 from gan_explorer.core.lab2d import losses
 from gan_explorer.core.lab2d.config import LabConfig
 from gan_explorer.core.lab2d.coverage import Coverage, mode_coverage
@@ -30,10 +30,6 @@ COVERAGE_POINTS = 2000  # generated points the coverage is measured on
 LATENT_LINES = 9        # z-grid lines per axis (z_dim 2), at -2..2 std
 LATENT_SAMPLES = 48     # samples along each z-grid line
 MAX_HISTORY = 10000     # loss-curve points kept per curve; beyond, every other one is dropped
-
-
-class Cancelled(Exception):
-    """Training was stopped through should_stop() (the user, a reset, shutdown). Not KeyboardInterrupt."""
 
 
 class LabDiverged(GanExplorerError):

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan_explorer.core.errors import CheckpointError, ConfigError, OutputError, escape_text
-from gan_explorer.core.explorer.requests import Cancelled
+from gan_explorer.core.errors import Cancelled
 
 FORMAT_NAME = "gan_explorer.latent_encoder"
 MAX_INPUT_RESOLUTION = 128  # larger models' pictures are downsampled to this before the encoder
@@ -155,7 +155,7 @@ def encoder_file_name(model_path, content_hash: str) -> str:
 
 def encoder_paths(model, model_path=None, content_hash: str | None = None) -> list[Path]:
     """Where an encoder for `model` is looked for: beside the model file, then the data folder."""
-    from gan_explorer.core.explorer.log import default_data_dir
+    from gan_explorer.core.paths import default_data_dir
 
     content_hash = content_hash or model_content_hash(model)
     paths = []

@@ -74,7 +74,7 @@ class DirectionLibrary:
     """The named directions of one model (by content hash), kept in the user's data folder."""
 
     def __init__(self, content_hash: str, w_dim: int, data_dir=None):
-        from gan_explorer.core.explorer.log import default_data_dir
+        from gan_explorer.core.paths import default_data_dir
 
         if not content_hash:
             raise ConfigError("a direction library needs the model's content hash")

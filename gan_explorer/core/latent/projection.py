@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from gan_explorer.core.errors import ConfigError, GanExplorerError, escape_text
-from gan_explorer.core.explorer.requests import Cancelled
+from gan_explorer.core.errors import Cancelled
 from gan_explorer.core.io.images import to_uint8
 from gan_explorer.core.latent.losses import downsample2, make_loss, psnr, psnr_uint8
 

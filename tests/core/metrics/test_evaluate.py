@@ -9,7 +9,7 @@ import torch
 from gan_explorer.cli import main
 from gan_explorer.core.data import open_dataset
 from gan_explorer.core.errors import ConfigError
-from gan_explorer.core.explorer.requests import Cancelled
+from gan_explorer.core.errors import Cancelled
 from gan_explorer.core.io.checkpoint import save_model
 from gan_explorer.core.metrics import scores
 from gan_explorer.core.metrics.evaluate import evaluate_model, evaluate_run_dir, parse_metrics
