@@ -40,6 +40,19 @@ def _add_truncation_args(p):
                    help="const (default, or what a --latent picture.png says), random or none")
 
 
+# What each family `train --family` takes is, in the words a student looks for.
+FAMILY_HELP = {
+    "gan": "the original GAN: fully connected layers",
+    "dcgan": "deep convolutional GAN",
+    "wgan-gp": "Wasserstein GAN with gradient penalty",
+    "stylegan": "StyleGAN2: mapping network and styles, ADA on a folder or zip",
+    "pggan": "progressive growing of GANs: starts at --start-resolution and doubles, fading each new block in",
+    "vae": "variational autoencoder: encoder, decoder, KL weight --beta",
+    "autoencoder": "plain autoencoder; new images from a Gaussian fitted to its codes",
+    "cyclegan": "unpaired translation between --data and --data-b",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gan-explorer", description="Explore and train generative image models.",
@@ -101,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model; the run directory holds everything (resumes by itself)")
     p.add_argument("--run-dir", required=True, help="run directory (created, or resumed if it holds a run)")
-    p.add_argument("--family", default=None,
-                   help="gan, dcgan, wgan-gp, stylegan, pggan, vae, autoencoder, cyclegan (not needed to resume)")
+    p.add_argument("--family", default=None, metavar="FAMILY",
+                   help="; ".join(f"{name} ({what})" for name, what in FAMILY_HELP.items()) +
+                        ". Not needed to resume")
     p.add_argument("--data", default=None, help="folder, .zip, faces:64, digits, lfw_subset")
     p.add_argument("--data-b", default=None, help="second domain (cyclegan)")
     p.add_argument("--resolution", type=int, default=0,
@@ -153,11 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=int, default=0, help="the same seed gives the same bytes")
     q.add_argument("--out", required=True, help="a .zip file or a folder")
     q.set_defaults(func=cmd_dataset_faces)
-    q = dsub.add_parser("inspect", help="counts, sizes, modes, skipped files, and a preview grid")
+    q = dsub.add_parser("inspect", help="counts, sizes, modes, skipped files; a preview grid with --preview")
     q.add_argument("path", help="folder, .zip, faces:64, digits or lfw_subset")
     q.add_argument("--resolution", type=int, default=None,
                    help="preview resolution (default: N for faces:N, else 64)")
-    q.add_argument("--preview", default=None, help="preview grid PNG (default: <name>_preview.png)")
+    q.add_argument("--preview", default=None, metavar="OUT.png",
+                   help="also write a preview grid to this PNG (default: no file is written)")
     q.add_argument("--count", type=int, default=64, help="images in the preview grid (1 to 1024)")
     q.set_defaults(func=cmd_dataset_inspect)
 
@@ -532,8 +547,9 @@ def cmd_dataset_inspect(args):
     _in_range("--count", args.count, 1, 1024)
     if name == "faces" and sep and int(arg) != resolution:
         raise ConfigError(f"{_show(args.path)}: resolution {arg} differs from --resolution {resolution}")
-    preview = args.preview or f"{Path(str(args.path).replace(':', '_')).stem}_preview.png"
-    check_output_path(preview)
+    preview = args.preview  # a file only when asked for: inspecting never writes by itself
+    if preview:
+        check_output_path(preview)  # before the dataset is read: a link or a folder fails fast
     dataset = open_dataset(args.path, resolution)
     report = getattr(dataset, "report", None)
     print(_show(args.path))
@@ -553,8 +569,9 @@ def cmd_dataset_inspect(args):
     if classes:
         shown = ", ".join(_show(c) for c in classes[:10])
         print(f"  classes         {len(classes)}: {shown}{' ...' if len(classes) > 10 else ''}")
-    save_image(preview, make_grid(preview_images(dataset, args.count)))
-    print(f"  preview         {_show(preview)}")
+    if preview:
+        save_image(preview, make_grid(preview_images(dataset, args.count)))  # atomic; refuses links
+        print(f"  preview         {_show(preview)}")
 
 
 def cmd_bench(args):

@@ -166,6 +166,37 @@ def test_dataset_inspect_faces_without_resolution(tmp_path, capsys):
     assert Image.open(preview).size == (64, 64)  # 2 x 2 faces at their own 32 px
 
 
+def test_dataset_inspect_writes_nothing_unless_asked(tmp_path, monkeypatch, capsys):
+    """Inspecting reads: no `<name>_preview.png` appears in the current folder by itself."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["dataset", "inspect", "faces:16", "--count", "4"]) == 0
+    assert list(tmp_path.iterdir()) == []
+    out = capsys.readouterr().out
+    assert "images used" in out and "preview" not in out
+
+
+def test_dataset_inspect_preview_refuses_a_link(tmp_path, capsys):
+    """--preview goes through the atomic writer: a symbolic link is refused, its target untouched."""
+    target = tmp_path / "precious.png"
+    target.write_bytes(b"keep me")
+    link = tmp_path / "p.png"
+    link.symlink_to(target)
+    assert main(["dataset", "inspect", "faces:16", "--count", "4", "--preview", str(link)]) == 2
+    _one_error_line(capsys, "symbolic link")
+    assert target.read_bytes() == b"keep me" and link.is_symlink()
+
+
+def test_train_help_says_what_each_family_is(capsys):
+    from gan_explorer.core.training.options import FAMILIES
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "pggan (progressive growing of GANs" in out
+    for family in FAMILIES:  # every family is named with what it is, in brackets
+        assert f"{family} (" in out, family
+
+
 @pytest.mark.parametrize("argv,value", [
     (["dataset", "inspect", "faces:32", "--resolution", "0"], "--resolution 0"),
     (["dataset", "inspect", "faces:abc"], "faces:abc"),
@@ -289,3 +320,4 @@ def test_generate_and_mix_outputs_remember_how_they_were_made(tmp_path):
     assert mix.raw["mixing"]["rows"] == [1, 2] and mix.raw["command"] == "gan-explorer mix"
     assert main(["generate", str(model_path), "--latent", str(tmp_path / "mix.png"), "--out",
                  str(tmp_path / "x.png")]) == 2  # a grid remembers no single latent: one line, not a crash
+
