@@ -482,9 +482,10 @@ def _parse_key_values(items, flag):
 
 def cmd_train(args):
     from gan_explorer.core.errors import ConfigError
-    from gan_explorer.core.training.loop import load_run_options, training_loop
     from gan_explorer.core.metrics.evaluate import parse_metrics
+    from gan_explorer.core.training.loop import training_loop
     from gan_explorer.core.training.options import TrainingOptions
+    from gan_explorer.core.training.run_dir import load_run_options
 
     saved = load_run_options(args.run_dir)
     if args.family is None or args.data is None:

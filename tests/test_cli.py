@@ -321,3 +321,33 @@ def test_generate_and_mix_outputs_remember_how_they_were_made(tmp_path):
     assert main(["generate", str(model_path), "--latent", str(tmp_path / "mix.png"), "--out",
                  str(tmp_path / "x.png")]) == 2  # a grid remembers no single latent: one line, not a crash
 
+
+def test_no_command_builds_the_command_line_parser_again():
+    """Commands call each other's functions: only main() (and _wants_gui) build and parse the CLI."""
+    import ast
+    from pathlib import Path
+
+    import gan_explorer
+
+    package = Path(gan_explorer.__file__).parent
+    offenders = []
+    for path in [package / "cli.py", *sorted((package / "commands").glob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef) or function.name in ("main", "_wants_gui"):
+                continue
+            for node in ast.walk(function):
+                name = getattr(node, "attr", None) or getattr(node, "id", None)
+                if name == "build_parser" or (isinstance(node, ast.ImportFrom) and node.module == "gan_explorer.cli"):
+                    offenders.append(f"{path.name}:{function.name}")
+    assert not offenders, offenders
+
+
+def test_probe_train_forwards_to_the_features_train_function(tmp_path, monkeypatch):
+    from gan_explorer.commands import metrics
+
+    seen = []
+    monkeypatch.setattr(metrics, "cmd_features_train", seen.append)
+    out = tmp_path / "f.safetensors"
+    assert main(["probe", "train", "--out", str(out), "--steps", "3", "--no-progress"]) == 0
+    assert [(a.out, a.steps, a.batch, a.no_progress) for a in seen] == [(str(out), 3, 64, True)]

@@ -98,17 +98,14 @@ def _check_faces_data(model, data):
 
 
 def run_train(args) -> None:
-    """`probe train ...`: the factor regressor is the feature network; train it with its own command."""
-    from gan_explorer.cli import build_parser
-    from gan_explorer.core.errors import GanExplorerError
+    """`probe train ...`: the factor regressor is the feature network; train it as `features train` does
+    (its options, its function), without building the whole command line's parser again."""
+    from gan_explorer.commands.metrics import add_train_args, cmd_features_train
 
-    parser = build_parser()
-    choices = parser._subparsers._group_actions[0].choices
-    if "features" not in choices:
-        raise GanExplorerError("the factor regressor's training command (gan-explorer features train) "
-                               "is not in this build")
-    forwarded = parser.parse_args(["features", "train", *args.train_args])
-    forwarded.func(forwarded)
+    parser = argparse.ArgumentParser(prog="gan-explorer probe train",
+                                     description="train the factor regressor (as gan-explorer features train)")
+    add_train_args(parser)
+    cmd_features_train(parser.parse_args(args.train_args))
 
 
 def cmd_probe(args):

@@ -263,8 +263,7 @@ def evaluate_run_dir(run_dir, metrics=("fd", "kid"), num: int = 5000, features="
     """Evaluate every snapshot of a run not yet in its metrics.jsonl; returns the new lines."""
     from gan_explorer.core.io.models import open_model
     from gan_explorer.core.metrics.features import load_features
-    from gan_explorer.core.training.loop import load_run_options
-    from gan_explorer.core.training.run_dir import RunDirectory, kimg_of
+    from gan_explorer.core.training.run_dir import RunDirectory, kimg_of, load_run_options
 
     run = RunDirectory(run_dir, writer=True)
     if not run.path.is_dir():

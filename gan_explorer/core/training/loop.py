@@ -33,7 +33,7 @@ from gan_explorer.core.io.checkpoint import save_model
 from gan_explorer.core.io.images import save_image
 from gan_explorer.core.training.distributed import Distributed
 from gan_explorer.core.training.options import TrainingOptions
-from gan_explorer.core.training.run_dir import RunDirectory, StateError
+from gan_explorer.core.training.run_dir import RunDirectory, StateError, load_run_options
 from gan_explorer.core.training.trainers import TRAINERS, NonFiniteStep
 
 FINISHED, ABORTED = "finished", "aborted"
@@ -46,16 +46,6 @@ class TrainingError(GanExplorerError):
 
 def _raise_terminated(signum, frame):
     raise Terminated()
-
-
-def load_run_options(run_dir) -> TrainingOptions | None:
-    run = RunDirectory(run_dir, writer=False)
-    if not run.options_path.is_file():
-        return None
-    try:
-        return TrainingOptions.from_json(run.options_path.read_text())
-    except (ValueError, TypeError) as exc:
-        raise GanExplorerError(f"{run.options_path}: unreadable options ({exc})") from None
 
 
 def training_loop(run_dir, options: TrainingOptions, abort_fn=None, progress_fn=None,

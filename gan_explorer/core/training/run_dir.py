@@ -1,6 +1,6 @@
 """The run directory: the protocol between a training process and whoever watches it.
 
-  options.json          the resolved TrainingOptions
+  options.json          the resolved TrainingOptions (load_run_options reads them back)
   stats.jsonl           one JSON line per tick (hierarchical keys, timestamp)
   events.jsonl          started, resumed, snapshot, nan, rollback, paused, error, finished, aborted
   samples-KKKKKK.png    a sample grid from fixed seeds at each snapshot
@@ -38,6 +38,7 @@ import torch
 
 from gan_explorer.core.errors import GanExplorerError, escape_text
 from gan_explorer.core.io.atomic import append_line, atomic_write_bytes, atomic_write_text, output_error
+from gan_explorer.core.training.options import TrainingOptions
 
 LOCK_PATIENCE_S = 1.0  # how long a starting trainer waits out a monitor's momentary probe
 STATE_KEYS = ("trainer", "cur_nimg", "tick", "total_sec", "rollbacks", "rng")  # what a resume needs
@@ -327,6 +328,18 @@ class RunDirectory:
             pause.touch()
         elif pause.exists():
             pause.unlink()
+
+
+def load_run_options(run_dir) -> TrainingOptions | None:
+    """The TrainingOptions a run directory's options.json holds; None where it has none yet."""
+    run = RunDirectory(run_dir, writer=False)
+    if not run.options_path.is_file():
+        return None
+    try:
+        return TrainingOptions.from_json(run.options_path.read_text())
+    except (ValueError, TypeError) as exc:
+        raise GanExplorerError(f"{escape_text(str(run.options_path), 300)}: unreadable options "
+                               f"({escape_text(str(exc), 200)})") from None
 
 
 def read_state(path: str | os.PathLike) -> dict:

@@ -100,3 +100,20 @@ def test_stale_temp_files_of_a_killed_writer_are_removed(tmp_path):
     run.acquire()
     run.release()
     assert not stale.exists() and kept.exists()
+
+
+def test_run_options_are_read_back_by_the_run_directory_module(tmp_path, tiny):
+    """The run directory's format (options.json included) is read where it is written: run_dir.py."""
+    import pytest
+
+    from gan_explorer.core.errors import GanExplorerError
+    from gan_explorer.core.training import run_dir
+
+    assert run_dir.load_run_options(tmp_path / "none") is None
+    options = tiny("dcgan").resolved()
+    RunDirectory(tmp_path / "run").write_options(options.to_json())
+    assert run_dir.load_run_options(tmp_path / "run").to_json() == options.to_json()
+    (tmp_path / "run" / "options.json").write_text("{not json")
+    with pytest.raises(GanExplorerError, match="unreadable options") as caught:
+        run_dir.load_run_options(tmp_path / "run")
+    assert "\n" not in str(caught.value)
