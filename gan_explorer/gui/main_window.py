@@ -1,5 +1,6 @@
-"""The explorer window: composes docks and menus. State and logic live in core/explorer (the
-Explorer and its session, bridged by SessionBridge); each panel talks to the explorer itself."""
+"""The explorer window: composes docks and menus. State and logic live in core/explorer (small
+models composed by Explorer, their session bridged by SessionBridge); each panel is handed the
+models it shows and nothing else."""
 
 from __future__ import annotations
 
@@ -26,11 +27,15 @@ from gan_explorer.gui.widgets.latent_panel import LatentPanel
 from gan_explorer.gui.widgets.latent_sliders import DirectionsPanel, WPanel, ZPanel
 from gan_explorer.gui.widgets.library_panel import LibraryPanel
 from gan_explorer.gui.widgets.mixing_panel import MixingPanel
-from gan_explorer.gui.widgets.translate_panel import PICTURE_SUFFIXES, TranslatePanel
+from gan_explorer.core.explorer.pictures import LATENT_SUFFIXES, PICTURE_SUFFIXES
+from gan_explorer.gui.widgets.translate_panel import TranslatePanel
 from gan_explorer.gui.widgets.understand import UnderstandPanel
 from gan_explorer.resources import demo_models
 
-MODEL_FILTER = "Models (*.safetensors *.pkl *.pt *.pth);;All files (*)"
+MODEL_FILTER = ("Models, exported pictures and latents (*.safetensors *.pkl *.pt *.pth *.png *.npy *.json);;"
+                "Models (*.safetensors *.pkl *.pt *.pth);;Pictures exported by gan_explorer (*.png);;"
+                "Latents (*.npy *.json);;All files (*)")
+MODEL_SUFFIXES = (".safetensors", ".pkl", ".pt", ".pth")
 MAX_RECENT = 10
 DEFAULT_SIZE = (1200, 800)
 MAX_START_SIZE = (1600, 1000)
@@ -55,7 +60,7 @@ class MainWindow(QMainWindow):
     sigImageShown = Signal(int)   # request id of the image now on screen
     sigModelReady = Signal(str)   # path of the model now open
     sigError = Signal(str)        # an error shown to the user
-    sigJobFinished = Signal(str)  # a job (mix, play, export, encode, translate, ...) ended: its purpose
+    sigJobFinished = Signal(str)  # a job ended: the name of its type (RenderBatch, Interpolate, ProjectPicture, ...)
 
     def __init__(self, sync: bool = False, settings: QSettings | None = None, data_dir=None):
         super().__init__()
@@ -64,6 +69,7 @@ class MainWindow(QMainWindow):
         self.log_file = configure_logging(data_dir)
         self.bridge = SessionBridge(sync=sync, data_dir=data_dir, parent=self)
         self.explorer = self.bridge.explorer
+        self.viewer, self.latent = self.explorer.viewer, self.explorer.latent
         self.quiet_errors = False
         self._update_title()
 
@@ -103,39 +109,39 @@ class MainWindow(QMainWindow):
         if layout is not None:
             self.restoreState(layout)
 
-        events = self.explorer.events
+        events = self.viewer.events
         subscribe(self, events.model_opened, self._model_opened)
         subscribe(self, events.model_failed, self._model_failed)
         subscribe(self, events.image_shown, self._image_shown)
         subscribe(self, events.frame_shown, self.view.set_image)
         subscribe(self, events.render_failed, self._render_failed)
         subscribe(self, events.message, self._message)
-        subscribe(self, events.job_finished, self._job_finished)
-        subscribe(self, events.state_changed, lambda _s: self._update_enabled())
+        subscribe(self, events.job_started, lambda handle: handle.on_done(self._job_finished))
         subscribe(self, events.device_changed, self._device_changed)
+        subscribe(self, self.latent.events.changed, lambda _s: self._update_enabled())
         self.bridge.start()
         if self.engine_action.isChecked():
-            self.explorer.set_engine("auto")
+            self.viewer.set_engine("auto")
         device = self.settings.value("device")
         if device:
             from gan_explorer.core.devices import available_devices
 
             if str(device) in available_devices():
-                self.explorer.set_device(str(device))
+                self.viewer.set_device(str(device))
         self._update_enabled()
 
     # ----- layout -------------------------------------------------------------------------
     def _build_docks(self):
         left = QWidget()
         layout = QVBoxLayout(left)
-        self.latent_panel = LatentPanel(self.explorer)
+        self.latent_panel = LatentPanel(self.latent, self.viewer)
         layout.addWidget(self.latent_panel)
         layout.addWidget(QLabel("Model"))
         self.info_box = QPlainTextEdit()
         self.info_box.setReadOnly(True)
         self.info_box.setMaximumHeight(140)
         layout.addWidget(self.info_box)
-        self.bookmarks_panel = BookmarksPanel(self.explorer)
+        self.bookmarks_panel = BookmarksPanel(self.explorer.bookmarks, self.viewer)
         layout.addWidget(self.bookmarks_panel, 1)
         dock = QDockWidget("Latent", self)
         dock.setObjectName("latent_dock")
@@ -159,19 +165,20 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setTabPosition(QTabWidget.West)
         self.tabs.setDocumentMode(True)
-        self.z_panel = ZPanel(self.explorer)
-        self.w_panel = WPanel(self.explorer)
-        self.directions_panel = DirectionsPanel(self.explorer)
-        self.library_panel = LibraryPanel(self.explorer)
-        self.mixing = MixingPanel(self.explorer)
-        self.breed = BreedPanel(self.explorer)
-        self.interpolation = InterpolationPanel(self.explorer)
-        self.translate_panel = TranslatePanel(self.explorer)
+        e, viewer, latent = self.explorer, self.viewer, self.latent
+        self.z_panel = ZPanel(latent, viewer)
+        self.w_panel = WPanel(latent, viewer)
+        self.directions_panel = DirectionsPanel(e.directions, latent, viewer)
+        self.library_panel = LibraryPanel(e.directions, latent, e.bookmarks)
+        self.mixing = MixingPanel(e.mixing, viewer)
+        self.breed = BreedPanel(e.breeding, e.bookmarks, viewer)
+        self.interpolation = InterpolationPanel(e.keyframes, viewer)
+        self.translate_panel = TranslatePanel(e.pictures, viewer)
         self._tab_needs = {}
         for panel, title, needs, tip in (
                 (self.z_panel, "Z", "latent", "Sliders over the input noise z"),
                 (self.w_panel, "W", "latent", "Sliders over w, the mapping network's output"),
-                (self.directions_panel, "Directions", "has_mapping", "Directions found by PCA or SeFa"),
+                (self.directions_panel, "Directions", "latent", "Directions found by PCA or SeFa"),
                 (self.library_panel, "Library", "latent", "Your named directions for this model"),
                 (self.mixing, "Mixing", "style_mixing",
                  "Style mixing: coarse / middle / fine layers from other seeds (or classes)"),
@@ -189,10 +196,12 @@ class MainWindow(QMainWindow):
         dock.setObjectName("slider_dock")
         dock.setWidget(self.tabs)
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.slider_dock = dock
 
     def _build_menus(self):
         file_menu = self.menuBar().addMenu("&File")
-        self.open_action = file_menu.addAction("&Open model…", self._open_dialog, QKeySequence.Open)
+        self.open_action = file_menu.addAction("&Open…", self._open_dialog, QKeySequence.Open)
+        self.open_action.setToolTip("A model, a PNG exported by gan_explorer (restores its latent) or a saved latent")
         file_menu.addAction("Open r&un…", self._open_run_dialog)
         self.demo_menu = file_menu.addMenu("Open &demo")
         for path in demo_models():
@@ -215,13 +224,21 @@ class MainWindow(QMainWindow):
         for factor in (2, 4, 8):
             self.upscale_menu.addAction(f"×{factor} (Lanczos)", lambda f=factor: self._save_image_dialog(f))
         self.save_latent_action = file_menu.addAction("Save &latent…", self._save_latent_dialog)
+        self.open_latent_action = file_menu.addAction("Open la&tent…", self._open_latent_dialog)
+        self.open_latent_action.setToolTip("A latent saved with Save latent (.npy / .json) or a PNG exported here")
         self.copy_action = file_menu.addAction("&Copy image", self.copy_image, QKeySequence.Copy)
         file_menu.addSeparator()
         file_menu.addAction("&Quit", self.close, QKeySequence.Quit)
         edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = edit.addAction("&Undo", self.explorer.undo, QKeySequence.Undo)
-        self.redo_action = edit.addAction("&Redo", self.explorer.redo, QKeySequence("Ctrl+Shift+Z"))
+        self.undo_action = edit.addAction("&Undo", self.latent.undo, QKeySequence.Undo)
+        self.redo_action = edit.addAction("&Redo", self.latent.redo, QKeySequence("Ctrl+Shift+Z"))
+        edit.addSeparator()
+        self.reset_edits_action = edit.addAction("Reset &edits", lambda: self.latent.reset_edits())
+        self.reset_edits_action.setToolTip("Remove every edit of the image (z, w, directions, library, mixing)")
         view = self.menuBar().addMenu("&View")
+        for dock in (self.latent_dock, self.understand_dock, self.slider_dock):
+            view.addAction(dock.toggleViewAction())  # a dock closed with its x comes back from here
+        view.addSeparator()
         self.smooth_action = view.addAction("Smooth scaling")
         self.smooth_action.setCheckable(True)
         self.smooth_action.setChecked(self.settings.value("smooth_scaling", "true") in (True, "true"))
@@ -279,29 +296,46 @@ class MainWindow(QMainWindow):
     # ----- model --------------------------------------------------------------------------
     @property
     def info(self):
-        return self.explorer.info
+        return self.viewer.info
 
     @property
     def state(self):
-        return self.explorer.state
+        return self.latent.state
 
     def open_model(self, path: str):
         """Ask the session to load `path`; the current model keeps working until it succeeds."""
-        self.explorer.open_model(str(path))
+        self.viewer.open_model(str(path))
 
     def open_path(self, path: str):
-        """A dropped or opened file: a PNG this app exported restores its latent; another picture
-        goes into the open model (encode / translate); anything else is a model."""
-        if Path(path).suffix.lower() in PICTURE_SUFFIXES and self.info is not None:
-            if not self.explorer.restore_picture(path):
-                self.translate_panel.use_picture(path)
+        """An opened or dropped file, from the menu, the recent list or a drop alike: a PNG this app
+        exported restores its latent; another picture goes into the open model (encode, project or
+        translate); a saved latent becomes the image; anything else is a model."""
+        suffix = Path(path).suffix.lower()
+        if suffix in PICTURE_SUFFIXES:
+            if self.explorer.pictures.restore(path):
+                return
+            if self.info is None:
+                self._message(f"{Path(path).name}: open a model first, then the picture")
+                return
+            self.translate_panel.use_picture(path)
+        elif suffix in LATENT_SUFFIXES:
+            self.explorer.pictures.open_latent(path)
         else:
             self.open_model(path)
 
     def _open_dialog(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.value("last_dir", ""), MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self.settings.value("last_dir", ""), MODEL_FILTER)
         if path:
-            self.open_model(path)
+            self.open_path(path)
+
+    def _open_latent_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open latent", self.settings.value("last_dir", ""),
+                                              "Latents and exported pictures (*.npy *.json *.png)")
+        if path:
+            if Path(path).suffix.lower() == ".png":
+                self.open_path(path)
+            else:
+                self.explorer.pictures.open_latent(path)
 
     def _open_run_dialog(self):
         path = QFileDialog.getExistingDirectory(self, "Open run directory")
@@ -341,19 +375,19 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot open model", message)
 
     def set_device(self, name: str):
-        self.explorer.set_device(name)
+        self.viewer.set_device(name)
         self.settings.setValue("device", name)
 
     def _set_engine(self, on: bool):
         self.settings.setValue("engine", "auto" if on else "eager")
-        self.explorer.set_engine("auto" if on else "eager")
+        self.viewer.set_engine("auto" if on else "eager")
 
     def _device_changed(self, change):
         self.engine_label.setText(f"Rendering with: {change.engine if change.engine != 'eager' else 'eager PyTorch'}")
         self._refresh_status()
 
     def _update_title(self):
-        name = self.explorer.model_name
+        name = self.viewer.model_name
         self.setWindowTitle(f"{name} — gan_explorer {gan_explorer.__version__}" if name
                             else f"gan_explorer {gan_explorer.__version__}")
 
@@ -371,14 +405,14 @@ class MainWindow(QMainWindow):
     def _message(self, text):
         self.statusBar().showMessage(text, 10000)
 
-    def _job_finished(self, result):
-        if result.error:
-            self.sigError.emit(result.error)
-        self.sigJobFinished.emit(result.purpose)
+    def _job_finished(self, handle):
+        if handle.error:
+            self.sigError.emit(handle.error)
+        self.sigJobFinished.emit(type(handle.job).__name__)
 
     def _refresh_status(self):
-        self.status.setText(self.explorer.status_text())
-        device = self.explorer.device.split(":")[0]
+        self.status.setText(self.viewer.status_text())
+        device = self.viewer.device.split(":")[0]
         if device in self.device_actions:
             self.device_actions[device].setChecked(True)
 
@@ -417,10 +451,12 @@ class MainWindow(QMainWindow):
         self._updating_tabs = False
         has_image = self.view.image is not None and latent
         for a in (self.save_image_action, self.save_latent_action, self.upscale_menu):
-            a.setEnabled(has_image and self.explorer.last_result is not None)
+            a.setEnabled(has_image and self.viewer.last_result is not None)
+        self.open_latent_action.setEnabled(latent)
         self.copy_action.setEnabled(self.view.image is not None)
-        self.undo_action.setEnabled(self.explorer.history.can_undo())
-        self.redo_action.setEnabled(self.explorer.history.can_redo())
+        self.undo_action.setEnabled(self.latent.history.can_undo())
+        self.redo_action.setEnabled(self.latent.history.can_redo())
+        self.reset_edits_action.setEnabled(latent and self.latent.edited)
 
     # ----- saving ---------------------------------------------------------------------------
     def _save_image_dialog(self, scale: int = 1):
@@ -432,7 +468,7 @@ class MainWindow(QMainWindow):
 
     def save_image(self, path, scale: int = 1):
         """The current image as a PNG that remembers how it was made (written on the worker)."""
-        return self.explorer.save_image(path, scale)
+        return self.explorer.pictures.save_image(path, scale)
 
     def _save_latent_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, "Save latent", f"seed{self.state.seed:04d}.npy",
@@ -441,12 +477,14 @@ class MainWindow(QMainWindow):
             self.save_latent(path)
 
     def save_latent(self, path):
-        import torch
+        from gan_explorer.core.errors import GanExplorerError
 
-        from gan_explorer.core.latent.files import save_latent
-
-        ws = torch.from_numpy(self.explorer.last_result.ws[None])
-        save_latent(path, ws, seed=self.state.seed, model=self.explorer.model_name)
+        try:
+            self.explorer.pictures.save_latent(path)
+        except GanExplorerError as exc:
+            self._message(str(exc))
+            return
+        self._message(f"Saved the latent to {path}")
 
     def copy_image(self):
         if self.view.image is not None:
@@ -467,7 +505,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         recent = settings_list(self.settings.value("recent"))
         for path in recent:
-            self.recent_menu.addAction(path, lambda p=path: self.open_model(p))
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
         self.recent_menu.setEnabled(bool(recent))
 
     def start_model(self) -> str | None:
@@ -480,7 +518,8 @@ class MainWindow(QMainWindow):
 
     def show_guide(self):
         """The illustrated guide (resources/guide/guide.html) in a window of its own."""
-        from PySide6.QtWidgets import QDialog, QTextBrowser
+        from PySide6.QtGui import QShortcut
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser
 
         from gan_explorer.resources import resource
 
@@ -493,8 +532,13 @@ class MainWindow(QMainWindow):
             browser.setSource(QUrl.fromLocalFile(str(folder / "guide.html")))
             layout = QVBoxLayout(self.guide)
             layout.addWidget(browser)
+            buttons = QDialogButtonBox(QDialogButtonBox.Close)
+            buttons.rejected.connect(self.guide.close)
+            layout.addWidget(buttons)
+            QShortcut(QKeySequence(Qt.Key_Escape), self.guide, self.guide.close)  # even while the text has focus
             self.guide.browser = browser
-            self.guide.resize(760, min(700, self.height()))
+            self.guide.close_button = buttons.button(QDialogButtonBox.Close)
+            self.guide.resize(min(760, self.width()), min(700, self.height()))
         self.guide.show()
         self.guide.raise_()
         return self.guide
@@ -507,12 +551,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Log: {path}", 10000)
 
     def show_about(self):
-        import PySide6
-        import torch
+        from importlib.metadata import PackageNotFoundError, version
 
+        import PySide6
+
+        try:
+            torch_version = version("torch")
+        except PackageNotFoundError:  # a frozen app without package metadata
+            torch_version = "bundled"
         QMessageBox.about(self, "About gan_explorer",
-                          f"gan_explorer {gan_explorer.__version__}\nPyTorch {torch.__version__}\n"
-                          f"Qt (PySide6) {PySide6.__version__}\nDevice: {self.explorer.device}\nLog: {self.log_file}")
+                          f"gan_explorer {gan_explorer.__version__}\nPyTorch {torch_version}\n"
+                          f"Qt (PySide6) {PySide6.__version__}\nDevice: {self.viewer.device}\nLog: {self.log_file}")
 
     def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():

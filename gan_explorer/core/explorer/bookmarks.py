@@ -1,9 +1,12 @@
-"""Bookmarks of one model, kept as JSON (state + PNG thumbnail) in the user's data folder."""
+"""Bookmarks of one model, kept as JSON (state + PNG thumbnail) in the user's data folder.
+
+The file is named by the model's identity (core/io/identity.py); a file an earlier version named
+by its own key is found and moved to the new name.
+"""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -13,17 +16,17 @@ from pathlib import Path
 from gan_explorer.core.paths import default_data_dir
 from gan_explorer.core.explorer.state import LatentState, state_from_dict, state_to_dict
 from gan_explorer.core.io.atomic import atomic_write_text
+from gan_explorer.core.io.identity import find_or_migrate, identity_key, legacy_bookmark_keys
 
 log = logging.getLogger("gan_explorer.bookmarks")
 
 
 def model_key(path: str | os.PathLike, content_hash: str = "") -> str:
-    """A stable name for a model's per-model data: its content hash, else its path and size."""
+    """The name of a model's bookmarks file: its identity's key; with no identity given, the key
+    earlier versions derived from the path and the file's size."""
     if content_hash:
-        return content_hash[:16]
-    p = Path(path).resolve()
-    size = p.stat().st_size if p.exists() else 0
-    return hashlib.sha1(f"{p}|{size}".encode()).hexdigest()[:16]
+        return identity_key(content_hash)
+    return legacy_bookmark_keys(path)[-1]
 
 
 class Bookmarks:
@@ -31,7 +34,11 @@ class Bookmarks:
     renamed aside (`*.damaged-<time>.json`) and `warning` says so, for the window to show."""
 
     def __init__(self, model_path, data_dir: str | os.PathLike | None = None, content_hash: str = ""):
-        self.path = Path(data_dir or default_data_dir()) / "bookmarks" / f"{model_key(model_path, content_hash)}.json"
+        """`content_hash`: the model's identity (core/io/identity.model_identity)."""
+        folder = Path(data_dir or default_data_dir()) / "bookmarks"
+        path = folder / f"{model_key(model_path, content_hash)}.json"
+        legacy = (folder / f"{key}.json" for key in legacy_bookmark_keys(model_path, content_hash))
+        self.path = find_or_migrate(path, legacy) or path
         self.model_path = str(model_path)
         self.items: list[dict] = []
         self.warning = ""

@@ -31,6 +31,11 @@ class History:
     def end_gesture(self):
         self._gesture = None
 
+    @property
+    def in_gesture(self) -> bool:
+        """A drag is under way (its frames may be previews)."""
+        return self._gesture is not None
+
     def can_undo(self) -> bool:
         return bool(self._undo)
 

@@ -4,6 +4,10 @@ PNG files carry it as JSON in an iTXt chunk named `gan_explorer`, GIFs in their 
 the comment tag (core/io/video.py writes all three). `read_picture_provenance` reads it back from
 a PNG, bounded and without decoding the pixels, so a dropped picture restores the state it was
 made from, and `gan-explorer generate MODEL --latent picture.png` re-renders it.
+
+The model is recorded by its identity (core/io/identity.py) under `model.sha256`: a model file's
+sha256 (what every earlier version recorded there), or for a model made in memory the hash of
+its family, config and tensors.
 """
 
 from __future__ import annotations
@@ -41,7 +45,14 @@ class Provenance:
     raw: dict
 
     def made_with(self, content_hash: str) -> bool:
+        """Whether the model of identity `content_hash` made this."""
         return bool(self.model_hash) and self.model_hash == content_hash
+
+    def made_by(self, model, path: str | os.PathLike | None = None) -> bool:
+        """Whether `model` (opened from the file `path`, where it was) made this."""
+        from gan_explorer.core.io.identity import model_identity
+
+        return self.made_with(model_identity(model, path))
 
 
 def encode_ws(ws: np.ndarray) -> dict:
@@ -63,7 +74,8 @@ def decode_ws(data: dict) -> np.ndarray:
 
 def export_metadata(model_name: str, content_hash: str, state: LatentState, ws: np.ndarray | None = None,
                     **extra) -> dict:
-    """The provenance an exported file carries (JSON-able)."""
+    """The provenance an exported file carries (JSON-able); `content_hash`: the model's identity
+    (core/io/identity.model_identity)."""
     data = {"generator": f"gan_explorer {gan_explorer.__version__}", "notice": GENERATED_NOTICE,
             "model": {"name": model_name, "sha256": content_hash},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "state": state_to_dict(state)}

@@ -1,14 +1,13 @@
-"""Typed requests, jobs and results that cross the thread between the window and the session.
+"""Typed requests and results that cross the thread between the window and the session.
 
-Requests and jobs carry the token of the model they were made for: the session drops anything made
+Requests carry the token of the model they were made for: the session drops anything made
 for an earlier model instead of running it against the new one. Results are plain data (numpy
 arrays, strings), never torch tensors, so the GUI never touches torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,93 +34,6 @@ class RenderResult:
     preview: bool = False
     out_of_memory: bool = False
     fell_back_to_cpu: bool = False
-    traceback: str = ""
-
-
-# --- jobs -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Job:
-    """Base of every job: long work with progress and cancel, run between slider renders."""
-
-    purpose: str = ""  # what the caller wants it for ("mix", "previews", "play", ...); echoed back
-
-
-@dataclass(frozen=True)
-class RenderBatch(Job):
-    states: tuple[LatentState, ...] = ()
-
-
-@dataclass(frozen=True)
-class Interpolate(Job):
-    keyframes: tuple[LatentState, ...] = ()
-    frames_per_segment: int = 30
-    method: str = "slerp"          # lerp or slerp
-    space: str = "w"               # z, w or w+
-    loop: bool = False
-    export_path: str | None = None  # with a path, the frames are encoded there (.gif, .mp4, a folder)
-    fps: float = 30.0
-    export_size: int | None = None  # frames resized to this many pixels a side before encoding
-    metadata: dict | None = None    # provenance written into the exported file
-
-
-@dataclass(frozen=True)
-class EncodePicture(Job):
-    picture: Any = None  # HWC uint8 array or a file path (decoded on the worker)
-
-
-@dataclass(frozen=True)
-class TranslatePicture(Job):
-    picture: Any = None
-    direction: str = "AB"
-
-
-@dataclass(frozen=True)
-class TranslateSample(Job):
-    data: str = ""        # the dataset spec the model was trained on
-    direction: str = "AB"
-    index: int = 0
-
-
-@dataclass(frozen=True)
-class FindDirections(Job):
-    method: str = "pca"   # pca or sefa
-    count: int = 20
-
-
-@dataclass(frozen=True)
-class Call(Job):
-    """Run `function(model, context)` on the worker: the extension point for analysis jobs.
-
-    `function` must be a plain function of core (no Qt); `context` offers `progress(done, total)`
-    and `check()` (raises Cancelled), and its return value becomes the result's `value`.
-    """
-
-    function: Any = None
-    kwargs: tuple = ()  # ((name, value), ...) passed to `function`
-
-
-@dataclass
-class JobProgress:
-    job_id: int
-    purpose: str
-    done: int
-    total: int
-    message: str = ""
-    preview: np.ndarray | None = None  # an image to show while the job runs (e.g. the latest frame)
-
-
-@dataclass
-class JobResult:
-    job_id: int
-    purpose: str
-    images: list = field(default_factory=list)   # HWC uint8 arrays
-    ws: np.ndarray | None = None
-    exported: str | None = None
-    directions: np.ndarray | None = None
-    sigma: np.ndarray | None = None
-    value: Any = None
-    cancelled: bool = False
-    error: str | None = None
     traceback: str = ""
 
 

@@ -1,15 +1,18 @@
 """The explorer's session: one worker thread owns the model; renders and jobs go through it.
 
-What the window asks for arrives here as typed requests (core/explorer/requests.py) and leaves as
-events (`session.events.rendered.connect(...)`), emitted on the worker thread. The rules:
+What the window asks for arrives here as typed requests (core/explorer/requests.py) and typed jobs
+(core/explorer/jobs.py). Renders and model changes leave as events (`session.events.rendered`);
+each job's progress and outcome reach the JobHandle that `submit` returned. Both are delivered
+through `deliver(function, value)`: by default on the worker thread; the Qt bridge passes a
+function that queues them to the GUI thread, so nothing there ever runs on the worker. The rules:
 
 - Render requests are latest-wins: a newer one replaces one not yet taken (napari's slicer, the
   StyleGAN3 visualizer's AsyncRenderer), so a storm of slider events renders only the newest.
 - Every request and job carries the token of the model it was made for. Opening a model cancels
   the jobs of the previous one, and a request made for an earlier model is dropped, never
   rendered against the new one.
-- Jobs (batch renders, interpolation and export, encode/translate, directions, analysis calls)
-  run one at a time, report progress and stop at the next `check()` after `cancel()` by raising
+- Jobs (batch renders, interpolation and export, encode/translate, directions, analyses) run one
+  at a time, report progress and stop at the next `check()` after `cancel()` by raising
   `Cancelled`. Inside `check()` a pending slider render is served first, so a long export never
   starves the sliders: renders interleave with the export's frames.
 - Errors never kill the worker: the user gets one line, the log file the whole traceback.
@@ -25,19 +28,17 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gan_explorer.core.errors import GanExplorerError
-from gan_explorer.core.explorer import jobs as job_runners
+from gan_explorer.core.errors import Cancelled, GanExplorerError, one_line
+from gan_explorer.core.explorer.handles import JobHandle, JobProgress
 from gan_explorer.core.explorer.events import EventGroup
-from gan_explorer.core.errors import one_line
-from gan_explorer.core.explorer.requests import (
-    Cancelled, DeviceChange, Job, JobProgress, JobResult, ModelFailure, ModelInfo, RenderRequest,
-)
+from gan_explorer.core.explorer.jobs import Job
+from gan_explorer.core.explorer.requests import DeviceChange, ModelFailure, ModelInfo, RenderRequest
 from gan_explorer.core.explorer.state import LatentState
 from gan_explorer.core.render import Renderer
 
@@ -98,22 +99,12 @@ def describe_model(model, token: int, path: str, content_hash: str = "") -> Mode
     return info
 
 
-@dataclass
-class _QueuedJob:
-    job_id: int
-    job: Job
-    model_token: int
-    cancelled: threading.Event = field(default_factory=threading.Event)
-
-
 class JobContext:
     """What a running job sees: the model, progress reporting and the cancel check."""
 
-    def __init__(self, session: "ExplorerSession", queued: _QueuedJob):
+    def __init__(self, session: "ExplorerSession", handle: JobHandle):
         self.session = session
-        self.queued = queued
-        self.job_id = queued.job_id
-        self.purpose = queued.job.purpose
+        self.handle = handle
 
     @property
     def model(self):
@@ -129,23 +120,23 @@ class JobContext:
 
     def check(self):
         """Raise Cancelled if the job was cancelled or its model replaced; serve a waiting render."""
-        if self.queued.cancelled.is_set() or self.queued.model_token != self.session.renderer.model_token:
+        if self.handle.cancel_requested or self.handle.model_token != self.session.renderer.model_token:
             raise Cancelled()
         self.session._serve_pending_render()
-        if self.queued.cancelled.is_set():
+        if self.handle.cancel_requested:
             raise Cancelled()
 
     def progress(self, done: int, total: int, message: str = "", preview: np.ndarray | None = None):
-        self.session.events.job_progress.emit(JobProgress(self.job_id, self.purpose, done, total, message, preview))
+        self.session.deliver(self.handle.report_progress, JobProgress(done, total, message, preview))
 
 
 class ExplorerSession:
     """The Qt-free heart of the explorer window. Thread-safe; see the module docstring."""
 
-    def __init__(self, sync: bool = False):
+    def __init__(self, sync: bool = False, deliver=None):
         self.sync = sync
-        self.events = EventGroup("model_loaded", "model_failed", "rendered", "job_progress", "job_done",
-                                 "device_changed")
+        self.deliver = deliver or _call_here  # how events and job callbacks reach their listeners
+        self.events = EventGroup("model_loaded", "model_failed", "rendered", "device_changed")
         self.renderer = Renderer()
         self.device = torch.device("cpu")
         self.model_path: str | None = None
@@ -154,7 +145,7 @@ class ExplorerSession:
         self._cond = threading.Condition()
         self._pending_render: RenderRequest | None = None
         self._commands: collections.deque = collections.deque()
-        self._jobs: dict[int, _QueuedJob] = {}
+        self._jobs: dict[int, JobHandle] = {}
         self._next_job = 0
         self._requested_token = 0
         self._thread: threading.Thread | None = None
@@ -239,29 +230,21 @@ class ExplorerSession:
             self._pending_render = request
             self._cond.notify_all()
 
-    def new_job_id(self) -> int:
-        """An id for a job about to be submitted (so a caller can file it before a sync run ends)."""
+    def submit(self, job: Job, model_token: int, before_run=None) -> JobHandle:
+        """Queue a job for the model `model_token`; returns its handle at once. `before_run(handle)`
+        is called before the job can run (a synchronous session runs it inside this call)."""
         with self._cond:
             self._next_job += 1
-            return self._next_job
-
-    def submit(self, job: Job, model_token: int, job_id: int | None = None) -> int:
-        """Queue a job for the model `model_token`; returns its id (results come as events)."""
-        job_id = job_id if job_id is not None else self.new_job_id()
-        with self._cond:
-            queued = _QueuedJob(job_id, job, model_token)
-            self._jobs[queued.job_id] = queued
-        self._post(("job", queued))
-        return queued.job_id
-
-    def cancel(self, job_id: int):
-        queued = self._jobs.get(job_id)
-        if queued is not None:
-            queued.cancelled.set()
+            handle = JobHandle(self._next_job, job, model_token)
+            self._jobs[handle.id] = handle
+        if before_run is not None:
+            before_run(handle)
+        self._post(("job", handle))
+        return handle
 
     def cancel_all(self):
-        for queued in list(self._jobs.values()):
-            queued.cancelled.set()
+        for handle in list(self._jobs.values()):
+            handle.cancel()
 
     def active_jobs(self) -> list[int]:
         return sorted(self._jobs)
@@ -313,9 +296,10 @@ class ExplorerSession:
             self._move_to(torch.device("cpu"))
             result = self.renderer.render(request)
             result.fell_back_to_cpu = True
-            self.events.device_changed.emit(DeviceChange("cpu", f"out of memory on {previous}: rendering on the CPU"))
+            self.deliver(self.events.device_changed.emit,
+                         DeviceChange("cpu", f"out of memory on {previous}: rendering on the CPU"))
         self.rendered_count += 1
-        self.events.rendered.emit(result)
+        self.deliver(self.events.rendered.emit, result)
 
     def _run_command(self, command):
         kind = command[0]
@@ -329,7 +313,7 @@ class ExplorerSession:
             elif kind == "engine":
                 self.engine_preference = command[1]
                 self._apply_engine()
-                self.events.device_changed.emit(DeviceChange(str(self.device), engine=self.engine_line))
+                self.deliver(self.events.device_changed.emit, DeviceChange(str(self.device), engine=self.engine_line))
             elif kind == "job":
                 self._run_job(command[1])
         except Exception:  # the worker never dies
@@ -347,7 +331,7 @@ class ExplorerSession:
         except Exception as exc:
             message = str(exc) if isinstance(exc, GanExplorerError) else f"{path}: {one_line(exc)}"
             log.error("cannot open %s: %s\n%s", path, message, traceback.format_exc())
-            self.events.model_failed.emit(ModelFailure(token, str(path), message))
+            self.deliver(self.events.model_failed.emit, ModelFailure(token, str(path), message))
             return
         self._install(model, info, path)
 
@@ -372,10 +356,10 @@ class ExplorerSession:
         if self.engine_preference != "eager":
             self._apply_engine()
         self.model_path = str(path)
-        for queued in list(self._jobs.values()):  # jobs of the previous model end now
-            if queued.model_token != info.token:
-                queued.cancelled.set()
-        self.events.model_loaded.emit(info)
+        for handle in list(self._jobs.values()):  # jobs of the previous model end now
+            if handle.model_token != info.token:
+                handle.cancel()
+        self.deliver(self.events.model_loaded.emit, info)
 
     def _set_device(self, name: str):
         from gan_explorer.core.devices import resolve_device
@@ -390,11 +374,11 @@ class ExplorerSession:
                 self._move_to(previous)
             except Exception:
                 log.exception("cannot move back to %s", previous)
-            self.events.device_changed.emit(DeviceChange(str(self.device), f"device {name}: {one_line(exc)}",
-                                                         self.engine_line))
+            self.deliver(self.events.device_changed.emit,
+                         DeviceChange(str(self.device), f"device {name}: {one_line(exc)}", self.engine_line))
             return
         self._apply_engine()
-        self.events.device_changed.emit(DeviceChange(str(self.device), engine=self.engine_line))
+        self.deliver(self.events.device_changed.emit, DeviceChange(str(self.device), engine=self.engine_line))
 
     def _move_to(self, device: torch.device):
         if self.renderer.model is not None:
@@ -403,23 +387,26 @@ class ExplorerSession:
                 self.renderer.cache.clear()
         self.device = device
 
-    def _run_job(self, queued: _QueuedJob):
-        context = JobContext(self, queued)
-        result = JobResult(queued.job_id, queued.job.purpose)
+    def _run_job(self, handle: JobHandle):
+        context = JobContext(self, handle)
+        outcome = {}
         try:
             context.check()
             if self.renderer.model is None:
                 raise GanExplorerError("no model is open")
-            runner = job_runners.RUNNERS[type(queued.job)]
             with torch.no_grad():
-                runner(context, queued.job, result)
+                outcome["result"] = handle.job.run(context)
         except Cancelled:
-            result = JobResult(queued.job_id, queued.job.purpose, cancelled=True)
+            outcome = {"cancelled": True}
         except Exception as exc:
-            result.error = str(exc).strip() if isinstance(exc, GanExplorerError) else one_line(exc)
-            result.traceback = traceback.format_exc()
-            log.error("job %s (%s) failed: %s\n%s", queued.job_id, type(queued.job).__name__, result.error,
-                      result.traceback)
+            outcome["error"] = str(exc).strip() if isinstance(exc, GanExplorerError) else one_line(exc)
+            outcome["traceback"] = traceback.format_exc()
+            log.error("job %s (%s) failed: %s\n%s", handle.id, type(handle.job).__name__, outcome["error"],
+                      outcome["traceback"])
         finally:
-            self._jobs.pop(queued.job_id, None)
-        self.events.job_done.emit(result)
+            self._jobs.pop(handle.id, None)
+        self.deliver(lambda kwargs: handle.finish(**kwargs), outcome)
+
+
+def _call_here(function, value):
+    function(value)

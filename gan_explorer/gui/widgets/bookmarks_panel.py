@@ -22,9 +22,9 @@ def thumbnail_png(image, size: int = 64) -> bytes:
 
 
 class BookmarksPanel(QWidget):
-    def __init__(self, explorer, parent=None):
+    def __init__(self, bookmarks, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
+        self.bookmarks, self.viewer = bookmarks, viewer
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -56,21 +56,21 @@ class BookmarksPanel(QWidget):
         layout.addWidget(self.list, 1)
         self.setEnabled(False)
         self._refreshing = False
-        subscribe(self, explorer.events.bookmarks_changed, lambda _v: self.refresh())
-        subscribe(self, explorer.events.model_opened, lambda info: self.setEnabled(not info.is_translation))
+        subscribe(self, bookmarks.events.changed, lambda _v: self.refresh())
+        subscribe(self, viewer.events.model_opened, lambda info: self.setEnabled(not info.is_translation))
 
     def add(self):
-        result = self.explorer.last_result
+        result = self.viewer.last_result
         if result is None or result.image is None:
             return
-        self.explorer.add_bookmark(thumbnail_png=thumbnail_png(result.image))
+        self.bookmarks.add(thumbnail_png=thumbnail_png(result.image))
 
     def refresh(self):
         self._refreshing = True
         self.list.clear()
-        bookmarks = self.explorer.bookmarks
-        if bookmarks is not None:
-            for i in range(len(bookmarks.items)):
+        bookmarks = self.bookmarks
+        if bookmarks.store is not None:
+            for i in range(len(bookmarks)):
                 entry = QListWidgetItem(bookmarks.name(i))
                 entry.setFlags(entry.flags() | Qt.ItemIsEditable)
                 png = bookmarks.thumbnail(i)
@@ -86,29 +86,29 @@ class BookmarksPanel(QWidget):
 
         path, _ = QFileDialog.getSaveFileName(self, "Export bookmark sheet", "bookmarks.png", "PNG (*.png)")
         if path:
-            self.explorer.export_bookmark_sheet(path)
+            self.bookmarks.export_sheet(path)
 
     def _clicked(self, item):
-        if self.explorer.bookmarks is not None:
-            self.explorer.peek(self.explorer.bookmarks.state(self.list.row(item)))
+        if self.bookmarks.store is not None:
+            self.bookmarks.peek(self.list.row(item))
 
     def _opened(self, item):
-        self.explorer.go_to_bookmark(self.list.row(item))
+        self.bookmarks.go_to(self.list.row(item))
 
     def _renamed(self, item):
-        if not self._refreshing and self.explorer.bookmarks is not None:
-            self.explorer.bookmarks.rename(self.list.row(item), item.text())
+        if not self._refreshing and self.bookmarks.store is not None:
+            self._refreshing = True  # the model's event refreshes the list: not a second rename
+            self.bookmarks.rename(self.list.row(item), item.text())
+            self._refreshing = False
 
     def _reordered(self, _parent, start, _end, _dest, row):
-        if self.explorer.bookmarks is not None:
-            self.explorer.bookmarks.move(start, row if row < start else row - 1)
-            self.refresh()
+        if self.bookmarks.store is not None:
+            self.bookmarks.move(start, row if row < start else row - 1)
 
     def delete_selected(self):
         row = self.list.currentRow()
-        if row >= 0 and self.explorer.bookmarks is not None:
-            self.explorer.bookmarks.remove(row)
-            self.refresh()
+        if row >= 0 and self.bookmarks.store is not None:
+            self.bookmarks.remove(row)
 
     def _menu(self, pos):
         item = self.list.itemAt(pos)

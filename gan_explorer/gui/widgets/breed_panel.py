@@ -11,8 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_explorer.core.errors import GanExplorerError
-from gan_explorer.core.explorer.requests import RenderBatch
-from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.gui.session_bridge import follow, subscribe
 from gan_explorer.gui.widgets.image_grid import ImageGrid
 from gan_explorer.gui.widgets.image_view import array_to_qimage
 from gan_explorer.gui.widgets.slider_bank import LayerRange
@@ -21,11 +20,9 @@ GENE_GROUPS = ("coarse", "middle", "fine")
 
 
 class BreedPanel(QWidget):
-    def __init__(self, explorer, parent=None):
+    def __init__(self, breeding, bookmarks, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
-        self.children: list = []          # the grid's states (explicit ws)
-        self.parents: list[dict] = []     # {"label", "ws", "image"}
+        self.breeding, self.bookmarks, self.viewer = breeding, bookmarks, viewer
         self.variation_seed = 0
         layout = QVBoxLayout(self)
 
@@ -101,14 +98,21 @@ class BreedPanel(QWidget):
         c.addLayout(row)
         layout.addWidget(cross, 2)
 
-        self.jobs = JobTracker(self, explorer, ["variations", "parent_from_bookmark"], self._progress, self._finished)
-        subscribe(self, explorer.events.model_opened, self._model_opened)
-        subscribe(self, explorer.events.bookmarks_changed, lambda _v: self._bookmarks_changed())
+        subscribe(self, viewer.events.model_opened, self._model_opened)
+        subscribe(self, bookmarks.events.changed, lambda _v: self._bookmarks_changed())
+        subscribe(self, breeding.events.parents_changed, self._show_parents)
+
+    @property
+    def parents(self):
+        return self.breeding.parents
+
+    @property
+    def children(self):
+        return self.breeding.children
 
     def _model_opened(self, info):
-        self.clear_parents()
-        self.children = []
         self.grid.set_shape(0, 0)
+        self.grow_btn.setEnabled(True)
         if not info.is_translation:
             self.range.set_num_ws(info.num_ws)
 
@@ -118,19 +122,19 @@ class BreedPanel(QWidget):
             self.variation_seed += 1
         n = self.size.currentData()
         try:
-            self.children = self.explorer.variation_states(n * n, self.strength.value(), self.range.value(),
-                                                           self.space.currentData(), self.variation_seed)
+            handle = self.breeding.grow(n * n, self.strength.value(), self.range.value(), self.space.currentData(),
+                                        self.variation_seed)
         except GanExplorerError as exc:
-            self.explorer.events.message.emit(str(exc))
+            self.viewer.events.message.emit(str(exc))
             return None
-        if not self.children:
+        if handle is None:
             return None
         self.grid.set_shape(n, n)
         self.grow_btn.setEnabled(False)
-        return self.explorer.run_job(RenderBatch(purpose="variations", states=tuple(self.children)))
+        return follow(self, handle, self._progress, lambda _h: self.grow_btn.setEnabled(True))
 
     def _progress(self, progress):
-        if self.jobs.kind == "variations" and progress.preview is not None:
+        if progress.preview is not None:
             n = self.grid.cols
             self.grid.set_cell(*divmod(progress.done - 1, n), progress.preview)  # the grid fills as children render
 
@@ -138,61 +142,57 @@ class BreedPanel(QWidget):
         index = r * self.grid.cols + c
         if self.grid.cell_image(r, c) is None or index >= len(self.children):
             return
-        self.explorer.set_state(self.children[index])
+        self.breeding.open_child(index)
         self.grow(new_seed=True)  # "more like this": the grid regrows around the chosen child
 
     # --- crossbreed --------------------------------------------------------------------------------
     def _bookmarks_changed(self):
-        bookmarks = self.explorer.bookmarks
         self.bookmark.clear()
-        if bookmarks:
-            self.bookmark.addItems([bookmarks.name(i) for i in range(len(bookmarks.items))])
+        self.bookmark.addItems([self.bookmarks.name(i) for i in range(len(self.bookmarks))])
         self.add_bookmark_btn.setEnabled(self.bookmark.count() > 0)
 
     def add_parent(self, label: str, ws: np.ndarray, image: np.ndarray | None):
-        self.parents.append({"label": label, "ws": np.asarray(ws, np.float32), "image": image})
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        item = QTableWidgetItem(label)
-        item.setFlags(item.flags() & ~Qt.ItemIsEditable)
-        if image is not None:
-            item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(image))))
-        self.table.setItem(row, 0, item)
-        weight = QDoubleSpinBox()
-        weight.setRange(0, 10)
-        weight.setSingleStep(0.1)
-        weight.setValue(1.0)
-        self.table.setCellWidget(row, 1, weight)
-        for k in range(len(GENE_GROUPS)):
-            owner = QTableWidgetItem()
-            owner.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled)
-            owner.setCheckState(Qt.Checked if row == 0 else Qt.Unchecked)
-            self.table.setItem(row, 2 + k, owner)
+        self.breeding.add_parent(label, ws, image)
+
+    def _show_parents(self, parents):
+        """One row per parent of the breeding model: its image, a weight, and gene ticks."""
+        weights = self.weights()
+        self.table.setRowCount(0)
+        for row, (label, _ws, image) in enumerate(parents):
+            self.table.insertRow(row)
+            item = QTableWidgetItem(label)
+            item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+            if image is not None:
+                item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(image))))
+            self.table.setItem(row, 0, item)
+            weight = QDoubleSpinBox()
+            weight.setRange(0, 10)
+            weight.setSingleStep(0.1)
+            weight.setValue(weights[row] if row < len(weights) else 1.0)
+            self.table.setCellWidget(row, 1, weight)
+            for k in range(len(GENE_GROUPS)):
+                owner = QTableWidgetItem()
+                owner.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled)
+                owner.setCheckState(Qt.Checked if row == 0 else Qt.Unchecked)
+                self.table.setItem(row, 2 + k, owner)
+        self.breed_btn.setEnabled(len(parents) > 1)
+        self.clear_btn.setEnabled(bool(parents))
 
     def add_current_parent(self):
-        result = self.explorer.last_result
-        if result is not None:
-            self.add_parent(self.explorer.state.label(), result.ws, result.image)
+        self.breeding.add_current()
 
     def _add_bookmark_parent(self):
         i = self.bookmark.currentIndex()
-        if i >= 0 and self.explorer.bookmarks is not None:
-            self._bookmark_label = self.bookmark.currentText()
-            self.explorer.run_job(RenderBatch(purpose="parent_from_bookmark", states=(self.explorer.bookmarks.state(i),)))
-
-    def _finished(self, result):
-        if result.purpose == "variations":
-            self.grow_btn.setEnabled(True)
-            return
-        if not result.error and not result.cancelled and result.value:
-            self.add_parent(f"bookmark: {self._bookmark_label}", result.value[0], result.images[0])
+        if 0 <= i < len(self.bookmarks):
+            return self.breeding.add_state(f"bookmark: {self.bookmark.currentText()}", self.bookmarks.state(i))
+        return None
 
     def clear_parents(self):
-        self.parents = []
-        self.table.setRowCount(0)
+        self.breeding.clear()
 
     def weights(self) -> list[float]:
-        return [self.table.cellWidget(r, 1).value() for r in range(self.table.rowCount())]
+        return [self.table.cellWidget(r, 1).value() for r in range(self.table.rowCount())
+                if self.table.cellWidget(r, 1) is not None]
 
     def set_weights(self, weights):
         for r, w in enumerate(weights):
@@ -202,7 +202,7 @@ class BreedPanel(QWidget):
         """Each layer's parent: the first parent ticked for the layer's group (coarse/middle/fine)."""
         from gan_explorer.core.latent.ops import layer_groups
 
-        num_ws = self.explorer.info.num_ws
+        num_ws = self.viewer.info.num_ws
         groups = layer_groups(num_ws)
         owners = [0] * num_ws
         for k, name in enumerate(GENE_GROUPS):
@@ -218,13 +218,12 @@ class BreedPanel(QWidget):
 
     def breed(self):
         if len(self.parents) < 2:
-            self.explorer.events.message.emit("Add at least two parents")
+            self.viewer.events.message.emit("Add at least two parents")
             return None
         try:
-            ws = [p["ws"] for p in self.parents]
             if self.mode.currentData() == "genes":
-                return self.explorer.crossbreed(ws, owners=self.gene_owners())
-            return self.explorer.crossbreed(ws, weights=self.weights())
+                return self.breeding.crossbreed(owners=self.gene_owners())
+            return self.breeding.crossbreed(weights=self.weights())
         except GanExplorerError as exc:
-            self.explorer.events.message.emit(str(exc))
+            self.viewer.events.message.emit(str(exc))
             return None

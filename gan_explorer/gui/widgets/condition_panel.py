@@ -23,9 +23,9 @@ TIPS = {
 class ConditionPanel(QWidget):
     """A combo box of classes, or one slider per conditioning factor; edits go to Explorer.set_condition."""
 
-    def __init__(self, explorer, parent=None):
+    def __init__(self, latent, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
+        self.latent = latent
         self.info = None
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
@@ -34,8 +34,8 @@ class ConditionPanel(QWidget):
         self.classes.currentIndexChanged.connect(self._class_chosen)
         self.factor_sliders: dict[str, tuple[QuietSlider, QLabel]] = {}
         self.setVisible(False)
-        subscribe(self, explorer.events.model_opened, self._model_opened)
-        subscribe(self, explorer.events.state_changed, self.show_state)
+        subscribe(self, viewer.events.model_opened, self._model_opened)
+        subscribe(self, latent.events.changed, self.show_state)
 
     def _clear(self):
         """Remove every row of the previous model; takeRow leaves the row's name label alive (it
@@ -68,7 +68,7 @@ class ConditionPanel(QWidget):
             self.classes.setVisible(False)
             for name in info.c_names:
                 self._add_factor(name)
-        self.show_state(self.explorer.state)
+        self.show_state(self.latent.state)
 
     def _add_factor(self, name):
         low, high = factor_range(name)
@@ -82,20 +82,25 @@ class ConditionPanel(QWidget):
         row.addWidget(label)
         self.form.addRow(name.replace("_", " "), row)
         slider.valueChanged.connect(lambda v, name=name: self._factor_moved(name, v))
-        slider.sliderReleased.connect(self.explorer.end_gesture)
+        slider.sliderReleased.connect(self.latent.end_gesture)
         self.factor_sliders[name] = (slider, label)
 
     def _class_chosen(self, index):
         if self.info is not None and index >= 0:
-            self.explorer.set_condition(class_condition(self.info, index))
+            self._set_condition(class_condition(self.info, index))
 
     def _factor_moved(self, name, step):
         low, high = factor_range(name)
         value = low + (high - low) * step / SLIDER_STEPS
         slider, label = self.factor_sliders[name]
         label.setText(f"{value:.2f}")
-        condition = with_factor(self.info, self.explorer.state.condition, name, value)
-        self.explorer.set_condition(condition, gesture=f"c:{name}" if slider.isSliderDown() else None)
+        condition = with_factor(self.info, self.latent.state.condition, name, value)
+        self._set_condition(condition, gesture=f"c:{name}" if slider.isSliderDown() else None)
+
+    def _set_condition(self, condition, gesture: str | None = None):
+        """Condition the model (a one-hot class or factor values): one undo step."""
+        if self.info is not None and len(condition) == self.info.c_dim:
+            self.latent.change(gesture, condition=tuple(float(v) for v in condition))
 
     def show_state(self, state):
         """Reflect a state's condition (undo, a bookmark, a dropped picture) without emitting changes."""

@@ -11,19 +11,17 @@ from PySide6.QtWidgets import (
     QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from gan_explorer.core.explorer.requests import Interpolate
-from gan_explorer.core.explorer.state import state_to_dict
-from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.gui.session_bridge import follow, subscribe
 from gan_explorer.gui.widgets.image_view import array_to_qimage
 
 EXPORT_SIZES = (("model resolution", None), ("256 px", 256), ("512 px", 512), ("1024 px", 1024))
 
 
 class InterpolationPanel(QWidget):
-    def __init__(self, explorer, parent=None):
+    def __init__(self, keyframes, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
-        self.jobs = JobTracker(self, explorer, ["play", "export"], self._job_progress, self._job_finished)
+        self.keyframes, self.viewer = keyframes, viewer
+        self.running = None   # the play or export job's handle while it runs
         self.frames: list = []
         self._total = 0
         layout = QVBoxLayout(self)
@@ -37,10 +35,10 @@ class InterpolationPanel(QWidget):
         for b in (add, up, down, delete):
             row.addWidget(b)
         layout.addLayout(row)
-        add.clicked.connect(lambda: explorer.add_keyframe())
+        add.clicked.connect(lambda: keyframes.add())
         up.clicked.connect(lambda: self._move(-1))
         down.clicked.connect(lambda: self._move(1))
-        delete.clicked.connect(lambda: explorer.remove_keyframe(self.list.currentRow()))
+        delete.clicked.connect(lambda: keyframes.remove(self.list.currentRow()))
         form = QFormLayout()
         self.method = QComboBox()
         self.method.addItems(["slerp", "lerp"])
@@ -70,10 +68,15 @@ class InterpolationPanel(QWidget):
         layout.addLayout(form)
         row = QHBoxLayout()
         self.play_btn, self.export_btn, self.cancel_btn = QPushButton("Play"), QPushButton("Export…"), QPushButton("Cancel")
+        self.pause_btn = QPushButton("Pause")
+        self.pause_btn.setCheckable(True)
+        self.pause_btn.setEnabled(False)
+        self.pause_btn.setToolTip("Pause or resume the playback (the scrub bar shows where it stands)")
+        self.pause_btn.toggled.connect(self.set_paused)
         self.play_btn.setToolTip("Render the path and play it in the view (frames show as they render)")
         self.export_btn.setToolTip("Write the path as a GIF, an MP4 or a folder of PNG frames")
         self.cancel_btn.setEnabled(False)
-        for b in (self.play_btn, self.export_btn, self.cancel_btn):
+        for b in (self.play_btn, self.pause_btn, self.export_btn, self.cancel_btn):
             row.addWidget(b)
         layout.addLayout(row)
         self.play_btn.clicked.connect(self.play)
@@ -90,8 +93,9 @@ class InterpolationPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._next_frame)
         self._index = 0
-        subscribe(self, explorer.events.keyframes_changed, self._keyframes_changed)
-        subscribe(self, explorer.events.model_opened, lambda _i: self._reset_playback())
+        subscribe(self, keyframes.events.changed, self._keyframes_changed)
+        subscribe(self, viewer.events.model_opened, lambda _i: self._reset_playback())
+        self._keyframes_changed(keyframes.items)
 
     def _keyframes_changed(self, keyframes):
         row = self.list.currentRow()
@@ -104,36 +108,29 @@ class InterpolationPanel(QWidget):
         self.list.setCurrentRow(min(row, self.list.count() - 1))
 
     def _move(self, step):
-        self.list.setCurrentRow(self.explorer.move_keyframe(self.list.currentRow(), step))
+        self.list.setCurrentRow(self.keyframes.move(self.list.currentRow(), step))
 
-    def job(self, export_path=None) -> Interpolate:
-        return Interpolate(purpose="export" if export_path else "play",
-                           keyframes=tuple(k.state for k in self.explorer.keyframes),
-                           frames_per_segment=self.frames_per_segment.value(), method=self.method.currentText(),
-                           space=self.space.currentText(), loop=self.loop.isChecked(),
-                           export_path=str(export_path) if export_path else None, fps=float(self.fps.value()),
-                           export_size=self.size.currentData(),
-                           metadata=self.explorer.export_metadata(
-                               state=self.explorer.keyframes[0].state if self.explorer.keyframes else None,
-                               keyframes=[state_to_dict(k.state) for k in self.explorer.keyframes],
-                               interpolation={"method": self.method.currentText(), "space": self.space.currentText(),
-                                              "frames_per_segment": self.frames_per_segment.value(),
-                                              "loop": self.loop.isChecked(), "fps": self.fps.value()})
-                           if export_path else None)
-
-    def _start(self, job) -> int | None:
-        if len(self.explorer.keyframes) < 2:
-            self.explorer.events.message.emit("Add at least two keyframes")
+    def _start(self, export_path=None):
+        if len(self.keyframes) < 2:
+            self.viewer.events.message.emit("Add at least two keyframes")
             return None
         self._reset_playback()
         self.set_busy(True)
-        return self.explorer.run_job(job)
+        options = dict(frames_per_segment=self.frames_per_segment.value(), method=self.method.currentText(),
+                       space=self.space.currentText(), loop=self.loop.isChecked())
+        if export_path:
+            handle = self.keyframes.export(export_path, fps=float(self.fps.value()), export_size=self.size.currentData(),
+                                           **options)
+        else:
+            handle = self.keyframes.play(**options)
+        self.running = follow(self, handle, self._job_progress, self._job_finished)
+        return self.running
 
     def play(self):
-        return self._start(self.job())
+        return self._start()
 
     def export(self, path):
-        return self._start(self.job(path))
+        return self._start(path)
 
     def _export_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, "Export animation", "interpolation.gif",
@@ -142,16 +139,27 @@ class InterpolationPanel(QWidget):
             self.export(path)
 
     def cancel(self):
-        if self.jobs.current is not None:
-            self.explorer.session.cancel(self.jobs.current)
+        if self.running is not None:
+            self.running.cancel()
 
     def set_busy(self, busy: bool):
         self.cancel_btn.setEnabled(busy)
         self.play_btn.setEnabled(not busy)
         self.export_btn.setEnabled(not busy)
 
+    def set_paused(self, paused: bool):
+        """Pause holds the frame shown; resume goes on from it."""
+        if paused:
+            self.timer.stop()
+        elif self.frames:
+            self.timer.start(int(1000 / self.fps.value()))
+
     def _reset_playback(self):
         self.timer.stop()
+        self.pause_btn.blockSignals(True)
+        self.pause_btn.setChecked(False)
+        self.pause_btn.blockSignals(False)
+        self.pause_btn.setEnabled(False)
         self.frames = []
         self.scrub.setEnabled(False)
         self.scrub.setRange(0, 0)
@@ -160,20 +168,23 @@ class InterpolationPanel(QWidget):
     def _job_progress(self, progress):
         self.progress.setMaximum(progress.total)
         self.progress.setValue(progress.done)
-        if self.jobs.kind == "play" and progress.preview is not None:
+        if self.running is not None and not self.running.job.export_path and progress.preview is not None:
             self.frames.append(progress.preview)  # frames show as they render; no blank wait
             self._show(len(self.frames) - 1)
 
-    def _job_finished(self, result):
+    def _job_finished(self, handle):
+        self.running = None
         self.set_busy(False)
-        if result.error or result.cancelled:
+        if not handle.ok:
             return
-        if result.purpose == "export":
-            self.explorer.events.message.emit(f"Exported {result.value} frames to {Path(result.exported).name}")
+        if handle.job.export_path:
+            self.viewer.events.message.emit(f"Exported {handle.result.frames} frames to "
+                                            f"{Path(handle.result.path).name}")
             return
-        self.frames = list(result.images)
+        self.frames = list(handle.result.images)
         self.scrub.setRange(0, len(self.frames) - 1)
         self.scrub.setEnabled(True)
+        self.pause_btn.setEnabled(True)
         self._index = 0
         self.timer.start(int(1000 / self.fps.value()))
 
@@ -182,7 +193,7 @@ class InterpolationPanel(QWidget):
         self.scrub.setRange(0, max(len(self.frames) - 1, 0))
         self.scrub.setValue(index)
         self.scrub.blockSignals(False)
-        self.explorer.show_frame(self.frames[index])
+        self.viewer.show_frame(self.frames[index])
 
     def _next_frame(self):
         if not self.frames:
@@ -199,4 +210,4 @@ class InterpolationPanel(QWidget):
     def _scrubbed(self, index):
         if 0 <= index < len(self.frames):
             self.timer.stop()
-            self.explorer.show_frame(self.frames[index])
+            self.viewer.show_frame(self.frames[index])

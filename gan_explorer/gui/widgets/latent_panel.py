@@ -1,11 +1,12 @@
-"""Seed, truncation and noise controls; they show the explorer's state and forward edits to it."""
+"""Seed, truncation and noise controls, and the edits in force; they show the latent model's state
+and forward changes to it."""
 
 from __future__ import annotations
 
 import random
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gan_explorer.gui.session_bridge import subscribe
 from gan_explorer.gui.widgets.condition_panel import ConditionPanel
@@ -26,9 +27,9 @@ TIPS = {
 
 
 class LatentPanel(QWidget):
-    def __init__(self, explorer, parent=None):
+    def __init__(self, latent, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
+        self.latent = latent
         form = QFormLayout(self)
         self.seed = quiet(QuietSpinBox())
         self.seed.setRange(0, 2**31 - 1)
@@ -46,12 +47,12 @@ class LatentPanel(QWidget):
         row.addWidget(next_btn)
         row.addWidget(rand_btn)
         form.addRow("Seed", row)
-        self.condition = ConditionPanel(explorer)  # shows itself for conditional models only
+        self.condition = ConditionPanel(latent, viewer)  # shows itself for conditional models only
         form.addRow(self.condition)
         prev_btn.clicked.connect(lambda: self.seed.setValue(max(self.seed.value() - 1, 0)))
         next_btn.clicked.connect(lambda: self.seed.setValue(self.seed.value() + 1))
         rand_btn.clicked.connect(lambda: self.seed.setValue(random.randrange(0, 100000)))
-        self.seed.valueChanged.connect(lambda v: explorer.set_seed(int(v)))
+        self.seed.valueChanged.connect(lambda v: latent.set_seed(int(v)))
 
         self.psi_slider = quiet(QuietSlider(Qt.Horizontal))
         self.psi_slider.setRange(-100, 200)  # psi in [-1, 2], step 0.01
@@ -68,7 +69,7 @@ class LatentPanel(QWidget):
         row.addWidget(self.psi)
         form.addRow("Truncation ψ", row)
         self.psi_slider.valueChanged.connect(lambda v: self.psi.setValue(v / 100))
-        self.psi_slider.sliderReleased.connect(explorer.end_gesture)
+        self.psi_slider.sliderReleased.connect(latent.end_gesture)
         self.psi.valueChanged.connect(self._psi_changed)
 
         self.cutoff = quiet(QuietSpinBox())
@@ -76,7 +77,7 @@ class LatentPanel(QWidget):
         self.cutoff.setSpecialValueText("all layers")
         self.cutoff.setToolTip(TIPS["cutoff"])
         form.addRow("Truncation cutoff", self.cutoff)
-        self.cutoff.valueChanged.connect(lambda v: explorer.change(truncation_cutoff=int(v) or None))
+        self.cutoff.valueChanged.connect(lambda v: latent.change(truncation_cutoff=int(v) or None))
 
         self.noise_mode = quiet(QuietComboBox())
         self.noise_mode.addItems(["const", "random", "none"])
@@ -89,8 +90,8 @@ class LatentPanel(QWidget):
         row.addWidget(self.noise_mode, 1)
         row.addWidget(self.noise_seed)
         form.addRow("Noise (mode, seed)", row)
-        self.noise_mode.currentTextChanged.connect(lambda t: explorer.change(noise_mode=t))
-        self.noise_seed.valueChanged.connect(lambda v: explorer.change(noise_seed=int(v)))
+        self.noise_mode.currentTextChanged.connect(lambda t: latent.change(noise_mode=t))
+        self.noise_seed.valueChanged.connect(lambda v: latent.change(noise_seed=int(v)))
 
         # StyleGAN3: move the image (the synthesis input's transform).
         self.translate_x, self.translate_y, self.rotate = (quiet(QuietDoubleSpinBox()) for _ in range(3))
@@ -106,19 +107,32 @@ class LatentPanel(QWidget):
         row.addWidget(self.translate_y)
         row.addWidget(self.rotate)
         form.addRow("Move (x, y, angle)", row)
+
+        # The edits in force, always visible: an edit made in any tab shows here until it is reset.
+        self.edits = QLabel("no edits")
+        self.edits.setWordWrap(True)
+        self.edits.setToolTip("Every edit applied to the image: z and w sliders, directions, library sliders, "
+                              "style mixing")
+        self.reset_edits_btn = QPushButton("Reset edits")
+        self.reset_edits_btn.setToolTip("Remove every edit (one undo step): the image of the seed or latent alone")
+        self.reset_edits_btn.clicked.connect(lambda: latent.reset_edits())
+        row = QHBoxLayout()
+        row.addWidget(self.edits, 1)
+        row.addWidget(self.reset_edits_btn)
+        form.addRow("Edits", row)
         self.setEnabled(False)
-        subscribe(self, explorer.events.state_changed, self.show_state)
-        subscribe(self, explorer.events.model_opened, self._model_opened)
+        subscribe(self, latent.events.changed, self.show_state)
+        subscribe(self, viewer.events.model_opened, self._model_opened)
 
     def _transform_changed(self, key):
         transform = (self.translate_x.value(), self.translate_y.value(), self.rotate.value())
-        self.explorer.change(transform=transform)
+        self.latent.change(transform=transform)
 
     def _psi_changed(self, value):
         self.psi_slider.blockSignals(True)
         self.psi_slider.setValue(round(value * 100))
         self.psi_slider.blockSignals(False)
-        self.explorer.change("psi" if self.psi_slider.isSliderDown() else None, truncation_psi=float(value))
+        self.latent.change("psi" if self.psi_slider.isSliderDown() else None, truncation_psi=float(value))
 
     def _model_opened(self, info):
         latent = not info.is_translation
@@ -147,7 +161,15 @@ class LatentPanel(QWidget):
             self.psi.setToolTip(TIPS["psi"] + ". Without a mapping network, ψ scales z toward 0")
 
     def show_state(self, state):
-        """Reflect a state (after undo, a bookmark...) without emitting changes."""
+        """Reflect a state (after undo, a bookmark, a map point...) without emitting changes."""
+        from gan_explorer.core.explorer.latent import edits_of
+
+        edits = edits_of(state)
+        self.edits.setText(", ".join(e.label for e in edits[:6]) + (f" and {len(edits) - 6} more" if len(edits) > 6
+                                                                     else "") if edits else "no edits")
+        self.reset_edits_btn.setEnabled(bool(edits))
+        self.seed.setToolTip(TIPS["seed"] + (". The image is an explicit latent now (a picture, a map point, a "
+                                             "child): a seed replaces it" if state.ws else ""))
         for widget, value in ((self.seed, state.seed), (self.psi, state.truncation_psi),
                               (self.cutoff, state.truncation_cutoff or 0), (self.noise_seed, state.noise_seed),
                               (self.psi_slider, round(state.truncation_psi * 100))):

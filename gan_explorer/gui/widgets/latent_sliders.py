@@ -1,4 +1,4 @@
-"""The Z, W and Directions tabs: slider banks that forward moves to the explorer."""
+"""The Z, W and Directions tabs: slider banks that show the latent model's edits and forward moves."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from gan_explorer.core.explorer.requests import RenderBatch
-from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.core.explorer.jobs import RenderBatch
+from gan_explorer.gui.session_bridge import follow, subscribe
 from gan_explorer.gui.widgets.image_view import array_to_qimage
 from gan_explorer.gui.widgets.slider_bank import LayerRange, SliderBank
 
@@ -20,9 +20,9 @@ PREVIEW_STRENGTHS = (-2.0, 0.0, 2.0)
 class ZPanel(QWidget):
     """Raw z dimensions. The readout shows z's value (the seed's value plus the edit)."""
 
-    def __init__(self, explorer, parent=None):
+    def __init__(self, latent, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
+        self.latent, self.viewer = latent, viewer
         self.base_z: np.ndarray | None = None
         layout = QVBoxLayout(self)
         hint = QLabel("Z: the random input. Each slider moves one dimension of z (in units of σ = 1, z's "
@@ -32,11 +32,11 @@ class ZPanel(QWidget):
         self.bank = SliderBank(value_label=self._label)
         self.bank.setToolTip("Z is the input noise vector; the mapping network turns it into w")
         layout.addWidget(self.bank, 1)
-        self.bank.sigValueChanged.connect(explorer.set_z)
-        self.bank.sigReleased.connect(explorer.end_gesture)
-        self.bank.sigReset.connect(lambda: explorer.change(z_edits=()))
-        subscribe(self, explorer.events.model_opened, self._model_opened)
-        subscribe(self, explorer.events.state_changed, self._state_changed)
+        self.bank.sigValueChanged.connect(latent.set_z)
+        self.bank.sigReleased.connect(latent.end_gesture)
+        self.bank.sigReset.connect(lambda: latent.change(z_edits=()))
+        subscribe(self, viewer.events.model_opened, self._model_opened)
+        subscribe(self, latent.events.changed, self._state_changed)
 
     def _label(self, item, value):
         if self.base_z is None or item >= len(self.base_z):
@@ -46,10 +46,10 @@ class ZPanel(QWidget):
     def _model_opened(self, info):
         if not info.is_translation:
             self.bank.set_items([f"z[{i}]" for i in range(info.z_dim)])
-        self._state_changed(self.explorer.state)
+        self._state_changed(self.latent.state)
 
     def _state_changed(self, state):
-        info = self.explorer.info
+        info = self.viewer.info
         if info is not None and not info.is_translation:
             if state.z:
                 self.base_z = np.asarray(state.z, dtype=np.float64)
@@ -63,9 +63,9 @@ class ZPanel(QWidget):
 class WPanel(QWidget):
     """Raw w dimensions over a layer range, in units of the real spread of sampled w."""
 
-    def __init__(self, explorer, parent=None):
+    def __init__(self, latent, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
+        self.latent = latent
         layout = QVBoxLayout(self)
         hint = QLabel("W: the mapping network's output. Each slider moves one dimension of w, in units of its "
                       "own σ (measured from 2000 sampled w when the model opened), over the chosen layers (W+).")
@@ -75,11 +75,11 @@ class WPanel(QWidget):
         layout.addWidget(self.range)
         self.bank = SliderBank()
         layout.addWidget(self.bank, 1)
-        self.bank.sigValueChanged.connect(lambda dim, v: explorer.set_w(dim, v, self.range.value()))
-        self.bank.sigReleased.connect(explorer.end_gesture)
-        self.bank.sigReset.connect(lambda: explorer.clear_offsets("w:"))
-        subscribe(self, explorer.events.model_opened, self._model_opened)
-        subscribe(self, explorer.events.state_changed, lambda _s: self.bank.set_values(explorer.w_values()))
+        self.bank.sigValueChanged.connect(lambda dim, v: latent.set_w(dim, v, self.range.value()))
+        self.bank.sigReleased.connect(latent.end_gesture)
+        self.bank.sigReset.connect(lambda: latent.clear_offsets("w:"))
+        subscribe(self, viewer.events.model_opened, self._model_opened)
+        subscribe(self, latent.events.changed, lambda _s: self.bank.set_values(latent.w_values()))
 
     def _model_opened(self, info):
         if info.is_translation:
@@ -93,9 +93,10 @@ class WPanel(QWidget):
 class DirectionsPanel(QWidget):
     """Directions found by PCA (GANSpace) or SeFa, with a preview strip per visible slider."""
 
-    def __init__(self, explorer, parent=None):
+    def __init__(self, directions, latent, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
+        self.directions, self.latent, self.viewer = directions, latent, viewer
+        self.previewing = None  # the preview strips' job
         self._preview_rows: list[int] = []
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -137,14 +138,12 @@ class DirectionsPanel(QWidget):
         layout.addLayout(row)
         self.bank = SliderBank()
         layout.addWidget(self.bank, 1)
-        self.bank.sigValueChanged.connect(lambda i, v: explorer.set_direction(i, v, self.range.value()))
-        self.bank.sigReleased.connect(explorer.end_gesture)
-        self.bank.sigReset.connect(lambda: explorer.clear_offsets("d:"))
-        subscribe(self, explorer.events.model_opened, self._model_opened)
-        subscribe(self, explorer.events.directions_changed, self._directions_changed)
-        subscribe(self, explorer.events.state_changed, lambda _s: self.bank.set_values(explorer.direction_values()))
-        self.jobs = JobTracker(self, explorer, ["direction_previews"], on_finished=self._previews_done)
-        subscribe(self, explorer.events.job_finished, self._directions_job_finished)
+        self.bank.sigValueChanged.connect(lambda i, v: directions.set_value(i, v, self.range.value()))
+        self.bank.sigReleased.connect(latent.end_gesture)
+        self.bank.sigReset.connect(lambda: latent.clear_offsets("d:"))
+        subscribe(self, viewer.events.model_opened, self._model_opened)
+        subscribe(self, directions.events.found, self._directions_changed)
+        subscribe(self, latent.events.changed, lambda _s: self.bank.set_values(directions.values()))
 
     def _model_opened(self, info):
         if not info.is_translation:
@@ -155,16 +154,16 @@ class DirectionsPanel(QWidget):
                 self.method.setCurrentIndex(0)
 
     def find(self):
-        if self.explorer.info is None:
-            return
+        if self.viewer.info is None:
+            return None
         self.find_btn.setEnabled(False)
-        self.explorer.find_directions(self.method.currentData())
+        return self.directions.find(self.method.currentData())
 
     def save_direction(self, index: int, name: str):
-        return self.explorer.save_found_direction(index, name, self.range.value(), self.save_strength.value())
+        return self.directions.save_found(index, name, self.range.value(), self.save_strength.value())
 
     def _save_dialog(self):
-        d = self.explorer.directions
+        d = self.directions.found
         if d is None:
             return
         index = self.save_index.value()
@@ -182,28 +181,22 @@ class DirectionsPanel(QWidget):
 
     def preview(self):
         """A strip of three small images per visible direction: the current image pushed by -2, 0, +2 sigma."""
-        d = self.explorer.directions
-        if d is None:
-            return
-        start, end = self.range.value()
-        states, rows = [], self.bank.visible_items()
-        for item in rows:
-            for amount in PREVIEW_STRENGTHS:
-                states.append(self.explorer.state.with_w_offset(
-                    f"d:{item}", start, end, direction=d.directions[item], amount=amount * float(d.sigma[item])))
+        if self.directions.found is None:
+            return None
+        rows = self.bank.visible_items()
+        states = [self.directions.offset_state(item, amount, self.range.value())
+                  for item in rows for amount in PREVIEW_STRENGTHS]
         self.preview_btn.setEnabled(False)
         self._preview_rows = rows
-        return self.explorer.run_job(RenderBatch(purpose="direction_previews", states=tuple(states)))
+        self.previewing = follow(self, self.viewer.submit(RenderBatch(states=tuple(states))),
+                                 on_done=self._previews_done)
+        return self.previewing
 
-    def _directions_job_finished(self, result):
-        if result.purpose == "directions":
-            self.find_btn.setEnabled(True)
-
-    def _previews_done(self, result):
-        self.preview_btn.setEnabled(self.explorer.directions is not None)
-        if result.error or result.cancelled:
+    def _previews_done(self, handle):
+        self.preview_btn.setEnabled(self.directions.found is not None)
+        if not handle.ok:
             return
-        images = result.images
+        images = handle.result.images
         visible = self.bank.visible_items()
         for k, item in enumerate(self._preview_rows):
             if item not in visible:

@@ -6,17 +6,14 @@ from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
-from gan_explorer.core.errors import GanExplorerError
-from gan_explorer.core.explorer.requests import RenderBatch
-from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.gui.session_bridge import subscribe
 from gan_explorer.gui.widgets.slider_bank import SliderBank
 
 
 class LibraryPanel(QWidget):
-    def __init__(self, explorer, parent=None):
+    def __init__(self, directions, latent, bookmarks, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
-        self._pending_name = ""
+        self.directions, self.latent, self.bookmarks = directions, latent, bookmarks
         layout = QVBoxLayout(self)
         hint = QLabel("Named directions you kept for this model (Directions tab: 'Save to library', or the "
                       "difference between two bookmarks below). Each slider moves in units of its σ.")
@@ -47,20 +44,19 @@ class LibraryPanel(QWidget):
         self.import_btn.clicked.connect(self._import_dialog)
         self.export_btn.clicked.connect(self._export_dialog)
         self.bank.sigValueChanged.connect(self._slider)
-        self.bank.sigReleased.connect(explorer.end_gesture)
-        self.bank.sigReset.connect(lambda: explorer.clear_offsets("lib:"))
-        self.jobs = JobTracker(self, explorer, ["bookmark_direction"], on_finished=self._bookmark_ws)
-        subscribe(self, explorer.events.library_changed, self._library_changed)
-        subscribe(self, explorer.events.bookmarks_changed, lambda _v: self._bookmarks_changed())
-        subscribe(self, explorer.events.state_changed, lambda _s: self._show_values())
+        self.bank.sigReleased.connect(latent.end_gesture)
+        self.bank.sigReset.connect(lambda: latent.clear_offsets("lib:"))
+        subscribe(self, directions.events.library_changed, self._library_changed)
+        subscribe(self, bookmarks.events.changed, lambda _v: self._bookmarks_changed())
+        subscribe(self, latent.events.changed, lambda _s: self._show_values())
         self._library_changed(None)
 
     def _names(self) -> list[str]:
-        library = self.explorer.library
+        library = self.directions.library
         return library.names() if library is not None else []
 
     def _library_changed(self, _library):
-        library = self.explorer.library
+        library = self.directions.library
         names = self._names()
         tips = [f"{d.name}: {d.source or 'named by you'}, layers {d.layer_start}-"
                 f"{'last' if d.layer_end < 0 else d.layer_end}, σ = {d.sigma:.3f}"
@@ -72,17 +68,16 @@ class LibraryPanel(QWidget):
         self.import_btn.setEnabled(library is not None)
 
     def _show_values(self):
-        values = self.explorer.library_values()
+        values = self.directions.library_values()
         self.bank.set_values({i: values[n] for i, n in enumerate(self._names()) if n in values})
 
     def _slider(self, index, value):
         names = self._names()
         if index < len(names):
-            self.explorer.set_library_direction(names[index], value)
+            self.directions.set_library_value(names[index], value)
 
     def _bookmarks_changed(self):
-        bookmarks = self.explorer.bookmarks
-        names = [bookmarks.name(i) for i in range(len(bookmarks.items))] if bookmarks else []
+        names = [self.bookmarks.name(i) for i in range(len(self.bookmarks))]
         for combo in (self.bookmark_a, self.bookmark_b):
             combo.clear()
             combo.addItems(names)
@@ -92,50 +87,29 @@ class LibraryPanel(QWidget):
 
     def direction_from_bookmarks(self, a: int, b: int, name: str):
         """Render bookmarks a and b for their ws (on the worker), then save the direction a -> b."""
-        bookmarks = self.explorer.bookmarks
-        self._pending_name = name
-        return self.explorer.run_job(RenderBatch(purpose="bookmark_direction",
-                                                 states=(bookmarks.state(a), bookmarks.state(b))))
+        return self.directions.save_between(self.bookmarks.state(a), self.bookmarks.state(b), name)
 
     def _from_bookmarks_dialog(self):
         a, b = self.bookmark_a.currentIndex(), self.bookmark_b.currentIndex()
         if a < 0 or b < 0 or a == b:
-            self.explorer.events.message.emit("Pick two different bookmarks")
+            self.directions.events.message.emit("Pick two different bookmarks")
             return
         name, ok = QInputDialog.getText(self, "Name the direction", "Name:",
                                         text=f"{self.bookmark_a.currentText()} → {self.bookmark_b.currentText()}")
         if ok and name.strip():
             self.direction_from_bookmarks(a, b, name.strip())
 
-    def _bookmark_ws(self, result):
-        from gan_explorer.core.latent.library import difference_direction
-
-        if result.error or result.cancelled or len(result.value or []) != 2:
-            return
-        try:
-            vector, sigma = difference_direction(result.value[0], result.value[1], self.explorer.info.w_std)
-        except GanExplorerError as exc:
-            self.explorer.events.message.emit(str(exc))
-            return
-        self.explorer.save_direction(self._pending_name, vector, sigma, (0, -1), 1.0, "bookmarks A → B")
-
     def _remove_dialog(self):
         name, ok = QInputDialog.getItem(self, "Remove a direction", "Direction:", self._names(), 0, False)
         if ok and name:
-            self.explorer.remove_direction(name)
+            self.directions.remove(name)
 
     def _import_dialog(self):
         path, _ = QFileDialog.getOpenFileName(self, "Import directions", "", "Direction library (*.json)")
         if path:
-            try:
-                names = self.explorer.library.import_file(path)
-            except GanExplorerError as exc:
-                self.explorer.events.message.emit(str(exc))
-                return
-            self.explorer.events.library_changed.emit(self.explorer.library)
-            self.explorer.events.message.emit(f"Imported {len(names)} direction(s)")
+            self.directions.import_file(path)
 
     def _export_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, "Export directions", "directions.json", "JSON (*.json)")
         if path:
-            self.explorer.library.export(path)
+            self.directions.export_file(path)

@@ -12,18 +12,16 @@ from PySide6.QtWidgets import (
 
 from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.explorer.conditions import describe_condition, factor_range, parse_condition_list
-from gan_explorer.core.explorer.requests import RenderBatch
-from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.gui.session_bridge import follow, subscribe
 from gan_explorer.gui.widgets.image_grid import ImageGrid
 
 MAX_SEEDS = 8  # per side: a grid a person can read
 
 
 class MixingPanel(QWidget):
-    def __init__(self, explorer, parent=None):
+    def __init__(self, mixing, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
-        self.jobs = JobTracker(self, explorer, ["mix"], self._job_progress, self._job_finished)
+        self.mixing, self.viewer = mixing, viewer
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.rows = QLineEdit("1,2,3")
@@ -71,7 +69,7 @@ class MixingPanel(QWidget):
         self.col_conditions: list[tuple] | None = None  # columns of conditions instead of seeds
         self.grid_layers: list[int] = []
         self.info = None
-        subscribe(self, explorer.events.model_opened, self._model_opened)
+        subscribe(self, viewer.events.model_opened, self._model_opened)
 
     def _model_opened(self, info):
         if info.is_translation:
@@ -130,32 +128,6 @@ class MixingPanel(QWidget):
     def layers(self) -> list[int]:
         return [i for i, box in enumerate(self.checks) if box.isChecked()]
 
-    def _cell_state(self, r: int, c: int):
-        """The state of grid cell (r, c). Seeds: row 0 and column 0 are the column and row seeds'
-        own images, cells are 1-based. Conditions: no header images; cell (r, c) is row seed r under
-        column condition c."""
-        base = self.explorer.state.base
-        layers = tuple(self.grid_layers)
-        if self.col_conditions is None:
-            if r == 0:
-                return base(seed=self.col_seeds[c - 1])
-            if c == 0:
-                return base(seed=self.row_seeds[r - 1])
-            return base(seed=self.row_seeds[r - 1], mix_seed=self.col_seeds[c - 1], mix_layers=layers)
-        seed, condition = self.row_seeds[r], self.col_conditions[c]
-        if len(layers) == self.explorer.info.num_ws:
-            return base(seed=seed, condition=condition)
-        return base(seed=seed, mix_seed=seed, mix_layers=layers, mix_condition=condition)
-
-    def states(self):
-        """In grid order (see cell_of): seeds: column headers, row headers, then the cells row by
-        row; conditions: the cells row by row."""
-        nr, nc = len(self.row_seeds), self.column_count()
-        if self.col_conditions is not None:
-            return [self._cell_state(r, c) for r in range(nr) for c in range(nc)]
-        return ([self._cell_state(0, c) for c in range(1, nc + 1)] + [self._cell_state(r, 0) for r in range(1, nr + 1)]
-                + [self._cell_state(r, c) for r in range(1, nr + 1) for c in range(1, nc + 1)])
-
     def column_count(self) -> int:
         return len(self.col_seeds) if self.col_conditions is None else len(self.col_conditions)
 
@@ -183,30 +155,23 @@ class MixingPanel(QWidget):
         else:
             self.grid.set_shape(len(rows), len(conditions), [f"seed {s}" for s in rows], headers)
         self.render_btn.setEnabled(False)
-        return self.explorer.run_job(RenderBatch(purpose="mix", states=tuple(self.states())))
+        handle = self.mixing.render(rows, cols, self.grid_layers, conditions)
+        return follow(self, handle, self._job_progress, self._job_finished)
 
     def cell_of(self, index: int) -> tuple[int, int]:
-        nc = self.column_count()
-        if self.col_conditions is not None:
-            return divmod(index, nc)
-        nr = len(self.row_seeds)
-        if index < nc:
-            return 0, index + 1
-        if index < nc + nr:
-            return index - nc + 1, 0
-        r, c = divmod(index - nc - nr, nc)
-        return r + 1, c + 1
+        return self.mixing.grid.cells()[index]
 
     def _job_progress(self, progress):
         if progress.preview is not None:
             self.grid.set_cell(*self.cell_of(progress.done - 1), progress.preview)
 
-    def _job_finished(self, result):
+    def _job_finished(self, handle):
         self.render_btn.setEnabled(True)
-        if result.error:
-            self.error.setText(result.error)
+        if handle.error:
+            self.error.setText(handle.error)
+        if not handle.ok:
             return
-        for i, image in enumerate(result.images):
+        for i, image in enumerate(handle.result.images):
             self.grid.set_cell(*self.cell_of(i), image)
 
     def _tooltip(self, r, c):
@@ -225,6 +190,5 @@ class MixingPanel(QWidget):
                 "(click to open)")
 
     def _cell_clicked(self, r, c):
-        if not self.row_seeds or (self.col_conditions is None and r == 0 and c == 0):
-            return
-        self.explorer.set_state(self._cell_state(r, c))
+        if self.row_seeds:
+            self.mixing.open_cell(r, c)

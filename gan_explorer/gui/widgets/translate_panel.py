@@ -11,29 +11,18 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from gan_explorer.core.explorer.requests import Call, TranslatePicture, TranslateSample
-from gan_explorer.gui.session_bridge import JobTracker, subscribe
+from gan_explorer.core.explorer.pictures import PICTURE_SUFFIXES  # noqa: F401  (the window's drop test)
+from gan_explorer.gui.session_bridge import follow, subscribe
 from gan_explorer.gui.widgets.image_view import array_to_qimage
 
-
-def _projection_job(model, context, picture, space, steps, loss, crop=None):
-    """A job: project a picture (path or HWC array) into the model; previews go to the progress."""
-    from gan_explorer.core.latent.projection import project
-
-    def progress(step, total, loss_value, preview):
-        context.progress(step, total, f"loss {loss_value:.4g}", preview)
-
-    return project(model, picture, space=space, steps=steps, loss=loss, crop=crop, progress=progress,
-                   should_stop=context.check)
-
 PICTURE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp)"
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 class TranslatePanel(QWidget):
-    def __init__(self, explorer, parent=None):
+    def __init__(self, pictures, viewer, parent=None):
         super().__init__(parent)
-        self.explorer = explorer
+        self.pictures, self.viewer = pictures, viewer
+        self.projecting = None
         layout = QVBoxLayout(self)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
@@ -83,7 +72,7 @@ class TranslatePanel(QWidget):
         self.project_btn.clicked.connect(self._project_dialog)
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setEnabled(False)
-        self.cancel_btn.clicked.connect(lambda: explorer.cancel_jobs("projection"))
+        self.cancel_btn.clicked.connect(self.cancel)
         row.addWidget(self.project_btn)
         row.addWidget(self.cancel_btn)
         box.addLayout(row)
@@ -95,8 +84,7 @@ class TranslatePanel(QWidget):
         box.addWidget(self.target)
         layout.addWidget(self.project_box)
         layout.addStretch(1)
-        self.jobs = JobTracker(self, explorer, ["projection"], self._projection_progress, self._projection_done)
-        subscribe(self, explorer.events.model_opened, self._model_opened)
+        subscribe(self, viewer.events.model_opened, self._model_opened)
 
     def _model_opened(self, info):
         translation = info.is_translation
@@ -113,6 +101,9 @@ class TranslatePanel(QWidget):
                               "like it is found by optimisation and becomes the current image.")
         self.project_box.setVisible(not translation)
         self.target.clear()
+        self.progress.setValue(0)  # no stale bar from the previous model
+        self.project_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
         space_z = self.space.findData("z")
         self.space.model().item(space_z).setEnabled(not info.can("has_mapping") or info.family == "stylegan")
         if not info.can("has_mapping"):
@@ -125,14 +116,13 @@ class TranslatePanel(QWidget):
 
     def use_picture(self, picture):
         """Translate (CycleGAN) or encode (VAE / autoencoder) a picture path or HWC array."""
-        info = self.explorer.info
+        info = self.viewer.info
         if info is None:
             return None
         if info.is_translation:
-            return self.explorer.run_job(TranslatePicture(purpose="translate", picture=picture,
-                                                          direction=self.direction.currentData()))
+            return self.pictures.translate(picture, self.direction.currentData())
         if info.can("has_encoder"):
-            return self.explorer.encode_picture(picture)
+            return self.pictures.encode(picture)
         return self.project(picture)
 
     def _project_dialog(self):
@@ -150,9 +140,14 @@ class TranslatePanel(QWidget):
         self.project_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.progress.setValue(0)
-        return self.explorer.run_job(Call(purpose="projection", function=_projection_job, kwargs=(
-            ("picture", picture), ("space", self.space.currentData()), ("steps", self.steps.value()),
-            ("loss", self.loss.currentData()), ("crop", crop))))
+        handle = self.pictures.project(picture, self.space.currentData(), self.steps.value(), self.loss.currentData(),
+                                       crop)
+        self.projecting = follow(self, handle, self._projection_progress, self._projection_done)
+        return self.projecting
+
+    def cancel(self):
+        if self.projecting is not None:
+            self.projecting.cancel()
 
     def ask_crop(self, picture, dialog_factory=None):
         """The crop box the user chooses over the picture, or None (cancelled, or unreadable: one line)."""
@@ -162,7 +157,7 @@ class TranslatePanel(QWidget):
         try:
             dialog = (dialog_factory or CropDialog)(picture, self)
         except GanExplorerError as exc:
-            self.explorer.events.message.emit(str(exc))
+            self.viewer.events.message.emit(str(exc))
             return None
         if dialog.exec() != QDialog.Accepted:
             return None
@@ -171,28 +166,18 @@ class TranslatePanel(QWidget):
     def _projection_progress(self, progress):
         self.progress.setMaximum(progress.total)
         self.progress.setValue(progress.done)
-        if progress.preview is not None:
-            self.explorer.show_frame(progress.preview)  # the reconstruction so far, live
 
-    def _projection_done(self, result):
+    def _projection_done(self, handle):
+        self.projecting = None
         self.project_btn.setEnabled(True)
         self.cancel_btn.setEnabled(False)
-        if result.error or result.cancelled:
+        if not handle.ok:
             return
-        projection = result.value
+        projection = handle.result
         self.last_projection = projection
         target = np.ascontiguousarray(np.concatenate([projection.target[0], projection.images[0]], axis=1))
         self.target.setPixmap(QPixmap.fromImage(array_to_qimage(target)).scaledToHeight(96, Qt.SmoothTransformation))
-        self.explorer.change(ws=tuple(map(tuple, projection.ws[0].tolist())))
-        self.explorer.events.message.emit(f"Projected into {projection.space.upper()}: {projection.psnr[0]:.1f} dB "
-                                          f"in {projection.steps} steps")
 
     def translate_training_sample(self, index: int | None = None):
-        info = self.explorer.info
-        direction = self.direction.currentData()
-        spec = (info.provenance if info else {}).get("data" if direction == "AB" else "data_b")
-        if not spec:
-            self.explorer.events.message.emit("This model does not say which data it was trained on: open a picture")
-            return None
         index = random.randrange(10**6) if index is None else index
-        return self.explorer.run_job(TranslateSample(purpose="translate", data=spec, direction=direction, index=index))
+        return self.pictures.translate_sample(self.direction.currentData(), index)

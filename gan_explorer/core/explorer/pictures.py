@@ -1,0 +1,144 @@
+"""Pictures in and out of the explorer (no Qt): encode, project or translate a picture; save the
+image or the latent; open an exported PNG or a saved latent back.
+
+A picture that becomes the latent (encoded, projected, a loaded latent) replaces the state: its ws
+are the image, with no earlier edit applied on top of it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.explorer.events import EventGroup
+from gan_explorer.core.explorer.handles import JobHandle
+from gan_explorer.core.explorer.jobs import EncodePicture, ProjectPicture, SaveImage, TranslatePicture, TranslateSample
+from gan_explorer.core.explorer.latent import LatentModel
+
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+LATENT_SUFFIXES = (".npy", ".json")
+
+
+class PicturesModel:
+    """See the module docstring. `last_projection` is the latest projection's result."""
+
+    def __init__(self, viewer, latent: LatentModel):
+        self.viewer = viewer
+        self.latent = latent
+        self.events = EventGroup("projected", "translated", "message")
+        self.last_projection = None
+        self.projecting: JobHandle | None = None
+
+    # --- pictures into the latent ------------------------------------------------------------------
+    def encode(self, picture) -> JobHandle:
+        """A VAE / autoencoder's latent of a picture (path or HWC array) becomes the image."""
+        handle = self.viewer.submit(EncodePicture(picture=picture))
+        handle.on_done(lambda h: self.latent.replace_latent(h.result.ws) if h.ok else None)
+        return handle
+
+    def project(self, picture, space: str = "w+", steps: int = 300, loss: str = "auto", crop=None) -> JobHandle:
+        """Optimise the latent whose image looks like `picture`; it becomes the image when done. The
+        reconstruction so far is shown while it runs."""
+        self.projecting = self.viewer.submit(ProjectPicture(picture=picture, space=space, steps=int(steps),
+                                                            loss=loss, crop=tuple(crop) if crop else None))
+        self.projecting.on_progress(lambda p: self.viewer.show_frame(p.preview) if p.preview is not None else None)
+        self.projecting.on_done(self._projected)
+        return self.projecting
+
+    def _projected(self, handle: JobHandle):
+        if handle is self.projecting:
+            self.projecting = None
+        if not handle.ok:
+            return
+        projection = handle.result
+        self.last_projection = projection
+        self.latent.replace_latent(projection.ws[0])
+        self.events.message.emit(f"Projected into {projection.space.upper()}: {projection.psnr[0]:.1f} dB "
+                                 f"in {projection.steps} steps")
+        self.events.projected.emit(projection)
+
+    def translate(self, picture, direction: str = "AB") -> JobHandle:
+        handle = self.viewer.submit(TranslatePicture(picture=picture, direction=direction))
+        handle.on_done(self._translated)
+        return handle
+
+    def translate_sample(self, direction: str = "AB", index: int = 0) -> JobHandle | None:
+        info = self.viewer.info
+        spec = (info.provenance if info else {}).get("data" if direction == "AB" else "data_b")
+        if not spec:
+            self.events.message.emit("This model does not say which data it was trained on: open a picture")
+            return None
+        handle = self.viewer.submit(TranslateSample(data=spec, direction=direction, index=int(index)))
+        handle.on_done(self._translated)
+        return handle
+
+    def _translated(self, handle: JobHandle):
+        if handle.ok:
+            self.viewer.show_frame(np.concatenate([handle.result.source, handle.result.translated], axis=1))
+            self.events.translated.emit(handle.result)
+
+    # --- exported pictures and latent files back in ----------------------------------------------------
+    def restore(self, path) -> bool:
+        """A PNG this app exported: restore the state it was made from (True), or say which model it
+        needs (True). False when the picture carries no provenance (an ordinary picture)."""
+        from gan_explorer.core.explorer.provenance import read_picture_provenance
+
+        name = Path(str(path)).name
+        try:
+            provenance = read_picture_provenance(path)
+        except GanExplorerError as exc:
+            self.events.message.emit(str(exc))
+            return True
+        if provenance is None:
+            return False
+        info = self.viewer.info
+        if info is None or not provenance.made_with(info.content_hash):
+            self.events.message.emit(f"{name} was made with {provenance.model_name or 'another model'}"
+                                     f" (sha256 {provenance.model_hash[:12]}…): open that model, then open it again")
+            return True
+        self.latent.set_state(provenance.state)
+        self.events.message.emit(f"Restored the latent of {name}")
+        return True
+
+    def open_latent(self, path) -> bool:
+        """A saved latent (.npy / .json, or an exported PNG's ws) becomes the image; False with one line
+        when it cannot (wrong shape, unreadable)."""
+        from gan_explorer.core.latent.files import load_latent
+
+        info = self.viewer.info
+        if not self.viewer.explorable:
+            return False
+        try:
+            ws = load_latent(path, info.num_ws, info.w_dim)
+        except GanExplorerError as exc:
+            self.events.message.emit(str(exc))
+            return False
+        if len(ws) > 1:
+            self.events.message.emit(f"{Path(str(path)).name} holds {len(ws)} latents: the first is shown")
+        self.latent.replace_latent(ws[0].numpy())
+        self.events.message.emit(f"Opened the latent {Path(str(path)).name}")
+        return True
+
+    # --- out ---------------------------------------------------------------------------------------
+    def save_image(self, path, scale: int = 1) -> JobHandle | None:
+        """The current image as a PNG carrying its provenance, upscaled `scale` times (Lanczos, said in
+        the metadata); written on the worker, so a large upscale never blocks the window."""
+        if not self.viewer.explorable:
+            return None
+        info = self.viewer.info
+        return self.viewer.submit(SaveImage(path=str(path), state=self.latent.state, scale=int(scale),
+                                            model_name=self.viewer.model_name, content_hash=info.content_hash))
+
+    def save_latent(self, path):
+        """The ws of the image shown (.npy, or .json with the seed and model name)."""
+        import torch
+
+        from gan_explorer.core.latent.files import save_latent
+
+        ws = self.viewer.current_ws
+        if ws is None:
+            raise GanExplorerError("no image is shown yet: nothing to save")
+        save_latent(path, torch.from_numpy(np.asarray(ws, np.float32)[None]), seed=self.latent.state.seed,
+                    model=self.viewer.model_name)
