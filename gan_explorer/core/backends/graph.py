@@ -4,13 +4,13 @@ The synthesis is exported in its activation-scaling form (styles scale the input
 one convolution with the shared kernel, demodulation coefficients scale the outputs), which
 an exporter can write with constant kernels; the per-layer noise images are graph inputs, so
 'const', 'none' and 'random' (drawn in eager's order from the same generator) all match eager.
-Graphs are cached per model content hash in the user's cache folder.
+Graphs are cached in the user's cache folder, per model identity (core/io/identity.py), graph
+format and app version; a folder an earlier version named by its own hash is found and renamed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 import gan_explorer
+from gan_explorer.core.io.identity import find_or_migrate, identity_key, legacy_graph_key, model_identity
 from gan_explorer.core.models import stylegan as stylegan_module
 
 GRAPH_FORMAT = 1  # bump when the exported graph changes, so stale cached graphs are not reused
@@ -41,14 +42,20 @@ def cache_dir() -> Path:
     return Path(base) / "gan_explorer"
 
 
-def model_content_hash(model) -> str:
-    """sha256 of the family, config, every state tensor and the graph format: what the graph depends on."""
-    digest = hashlib.sha256()
-    digest.update(f"{model.family}|{model.config.to_json()}|{GRAPH_FORMAT}|{gan_explorer.__version__}".encode())
-    for key, tensor in sorted(model.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
-    return digest.hexdigest()
+def graph_key(model) -> str:
+    """The name of `model`'s graph folder: what the graphs depend on, its identity (weights and
+    config), the graph format and the app's version (an exporter or importer change comes with one)."""
+    return f"{identity_key(model_identity(model))}-g{GRAPH_FORMAT}-{gan_explorer.__version__}"
+
+
+model_content_hash = graph_key  # the name backends exports (before #25, a hash of its own)
+
+
+def _legacy_folders(model, graphs: Path):
+    """The folder an earlier version cached this model's graphs in; only hashed for where a folder
+    with such a name (64 hex digits) is there at all."""
+    if graphs.is_dir() and any(len(p.name) == 64 and p.is_dir() for p in graphs.iterdir()):
+        yield graphs / legacy_graph_key(model, GRAPH_FORMAT)
 
 
 def engine_available(engine: str) -> bool:
@@ -149,7 +156,9 @@ def export_graphs(model, folder: Path) -> dict:
 def cached_graphs(model, root: Path | None = None) -> Path:
     """The folder with this model's exported graphs, exporting them the first time."""
     _check_exportable(model)
-    folder = Path(root or cache_dir()) / "graphs" / model_content_hash(model)
+    graphs = Path(root or cache_dir()) / "graphs"
+    folder = graphs / graph_key(model)
+    folder = find_or_migrate(folder, _legacy_folders(model, graphs)) or folder
     if not ((folder / "graph.json").is_file() and (folder / "synthesis.onnx").is_file()
             and (folder / "mapping.onnx").is_file()):
         export_graphs(model, folder)

@@ -6,16 +6,17 @@ encoder sees the whole space a user might land in), render the image, and learn 
 losses; here the pairs cost nothing and the truth is known, so a loss on ws suffices). The
 guess starts `project`, which then needs far fewer steps (measured: see the README).
 
-An encoder belongs to one model: its file records the model's content hash (family, the config's
-fields that differ from their defaults, and every tensor) and is saved beside the model as ``<model stem>.encoder-<hash16>.safetensors``
-(or under the app's data folder where the model's folder is read-only); `find_encoder` finds it
-only for that exact model.
+An encoder belongs to one model: it is saved beside the model as ``<model stem>.encoder-<identity
+key>.safetensors`` (core/io/identity.py: the model file's sha256, or for a model made in memory a
+hash of its family, config and tensors), or under the app's data folder where the model's folder
+is read-only, and records the hash of the tensors it was trained for; `find_encoder` finds it
+(also under the names earlier versions gave) and loads it only for those very weights.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
+import functools
+import glob
 import json
 import math
 import time
@@ -29,6 +30,11 @@ from torch import nn
 
 from gan_explorer.core.errors import CheckpointError, ConfigError, OutputError, escape_text
 from gan_explorer.core.errors import Cancelled
+from gan_explorer.core.io.identity import (
+    find_or_migrate, identity_key, memory_identity, model_identity,
+)
+
+model_content_hash = memory_identity  # the name this module gave it before one model identity (#25)
 
 FORMAT_NAME = "gan_explorer.latent_encoder"
 MAX_INPUT_RESOLUTION = 128  # larger models' pictures are downsampled to this before the encoder
@@ -115,64 +121,56 @@ class LatentEncoder(nn.Module):
             self.train(was)
 
 
-# --- identity of a model ---------------------------------------------------------------------------
-def _config_identity(config) -> str:
-    """The config as JSON without the fields at their defaults. A field added to a family's config
-    later comes with a default that keeps existing models as they were (c_dim = 0 did), so it must
-    not change their identity: with the whole JSON hashed, that one addition orphaned every encoder
-    already trained (measured on the demo: same weights, another hash)."""
-    data = json.loads(config.to_json())
-    for field in dataclasses.fields(config):
-        if field.default is not dataclasses.MISSING:
-            default = field.default
-        elif field.default_factory is not dataclasses.MISSING:
-            default = field.default_factory()
-        else:
-            continue
-        try:
-            same = json.dumps(data.get(field.name), sort_keys=True) == json.dumps(default, sort_keys=True)
-        except TypeError:  # a default JSON cannot hold: keep the field
-            same = False
-        if same:
-            data.pop(field.name, None)
-    return json.dumps(data, sort_keys=True)
-
-
-def model_content_hash(model) -> str:
-    """sha256 of the family, the config (fields off their defaults) and every state tensor: an
-    encoder is valid for exactly this model."""
-    digest = hashlib.sha256()
-    digest.update(f"{model.family}|{_config_identity(model.config)}".encode())
-    for key, tensor in sorted(model.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
+# --- where an encoder is kept -------------------------------------------------------------------------
 def encoder_file_name(model_path, content_hash: str) -> str:
-    return f"{Path(model_path).stem}.encoder-{content_hash[:16]}.safetensors"
+    return f"{Path(model_path).stem}.encoder-{identity_key(content_hash)}.safetensors"
 
 
 def encoder_paths(model, model_path=None, content_hash: str | None = None) -> list[Path]:
-    """Where an encoder for `model` is looked for: beside the model file, then the data folder."""
+    """Where an encoder for `model` is looked for: beside the model file, then the data folder;
+    named by the model's identity (`content_hash`, else model_identity(model, model_path))."""
     from gan_explorer.core.paths import default_data_dir
 
-    content_hash = content_hash or model_content_hash(model)
+    content_hash = content_hash or model_identity(model, model_path)
     paths = []
     if model_path is not None:
         paths.append(Path(model_path).with_name(encoder_file_name(model_path, content_hash)))
-    paths.append(default_data_dir() / "encoders" / f"{content_hash[:16]}.safetensors")
+    paths.append(default_data_dir() / "encoders" / f"{identity_key(content_hash)}.safetensors")
     return paths
 
 
+def _legacy_encoder_paths(model_path, tensors) -> list[Path]:
+    """encoder_paths as versions before one model identity named them: the same folders, the first
+    16 hex digits of the hash of the model's tensors (`tensors()`, only called where some file has
+    a name of that form, so that a large model opened from a file is not hashed for nothing)."""
+    from gan_explorer.core.paths import default_data_dir
+
+    places = [(default_data_dir() / "encoders", "")]
+    if model_path is not None:
+        places.insert(0, (Path(model_path).parent, f"{Path(model_path).stem}.encoder-"))
+    suffix = ".safetensors"
+    if not any(len(p.name) == len(prefix) + 16 + len(suffix)
+               for folder, prefix in places for p in folder.glob(f"{glob.escape(prefix)}*{suffix}")):
+        return []
+    return [folder / f"{prefix}{tensors()[:16]}{suffix}" for folder, prefix in places]
+
+
 def find_encoder(model, model_path=None, device=None) -> LatentEncoder | None:
-    """The encoder trained for exactly this model, or None. A file that is there but unreadable
-    (or made for another model) is an error, not silently ignored."""
-    content_hash = model_content_hash(model)
-    for path in encoder_paths(model, model_path, content_hash):
-        if path.is_file():
-            return load_encoder(path, model, device=device, content_hash=content_hash)
-    return None
+    """The encoder trained for exactly this model (opened from `model_path`, where it was), or None.
+    A file that is there but unreadable (or made for other weights) is an error, not silently
+    ignored. A file saved under the name an earlier version used is found and moved to its name now."""
+    content_hash = model_identity(model, model_path)
+    tensors = functools.cache(lambda: memory_identity(model, content_hash))
+    paths = encoder_paths(model, model_path, content_hash)
+    found = next((path for path in paths if path.is_file()), None)
+    if found is None:
+        for path, old in zip(paths, _legacy_encoder_paths(model_path, tensors)):
+            found = find_or_migrate(path, [old])
+            if found is not None:
+                break
+    if found is None:
+        return None
+    return load_encoder(found, model, device=device, content_hash=tensors())
 
 
 # --- files -------------------------------------------------------------------------------------------
@@ -182,7 +180,7 @@ def save_encoder(encoder: LatentEncoder, path, model, report: dict | None = None
     from gan_explorer.core.io.atomic import atomic_write_bytes
 
     metadata = {"format": FORMAT_NAME, "config": encoder.config.to_json(),
-                "model_hash": model_content_hash(model), "model_family": model.family,
+                "model_hash": memory_identity(model), "model_family": model.family,
                 "report": json.dumps(report or {})}
     tensors = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     atomic_write_bytes(Path(path), safetensors_bytes(tensors, metadata=metadata))
@@ -190,7 +188,8 @@ def save_encoder(encoder: LatentEncoder, path, model, report: dict | None = None
 
 
 def load_encoder(path, model=None, device=None, content_hash: str | None = None) -> LatentEncoder:
-    """An encoder file (checked against `model` when given); CheckpointError with the reason."""
+    """An encoder file (checked against `model` when given); CheckpointError with the reason.
+    `content_hash`: memory_identity(model), where the caller has it."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -208,8 +207,9 @@ def load_encoder(path, model=None, device=None, content_hash: str | None = None)
         reason = escape_text(text[0] if text else type(exc).__name__, 160)
         raise CheckpointError(path, f"not a readable encoder ({reason})") from None
     if model is not None:
-        wanted = content_hash or model_content_hash(model)
-        if metadata.get("model_hash") != wanted:
+        # The file records the hash of the tensors it was trained for: a file is named by its
+        # model's identity, but fits exactly those weights (whatever file they came from).
+        if metadata.get("model_hash") != (content_hash or memory_identity(model)):
             raise CheckpointError(path, "this encoder was trained for another model (content hash differs)")
         if (config.num_ws, config.w_dim, config.img_channels) != (model.num_ws, model.w_dim, model.img_channels):
             raise CheckpointError(path, "the encoder's ws shape does not match the model")

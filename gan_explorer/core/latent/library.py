@@ -1,9 +1,10 @@
 """The direction library: named directions in W a user keeps, one JSON file per model.
 
 A direction is a unit vector [w_dim] with a name, the layer range it acts on, its default
-strength and its spread (sigma: sliders move in units of it). The file is keyed by the model's
-content hash, so it follows the model wherever the file is, and it can be exported and imported
-(a direction only fits models with the same w_dim).
+strength and its spread (sigma: sliders move in units of it). The file is named by the model's
+identity (core/io/identity.py: a model file's sha256, which is the name earlier versions gave it
+too), so it follows the model wherever the file is, and it can be exported and imported (a
+direction only fits models with the same w_dim).
 """
 
 from __future__ import annotations
@@ -71,14 +72,17 @@ def difference_direction(ws_a: np.ndarray, ws_b: np.ndarray, w_std: np.ndarray |
 
 
 class DirectionLibrary:
-    """The named directions of one model (by content hash), kept in the user's data folder."""
+    """The named directions of one model (by its identity), kept in the user's data folder."""
 
     def __init__(self, content_hash: str, w_dim: int, data_dir=None):
+        """`content_hash`: the model's identity (core/io/identity.model_identity)."""
+        from gan_explorer.core.io.identity import identity_key
         from gan_explorer.core.paths import default_data_dir
 
         if not content_hash:
-            raise ConfigError("a direction library needs the model's content hash")
-        self.path = Path(data_dir or default_data_dir()) / "directions" / f"{content_hash[:32]}.json"
+            raise ConfigError("a direction library needs the model's identity")
+        # The name earlier versions gave a model file's library (its sha256[:32]) is this one.
+        self.path = Path(data_dir or default_data_dir()) / "directions" / f"{identity_key(content_hash)}.json"
         self.w_dim = int(w_dim)
         self.content_hash = content_hash
         self.directions: list[NamedDirection] = []

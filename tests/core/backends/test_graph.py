@@ -108,6 +108,22 @@ def test_graphs_are_cached_per_model_content(tiny):
     assert backends.model_content_hash(changed) != folder.name
 
 
+def test_graphs_cached_under_the_old_hash_are_found_and_renamed(tmp_path):
+    """Before one model identity the folder was named by a hash of the family, the whole config,
+    the graph format, the app version and the tensors: such a folder is renamed, not exported again."""
+    from gan_explorer.core.backends.graph import GRAPH_FORMAT, cached_graphs, graph_key
+    from gan_explorer.core.io.identity import identity_key, legacy_graph_key, memory_identity
+
+    model = _noisy(build_model("stylegan", **TINY["stylegan"]))
+    old = tmp_path / "graphs" / legacy_graph_key(model, GRAPH_FORMAT)
+    old.mkdir(parents=True)
+    for name in ("graph.json", "mapping.onnx", "synthesis.onnx"):
+        (old / name).write_text(name)  # stand-ins: a complete folder is used as it is
+    folder = cached_graphs(model, tmp_path)
+    assert folder.name == graph_key(model) and folder.name.startswith(identity_key(memory_identity(model)))
+    assert (folder / "synthesis.onnx").read_text() == "synthesis.onnx" and not old.exists()
+
+
 @needs_engine
 def test_auto_picks_the_fastest_measured_path_and_remembers_it(tiny):
     model, root = tiny

@@ -85,3 +85,18 @@ def test_difference_direction_points_from_a_to_b():
     assert np.allclose(unit, np.eye(8)[2]) and sigma == pytest.approx(STD[2])
     with pytest.raises(ConfigError):
         difference_direction(a, a)
+
+
+def test_a_library_written_under_its_old_name_is_found(tmp_path):
+    """Earlier versions named a model file's library by the first 32 hex digits of the file's
+    sha256: the identity of a model file, so the same name is found."""
+    from gan_explorer.core.io.identity import file_identity
+
+    model_file = tmp_path / "model.pkl"
+    model_file.write_bytes(b"a model")
+    content = file_identity(model_file)
+    old = tmp_path / "directions" / f"{content[:32]}.json"
+    old.parent.mkdir()
+    old.write_text(json.dumps({"format": "gan_explorer direction library 1", "model_sha256": content, "w_dim": 8,
+                               "directions": [{"name": "smile", "vector": [1.0] + [0.0] * 7, "sigma": 0.5}]}))
+    assert DirectionLibrary(content, 8, tmp_path).names() == ["smile"]

@@ -8,9 +8,10 @@ import torch
 from gan_explorer.core.errors import CheckpointError
 from gan_explorer.core.generate import render_ws, ws_for_seeds
 from gan_explorer.core.latent.encoder import (
-    EncoderConfig, EncoderTrainingConfig, LatentEncoder, find_encoder, load_encoder, model_content_hash,
-    save_encoder, save_encoder_beside, train_encoder,
+    EncoderConfig, EncoderTrainingConfig, LatentEncoder, find_encoder, load_encoder, save_encoder,
+    save_encoder_beside, train_encoder,
 )
+from gan_explorer.core.io.identity import file_identity, identity_key, memory_identity
 from gan_explorer.core.latent.projection import Cancelled, project
 from gan_explorer.core.models.registry import build_model
 from tests.conftest import TINY
@@ -78,16 +79,19 @@ def test_saved_beside_the_model_and_found_only_for_it(untrained, tmp_path):
     model_path = tmp_path / "tiny.safetensors"
     save_model(model, model_path)
     path = save_encoder_beside(encoder, model, model_path, report)
-    assert path.parent == tmp_path and model_content_hash(model)[:16] in path.name
+    assert path.parent == tmp_path and path.name == f"tiny.encoder-{identity_key(file_identity(model_path))}.safetensors"
     found = find_encoder(model, model_path)
     assert found is not None and found.report["held_out_w_error"] == report["held_out_w_error"]
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     assert torch.equal(found.predict(x), encoder.predict(x))
-    # another model (the same config, other weights) finds nothing, and refuses this file
+    # another model (the same config, other weights) finds nothing, and refuses this file, also
+    # when it is said to come from this model's file
     other = build_model("stylegan", **TINY["stylegan"]).eval()
-    assert find_encoder(other, model_path) is None
+    assert find_encoder(other) is None
     with pytest.raises(CheckpointError, match="trained for another model"):
         load_encoder(path, other)
+    with pytest.raises(CheckpointError, match="trained for another model"):
+        find_encoder(other, model_path)
 
 
 def test_bad_encoder_files_are_one_line(untrained, tmp_path):
@@ -137,7 +141,7 @@ def test_cli_trains_an_encoder_that_later_projections_find(tmp_path, capsys):
                  "--no-progress"]) == 0
     assert "held-out samples" in capsys.readouterr().out
     saved = list(tmp_path.glob("tiny.encoder-*.safetensors"))
-    assert len(saved) == 1 and model_content_hash(model)[:16] in saved[0].name
+    assert len(saved) == 1 and identity_key(file_identity(model_path)) in saved[0].name
     picture = tmp_path / "p.png"
     Image.fromarray(render_ws(model, ws_for_seeds(model, [3], 0.7))[0]).save(picture)
     assert main(["project", str(model_path), str(picture), "--steps", "2", "--out", str(tmp_path / "p.npy"),
@@ -148,29 +152,34 @@ def test_cli_trains_an_encoder_that_later_projections_find(tmp_path, capsys):
     assert "start w_avg" in capsys.readouterr().out
 
 
-def test_a_config_field_added_later_keeps_the_models_identity():
-    """A family's config grows fields over time (c_dim came after the demo was trained); at their
-    defaults they leave a model, and so the encoder trained for it, as it was. Any real difference
-    (weights, a config value off its default) still changes the hash."""
-    import dataclasses
+def test_an_encoder_saved_under_the_old_name_is_found_and_moved(untrained, tmp_path):
+    """Before one model identity, encoders were named by the first 16 hex digits of the hash of the
+    model's tensors and recorded that hash: such a file beside the model is found, moved to the
+    name it has now, and still loads (it was trained for these very tensors)."""
+    from gan_explorer.core.io.checkpoint import save_model
 
-    model = trained_looking_stylegan()
-    before = model_content_hash(model)
+    model, encoder, report = untrained
+    model_path = tmp_path / "tiny.safetensors"
+    save_model(model, model_path)
+    fresh = build_model("stylegan", **TINY["stylegan"]).eval()  # the same weights, as a new process has them
+    fresh.load_state_dict(model.state_dict())
+    old = save_encoder(encoder, tmp_path / f"tiny.encoder-{memory_identity(fresh)[:16]}.safetensors", fresh, report)
+    found = find_encoder(fresh, model_path)
+    assert found is not None and found.report == report
+    assert not old.exists() and (tmp_path / f"tiny.encoder-{identity_key(file_identity(model_path))}.safetensors").is_file()
+    assert find_encoder(fresh, model_path) is not None  # and found there again
 
-    @dataclasses.dataclass(frozen=True)
-    class GrownConfig(type(model.config)):
-        future_option: int = 0  # a field a later version adds, at the default that keeps old models as they were
 
-    original = model.config
+def test_an_old_encoder_in_the_data_folder_is_found(untrained, tmp_path):
+    from gan_explorer.core.paths import default_data_dir
+
+    _, encoder, report = untrained
+    model = trained_looking_stylegan()  # made in memory: its identity is the hash of its tensors
+    folder = default_data_dir() / "encoders"
+    old = save_encoder(encoder, folder / f"{memory_identity(model)[:16]}.safetensors", model, report)
     try:
-        model.config = GrownConfig(**dataclasses.asdict(original))
-        assert model_content_hash(model) == before
-        model.config = GrownConfig(**dataclasses.asdict(original), future_option=1)
-        assert model_content_hash(model) != before
-        model.config = dataclasses.replace(original, w_avg_beta=0.9)
-        assert model_content_hash(model) != before
+        assert find_encoder(model) is not None
+        assert not old.exists() and (folder / f"{identity_key(memory_identity(model))}.safetensors").is_file()
     finally:
-        model.config = original
-    with torch.no_grad():
-        model.mapping.w_avg.add_(1e-3)
-    assert model_content_hash(model) != before
+        for path in folder.glob("*.safetensors"):
+            path.unlink()
