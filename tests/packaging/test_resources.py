@@ -57,3 +57,32 @@ def test_the_spec_excludes_nothing_the_app_imports():
                                 check=True).stdout.split())
     clashes = [name for name in excludes if name in loaded]
     assert not clashes, f"build.spec excludes modules the app imports: {clashes}"
+
+
+def test_no_shipped_demo_names_a_folder_of_the_machine_that_trained_it():
+    """The demos' metadata keeps what a user can use (data, kimg, options, versions), no local path."""
+    import json
+    import re
+
+    from gan_explorer.core.io.checkpoint import is_local_path, read_metadata
+
+    user_folder = re.compile(r"/(home|Users|root|work|tmp|scratch|mnt)/|\\+Users\\+|~/")
+    demos = sorted((ROOT / "resources" / "demo").glob("*.safetensors"))
+    assert len(demos) == 3
+    for path in demos:
+        metadata = read_metadata(path)
+        provenance = json.loads(metadata["provenance"])
+        assert {"data", "kimg", "gan_explorer_version", "torch_version"} <= set(provenance), path.name
+        assert "run_dir" not in provenance, path.name
+        leaves = list(metadata.values())  # every text, and every string inside the JSON ones
+        stack = [json.loads(metadata[key]) for key in ("provenance", "config")]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, str):
+                leaves.append(node)
+        for text in leaves:
+            assert not is_local_path(text) and not user_folder.search(text), (path.name, text)

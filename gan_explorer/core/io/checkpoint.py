@@ -44,7 +44,7 @@ def save_model(model, path: str | os.PathLike, provenance: dict | None = None) -
     path = Path(path)
     tensors = {name: t.detach().to("cpu").contiguous().clone() for name, t in model.state_dict().items()}
     meta_provenance = {"gan_explorer_version": gan_explorer.__version__, "torch_version": torch.__version__}
-    meta_provenance.update(provenance or {})
+    meta_provenance.update(shareable_provenance(provenance or {}))
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -56,6 +56,42 @@ def save_model(model, path: str | os.PathLike, provenance: dict | None = None) -
     # bytes needed, not a writer's chained traceback.
     atomic_write_bytes(path, safetensors_bytes(tensors, metadata=metadata))
     return path
+
+
+# Provenance values that name the training data: a path among them keeps only its last name.
+DATA_KEYS = ("data", "data_b")
+
+
+def shareable_provenance(provenance: dict) -> dict:
+    """What a model file may tell whoever it is given to: no folder of the machine that wrote it.
+
+    A data spec stays (`faces:64`, `digits`); one that is a path keeps its last name
+    (`/home/ann/photos` -> `photos`). Any other value that is an absolute or home-relative path
+    (a run directory, say) is dropped, at any depth; everything else is kept as it is.
+    """
+    def clean(value, key=None):
+        if isinstance(value, dict):
+            return {k: clean(v, k) for k, v in value.items() if not is_local_path(v) or k in DATA_KEYS}
+        if isinstance(value, list):
+            return [clean(v) for v in value if not is_local_path(v)]
+        if key in DATA_KEYS and isinstance(value, str) and ("/" in value or "\\" in value):
+            return last_name(value)
+        return value
+
+    return clean(dict(provenance))
+
+
+def is_local_path(value) -> bool:
+    """An absolute path (POSIX, Windows drive or share) or one from a home folder (~)."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return text.startswith(("/", "~", "\\")) or (len(text) > 2 and text[1] == ":" and text[2] in "/\\")
+
+
+def last_name(path: str) -> str:
+    """The last component of a POSIX or Windows path (`/a/b/` -> `b`)."""
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 def read_metadata(path: str | os.PathLike) -> dict:

@@ -334,8 +334,10 @@ def _snapshot(run, trainer, opts, progress, model=True):
     data = {"kimg": kimg, "samples": samples.name}
     if model:
         path = run.snapshot_path(kimg, fine)
+        # What a user of the file can use; no folder of this machine (save_model keeps a data
+        # path's last name only): the run directory's own options.json holds the full story.
         provenance = {"trained_by": "gan-explorer train", "objective": opts.family, "data": opts.data,
-                      "kimg": kimg, "run_dir": str(run.path), "training": _objective_options(opts)}
+                      "kimg": kimg, "training": _objective_options(opts)}
         if opts.data_b:
             provenance["data_b"] = opts.data_b
         save_model(trainer.export_model(), path, provenance=provenance)

@@ -40,6 +40,20 @@ def test_metadata_records_family_config_and_provenance(tmp_path):
     assert "torch_version" in json.loads(meta["provenance"])
 
 
+def test_provenance_keeps_no_local_path(tmp_path):
+    """A model file given away names no folder of the machine that wrote it, at any depth."""
+    model = build_model("dcgan", **TINY["dcgan"])
+    path = save_model(model, tmp_path / "m.safetensors", provenance={
+        "data": "/home/ann/photos/", "data_b": "C:\\Users\\ann\\horses.zip", "run_dir": "/work/runs/x",
+        "kimg": 12.5, "note": "faces:64", "training": {"lr": 0.002, "cache": "~/cache", "seed": 3},
+        "sources": ["/tmp/a.png", "b.png"]})
+    provenance = json.loads(read_metadata(path)["provenance"])
+    assert provenance["data"] == "photos" and provenance["data_b"] == "horses.zip"
+    assert "run_dir" not in provenance and provenance["training"] == {"lr": 0.002, "seed": 3}
+    assert provenance["sources"] == ["b.png"] and provenance["kimg"] == 12.5 and provenance["note"] == "faces:64"
+    assert load_model(path).provenance == provenance
+
+
 @pytest.fixture
 def good_file(tmp_path):
     model = build_model("stylegan", **TINY["stylegan"])

@@ -229,3 +229,22 @@ def test_beta_given_twice_differently_is_refused():
 
     with pytest.raises(ConfigError, match="disagree"):
         tiny_options("vae", beta=2.0, model={**TINY_MODELS["vae"], "beta": 4.0}).resolved()
+
+
+def test_a_snapshot_names_no_folder_of_the_machine_that_trained_it(tmp_path):
+    """Provenance keeps what a user of the file can use (data, kimg, options, versions), no local path:
+    the run directory is not named, and a data folder keeps only its name."""
+    from PIL import Image
+
+    photos = tmp_path / "home" / "ann" / "photos"
+    photos.mkdir(parents=True)
+    for i in range(8):
+        Image.new("RGB", (16, 16), (30 * i, 90, 200 - 20 * i)).save(photos / f"{i}.png")
+    run_dir = tmp_path / "runs" / "mine"
+    training_loop(run_dir, tiny_options("dcgan", data=str(photos), kimg=0.016))
+    snapshot = RunDirectory(run_dir).latest_snapshot()
+    provenance = load_model(snapshot).provenance
+    text = json.dumps(provenance)
+    assert str(tmp_path) not in text and "run_dir" not in provenance
+    assert provenance["data"] == "photos" and provenance["kimg"] > 0 and provenance["training"]["batch"] == 8
+    assert {"gan_explorer_version", "torch_version", "objective"} <= set(provenance)
