@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", default="synthesis", help="benchmark name (default: synthesis)")
     p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.add_argument("--fixture", default=None, metavar="PATH",
+                   help="stylegan3: the StyleGAN3 pickle to measure (default: the checkout's "
+                        "tests/fixtures/stylegan_official/sg3t_64.pkl)")
     p.set_defaults(func=cmd_bench)
 
     from gan_explorer.commands import register_all
@@ -578,7 +581,7 @@ def cmd_dataset_inspect(args):
 def cmd_bench(args):
     from gan_explorer.bench import run_benchmark
 
-    results = run_benchmark(args.name, quick=args.quick)
+    results = run_benchmark(args.name, quick=args.quick, fixture=args.fixture)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

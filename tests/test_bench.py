@@ -36,3 +36,28 @@ def test_the_projection_benchmark_is_registered():
     except Exception:
         pass
     assert "projection" in _BENCHMARKS
+
+
+def test_the_stylegan3_benchmark_measures_the_checkouts_own_fixture():
+    from gan_explorer.bench.stylegan3 import fixture_path
+
+    path = fixture_path()
+    assert path.is_file() and path.parts[-4:] == ("tests", "fixtures", "stylegan_official", "sg3t_64.pkl")
+    assert "shared" not in path.relative_to(path.parents[3]).parts
+
+
+def test_the_stylegan3_benchmark_without_a_fixture_is_one_line(tmp_path, monkeypatch, capsys):
+    """Outside a checkout (no tests/fixtures beside the package) and no --fixture: one line, nothing run."""
+    from gan_explorer.bench import stylegan3
+
+    monkeypatch.setattr(stylegan3, "CHECKOUT", tmp_path)
+    monkeypatch.setattr(stylegan3, "CHECKOUT_FIXTURE", tmp_path / "tests" / "fixtures" / "sg3t_64.pkl")
+    assert main(["bench", "stylegan3", "--quick"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err.strip()
+    assert "\n" not in err and "--fixture PATH" in err and "tests/fixtures/stylegan_official/sg3t_64.pkl" in err
+    assert main(["bench", "stylegan3", "--quick", "--fixture", str(tmp_path / "nope.pkl")]) == 2
+    assert "nope.pkl: no such file" in capsys.readouterr().err
+    assert main(["bench", "synthesis", "--fixture", str(tmp_path / "nope.pkl")]) == 2
+    assert "takes no --fixture" in capsys.readouterr().err

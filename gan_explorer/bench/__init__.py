@@ -44,11 +44,19 @@ def interleaved_medians(paths: dict, rounds: int, warmup: int = 1) -> dict:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def run_benchmark(name: str, quick: bool = False) -> dict:
+def run_benchmark(name: str, quick: bool = False, fixture=None) -> dict:
+    """Run benchmark `name`; `fixture` (a model file) goes to the benchmarks that measure one."""
+    import inspect
+
     from gan_explorer.bench import (  # noqa: F401  (each module registers its benchmarks)
         curves, features, lab2d, latency, projection, stylegan3, synthesis, training,
     )
 
     if name not in _BENCHMARKS:
         raise GanExplorerError(f"unknown benchmark {name!r} (known: {', '.join(sorted(_BENCHMARKS))})")
-    return _BENCHMARKS[name](quick=quick)
+    function = _BENCHMARKS[name]
+    if fixture is None:
+        return function(quick=quick)
+    if "fixture" not in inspect.signature(function).parameters:
+        raise GanExplorerError(f"benchmark {name!r} takes no --fixture")
+    return function(quick=quick, fixture=fixture)
