@@ -1,7 +1,11 @@
 """The 2-D GAN lab widget: plays, draws the heat map and the points, steps, pauses, resets, takes a
-drawing from the mouse, and stops its worker thread on close."""
+drawing from the mouse, never draws a frame from before a reset, names its curves without covering
+them, and stops its worker thread on close."""
+
+import time
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 import torch
 from PySide6.QtCore import QPoint, Qt
@@ -82,19 +86,19 @@ def test_choosing_an_objective_loads_its_defaults_and_resets(lab):
 def test_points_drawn_with_the_mouse_become_the_data(lab, qtbot):
     w = lab()
     w.dataset.setCurrentIndex(w.dataset.findData("drawn"))
-    assert w.runner is None and "draw" in w.status.text().lower()
+    assert not w.lab_ready and "draw" in w.status.text().lower()
     view = w.plane.viewport()
     for x, y in ((0.3, 0.3), (0.5, 0.6), (0.7, 0.4), (0.6, 0.7)):
         qtbot.mouseClick(view, Qt.LeftButton, pos=QPoint(int(x * view.width()), int(y * view.height())))
     assert len(w.drawn_points) == 4
     assert np.all(np.abs(w.drawn_points) < 3.5)  # plane coordinates, not pixels
-    assert w.runner is not None and w.last_frame.config.dataset == "drawn"
+    assert w.lab_ready and w.last_frame.config.dataset == "drawn"
     assert w.last_frame.coverage is None and "modes" not in w.coverage_label.text()
     w.play()
     qtbot.waitUntil(lambda: w.last_frame.g_steps >= 5, timeout=30000)
     w.pause()
     qtbot.mouseClick(w.clear_drawing, Qt.LeftButton)
-    assert len(w.drawn_points) == 0 and w.runner is None
+    assert len(w.drawn_points) == 0 and not w.lab_ready
 
 
 def test_a_diverged_run_stops_with_one_line(lab, qtbot):
@@ -122,3 +126,48 @@ def test_arrow_segments_scale_together():
     seg = arrow_segments(origins, np.array([[2.0, 0.0], [0.0, 1.0]]), longest=0.4)
     assert seg.shape == (12, 2)
     assert np.allclose(seg[1], [0.4, 0.0]) and np.allclose(seg[7], [0.0, 0.2])  # tips keep the 2:1 ratio
+
+
+def test_a_frame_from_before_a_reset_never_reaches_the_plot(lab, qtbot):
+    """Threaded: while playing, a frame is sent and waits in the event queue; Reset is clicked before
+    it is delivered. It is dropped, and every frame drawn after the click is the new lab's."""
+    w = lab(sync=False)
+    qtbot.waitUntil(lambda: w.last_frame is not None, timeout=30000)
+    drawn_tokens = []
+    w.sigFrameShown.connect(lambda _steps: drawn_tokens.append(w.last_frame.token))
+    old_token = w.runner.token
+    w.play()
+    sent, shown = w.runner.frames_sent, w.frames_shown
+    deadline = time.monotonic() + 30  # a bound, not a measure: no events are processed meanwhile
+    while w.runner.frames_sent == sent:  # a frame of the old lab is now on its way to the widget
+        assert time.monotonic() < deadline, "the runner sent no frame while playing"
+        time.sleep(0.005)
+    qtbot.mouseClick(w.reset_button, Qt.LeftButton)
+    new_token = w.runner.token
+    assert new_token > old_token and w.frames_shown == shown  # the old frame is still in flight
+    qtbot.waitUntil(lambda: w.last_frame.token == new_token and w.last_frame.g_steps > 0, timeout=30000)
+    w.pause()
+    assert w.frames_dropped >= 1
+    after_click = drawn_tokens[drawn_tokens.index(new_token):] if new_token in drawn_tokens else []
+    assert after_click and set(drawn_tokens[-len(after_click):]) == {new_token}
+    assert old_token not in drawn_tokens[len(drawn_tokens) - len(after_click):]
+    assert drawn_tokens.count(old_token) == len(drawn_tokens) - len(after_click)  # none after the click
+
+
+def _legend_covers_plot(plot_item) -> bool:
+    """Whether a legend is drawn over the plot's data area."""
+    scene = plot_item.scene()
+    box = plot_item.getViewBox().sceneBoundingRect()
+    return any(isinstance(item, pg.LegendItem) and item.isVisible() and item.sceneBoundingRect().intersects(box)
+               for item in scene.items())
+
+
+def test_the_loss_curves_are_named_above_the_plot_not_over_it(lab, qtbot):
+    w = lab()
+    w.play()
+    qtbot.waitUntil(lambda: w.last_frame.g_steps >= 5, timeout=30000)
+    w.pause()
+    plot = w.curves.getPlotItem()
+    assert not _legend_covers_plot(plot)
+    title = plot.titleLabel.text
+    assert "D loss" in title and "G loss" in title and plot.titleLabel.isVisible()

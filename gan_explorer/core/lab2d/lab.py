@@ -64,6 +64,7 @@ class LabFrame:
     g_curve: tuple              # (D steps at each G step, G loss) arrays
     coverage: Coverage | None   # on the ring and the grid; None elsewhere
     coverage_g_steps: int = 0   # the G step the coverage was measured at (a few frames old while playing)
+    token: int = 0              # the lab configuration it was made for (LabRunner stamps it; see runner.py)
 
 
 class GanLab:

@@ -5,8 +5,10 @@ The plane shows D's output as a heat map (green where D says "real", purple wher
 (purple), G's gradient arrows on generated points (where G's loss pushes them), and the image
 of a grid of z under G (the latent plane G folds onto the data). Below: the loss curves.
 
-Self-contained: `GanLabWidget()` works alone; it owns a core LabRunner (a thread of its own, or
-synchronous for tests) and stops it on close. All training is in gan_explorer.core.lab2d.
+Self-contained: `GanLabWidget()` works alone; it owns one core LabRunner for its lifetime (a
+thread of its own, or synchronous for tests) and stops it on close. All training is in
+gan_explorer.core.lab2d: the widget sends typed commands and draws the frames it gets back,
+dropping any frame or error whose token is not the runner's newest (made before a Reset).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.lab2d import DATASETS, LOSS_DEFAULTS, LOSS_TITLES, LOSSES, VIEW_EXTENT, LabConfig, LabFrame
-from gan_explorer.core.lab2d.runner import LabRunner
+from gan_explorer.core.lab2d.runner import LabError, LabRunner
 
 DATASET_TITLES = {"ring": "Ring of 8 Gaussians", "grid": "5 x 5 grid", "moons": "Two moons", "spiral": "Spiral",
                   "drawn": "Drawn by you (drag on the plane)"}
@@ -30,6 +32,12 @@ FAKE_COLOUR = (130, 60, 180)
 ARROW_MAX = 0.35      # the longest gradient arrow, in plane units (the others scale with it)
 SPEEDS = (1, 2, 3, 5, 10, 20, 50)  # iterations per frame the speed slider picks from
 DEFAULT_SPEED = 3  # ~30 smooth frames/s on 2 cores; more iterations per frame train faster but jerkier
+
+
+def curve_key(*curves) -> str:
+    """A plot's title row naming its curves in their colours: ('D loss', (r, g, b)), ..."""
+    return "&nbsp;&nbsp;&nbsp;".join(f"<span style='color: rgb{tuple(colour)}'>&#9473;&nbsp;{name}</span>"
+                                     for name, colour in curves)
 
 
 def _heat_lut() -> np.ndarray:
@@ -96,8 +104,8 @@ class _DrawingViewBox(pg.ViewBox):
 class _FrameBridge(QObject):
     """Carries frames and errors from the runner's thread to the UI thread (queued signals)."""
 
-    sigFrame = Signal(object)
-    sigError = Signal(str)
+    sigFrame = Signal(object)  # LabFrame
+    sigError = Signal(object)  # LabError
 
 
 class GanLabWidget(QWidget):
@@ -111,17 +119,23 @@ class GanLabWidget(QWidget):
         self.last_frame: LabFrame | None = None
         self._shown_real: np.ndarray | None = None
         self.frames_shown = 0
+        self.frames_dropped = 0  # frames (and errors) from before a Reset, never drawn
+        self.lab_ready = False   # the settings were accepted: frames will come
         self.error = ""
         self._bridge = _FrameBridge()
         self._bridge.sigFrame.connect(self._show_frame)
         self._bridge.sigError.connect(self._show_error)
         self._build_ui()
         self._load_config_into_form(config)
-        self.runner: LabRunner | None = None
         self._sync_timer = QTimer(self)  # sync mode only: plays on the UI thread, one batch per turn
         self._sync_timer.setInterval(0)
-        self._sync_timer.timeout.connect(lambda: self.runner and self.runner.advance())
-        self._start_runner(config)
+        self._sync_timer.timeout.connect(self._advance)
+        # One runner for the widget's life: a Reset is a command to it, not a new thread.
+        self.runner: LabRunner | None = LabRunner(self._bridge.sigFrame.emit, None, sync=sync,
+                                                  on_error=self._bridge.sigError.emit,
+                                                  speed=SPEEDS[self.speed.value()])
+        self._view_range_changed()
+        self._apply_config(config)
 
     # Construction.
     def _build_ui(self):
@@ -147,10 +161,11 @@ class GanLabWidget(QWidget):
 
         self.curves = pg.PlotWidget(background="w")
         self.curves.setMinimumHeight(140)
-        self.curves.addLegend(offset=(5, 5))
+        # The title row names the curves (a legend inside the plot covered them).
+        self.curves.setTitle(curve_key(("D loss", REAL_COLOUR), ("G loss", FAKE_COLOUR)), size="9pt")
         self.curves.setLabel("bottom", "D steps")
-        self.d_curve = self.curves.plot(pen=pg.mkPen(*REAL_COLOUR, width=1), name="D loss")
-        self.g_curve = self.curves.plot(pen=pg.mkPen(*FAKE_COLOUR, width=1), name="G loss")
+        self.d_curve = self.curves.plot(pen=pg.mkPen(*REAL_COLOUR, width=1))
+        self.g_curve = self.curves.plot(pen=pg.mkPen(*FAKE_COLOUR, width=1))
         for c in (self.d_curve, self.g_curve):
             c.setDownsampling(auto=True, method="peak")
             c.setClipToView(True)
@@ -316,26 +331,27 @@ class GanLabWidget(QWidget):
             gp_lambda=self.config.gp_lambda, seed=self.seed.value())
 
     # The runner.
-    def _start_runner(self, config: LabConfig):
-        """A runner for this config; with 'drawn' and fewer than 3 points, none until the user draws."""
-        self._stop_runner()
+    def _apply_config(self, config: LabConfig):
+        """Reset the runner to `config` (new networks, a new token: older frames are dropped);
+        with 'drawn' and fewer than 3 points, no lab until the user draws."""
         self.config = config
         self.error = ""
+        self._set_status("")  # before the reset: a synchronous runner draws its first frame within it
         try:
-            self.runner = LabRunner(self._bridge.sigFrame.emit, config,
-                                    self.drawn_points if config.dataset == "drawn" else None, sync=self.sync,
-                                    on_error=self._bridge.sigError.emit, speed=SPEEDS[self.speed.value()])
+            self.runner.reset(config, self.drawn_points if config.dataset == "drawn" else None)
         except GanExplorerError as exc:
-            self.runner = None
+            self.lab_ready = False
             self._clear_view()
             self._set_status(str(exc) if config.dataset != "drawn" else
                              "Drag on the plane to draw the data (at least 3 points), then press Play.")
             return
-        self._set_status("")
-        self._view_range_changed()
-        self.runner.request_frame()
+        self.lab_ready = True
         if self.play_button.isChecked():
             self._command("play")
+
+    def _advance(self):
+        if self.runner is not None:
+            self.runner.advance()
 
     def _stop_runner(self):
         self._sync_timer.stop()
@@ -363,13 +379,15 @@ class GanLabWidget(QWidget):
         self.play_button.setChecked(False)
 
     def reset(self):
+        if self.runner is None:  # shut down
+            return
         try:
             config = self.config_from_form()
             config.validate()
         except GanExplorerError as exc:
             self._show_error(str(exc))
             return
-        self._start_runner(config)
+        self._apply_config(config)
 
     def _view_range_changed(self, *args):
         if getattr(self, "runner", None) is not None:
@@ -404,7 +422,7 @@ class GanLabWidget(QWidget):
         self.clear_drawing.setEnabled(drawing)
         self.plane_box.drawing = drawing
         self.drawn_item.setData(pos=self.drawn_points if drawing else np.zeros((0, 2)))
-        if new != self.config or self.runner is None:
+        if new != self.config or not self.lab_ready:
             self.reset()
 
     def _points_drawn(self, points):
@@ -426,7 +444,13 @@ class GanLabWidget(QWidget):
         self.drawn_item.setData(pos=self.drawn_points)
         self.reset()
 
-    def _show_error(self, message: str):
+    def _show_error(self, error: LabError | str):
+        if isinstance(error, LabError):
+            if self.runner is None or not self.runner.is_current(error):
+                self.frames_dropped += 1  # about a lab reset since
+                return
+            error = error.message
+        message = error
         self.error = message
         self.play_button.setChecked(False)
         self._set_status(message, error=True)
@@ -448,6 +472,11 @@ class GanLabWidget(QWidget):
 
     def _show_frame(self, frame: LabFrame):
         runner = self.runner
+        if runner is None or not runner.is_current(frame):  # made before a Reset: never drawn
+            self.frames_dropped += 1
+            if runner is not None:
+                runner.frame_shown(frame.token)
+            return
         try:
             self.last_frame = frame
             field = frame.field
@@ -482,8 +511,7 @@ class GanLabWidget(QWidget):
             self.frames_shown += 1
             self.sigFrameShown.emit(frame.g_steps)
         finally:
-            if runner is not None:
-                runner.frame_shown()
+            runner.frame_shown(frame.token)
 
     def closeEvent(self, event):
         self.shutdown()

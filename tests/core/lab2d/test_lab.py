@@ -211,7 +211,7 @@ def test_threaded_runner_waits_for_each_frame_to_be_shown_and_stops():
             if errors:
                 break
             deadline.wait(0.05)
-        assert errors and "lower the learning rates" in errors[0] and not runner.playing
+        assert errors and "lower the learning rates" in errors[0].message and not runner.playing
     finally:
         runner.close()
     assert not runner._thread.is_alive()
