@@ -41,6 +41,12 @@ def make_window(qtbot, tmp_path):
         w.bridge.shutdown()
 
 
-def open_and_wait(qtbot, window, path, timeout=20000):
+def open_and_wait(qtbot, window, path, timeout=20000, psi=1.0):
+    """Open a model and wait for its first image; then set ψ through its box (the window starts
+    at 0.7 on a model with a mapping network; most tests compare with core functions at ψ = 1)."""
     with qtbot.waitSignal(window.sigImageShown, timeout=timeout):
         window.open_model(str(path))
+    box = window.latent_panel.psi
+    if psi is not None and box.isEnabled() and window.state.truncation_psi != psi:
+        with qtbot.waitSignal(window.sigImageShown, timeout=timeout):
+            box.setValue(psi)

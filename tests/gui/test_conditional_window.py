@@ -27,7 +27,7 @@ def test_an_official_conditional_network_draws_the_chosen_class(make_window, qtb
     assert window.state.condition == (0.0, 0.0, 1.0, 0.0, 0.0)
     expected = as_uint8(np.load(fixture / "sg2ada_cond_32_ref" / "seed0_class2_psi0.7_img.npy"))
     assert np.abs(window.view.image.astype(int) - expected).max() <= 1
-    assert "· class 2 ·" in window.explorer.status_text() or window.explorer.status_text().endswith("· class 2")
+    assert "· class 2 ·" in window.viewer.status_text() or window.viewer.status_text().endswith("· class 2")
     window.undo_action.trigger()  # the class choice is one undo step
     assert window.state.condition == ()
     assert panel.classes.currentIndex() == 0
@@ -47,7 +47,7 @@ def test_a_grid_of_classes_shows_each_row_seed_in_each_class(make_window, qtbot,
     model = load_model(path)
     window = make_window()
     open_and_wait(qtbot, window, path)
-    info = window.explorer.info
+    info = window.viewer.info
     mixing = window.mixing
     mixing.rows.setText("1,2")
     mixing.col_kind.setCurrentIndex(1)
@@ -110,7 +110,7 @@ def test_the_shipped_glasses_demo_opens_from_the_file_menu(make_window, qtbot):
     action = next(a for a in window.demo_menu.actions() if a.text() == "dcgan-faces32-glasses")
     with qtbot.waitSignal(window.sigImageShown, timeout=20000):
         action.trigger()
-    info = window.explorer.info
+    info = window.viewer.info
     assert (info.family, info.c_kind, info.c_names) == ("dcgan", "factors", ("glasses",))
     assert set(window.latent_panel.condition.factor_sliders) == {"glasses"}
 
@@ -144,8 +144,8 @@ def test_typed_conditions_are_checked_like_the_cli(make_window, qtbot, tmp_path)
     mixing.cols.setText("glasses=nan; glasses=1")
     mixing.render_btn.click()
     assert "glasses=nan" in mixing.error.text() and "finite" in mixing.error.text()
-    window.explorer.set_condition((0.0, 1.0, 0.5, 0.5, 0.5, 0.5))
-    status = window.explorer.status_text()
+    window.latent_panel.condition._set_condition((0.0, 1.0, 0.5, 0.5, 0.5, 0.5))
+    status = window.viewer.status_text()
     assert "smile 1, glasses 0, hair_color 0.5, skin_tone 0.5, …" in status  # the changed factor first, then 3
 
 

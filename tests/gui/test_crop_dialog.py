@@ -33,7 +33,7 @@ def test_an_unreadable_picture_is_one_line(make_window, qtbot, tiny_model_file, 
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"%!PS-Adobe-3.0 not a png")
     messages = []
-    window.explorer.events.message.connect(messages.append)
+    window.viewer.events.message.connect(messages.append)
     assert window.translate_panel.ask_crop(str(bad)) is None
     assert len(messages) == 1 and "bad.png" in messages[0] and "\n" not in messages[0]
 

@@ -1,6 +1,7 @@
 """The Understand dock on the real path: analyses run as explorer jobs on the real model."""
 
 import numpy as np
+from PySide6.QtCore import Qt
 import pytest
 
 from gan_explorer.core.analysis.attribute import MIN_PER_CLASS
@@ -19,13 +20,13 @@ def test_map_click_renders_that_latent_and_the_marker_follows_the_sliders(make_w
     assert m is not None and m.points.shape == (100, 2)
     first = panel.view.current_position()
     window.w_panel.bank.sliders[0].setValue(250)
-    window.explorer.end_gesture()
+    window.latent.end_gesture()
     moved = panel.view.current_position()
     assert first is not None and moved is not None and not np.allclose(first, moved)
-    assert np.allclose(moved, m.project_ws(window.explorer.last_result.ws)[0])
+    assert np.allclose(moved, m.project_ws(window.viewer.last_result.ws)[0])
     with qtbot.waitSignal(window.sigJobFinished):
         panel.go_to_point(7)
-    assert np.allclose(window.explorer.last_result.ws.mean(0), m.latents[7], atol=1e-5)
+    assert np.allclose(window.viewer.last_result.ws.mean(0), m.latents[7], atol=1e-5)
     assert np.array_equal(window.view.image, render_state(tiny_model_file, window.state))
 
 
@@ -33,20 +34,18 @@ def test_layer_view_and_ablation(make_window, qtbot, tiny_model_file):
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)
     panel = window.understand.layers_panel
-    assert panel.viewer.table.rowCount() == 0  # listing costs a forward pass: not until the panel is shown
+    assert panel.layer_viewer.table.rowCount() == 0  # listing costs a forward pass: not until the panel is shown
     panel.list_layers()
-    assert panel.viewer.table.rowCount() > 3  # every layer of the open model
-    name = panel.viewer.table.item(2, 0).text() if panel.viewer.table.item(2, 0) else None
+    assert panel.layer_viewer.table.rowCount() > 3  # every layer of the open model
+    name = panel.layer_viewer.table.item(2, 0).text() if panel.layer_viewer.table.item(2, 0) else None
     assert name
-    shown = []
-    window.explorer.events.job_finished.connect(lambda r: shown.append(r) if r.purpose == "layer_view" else None)
-    panel.show_layer(name, -1, False, True)
-    assert shown and shown[0].value.layer.name == name and shown[0].value.grid.ndim in (2, 3)
+    handle = panel.show_layer(name, -1, False, True)
+    assert handle.ok and handle.result.layer.name == name and handle.result.grid.ndim in (2, 3)
     before = window.view.image.copy()
     with qtbot.waitSignal(window.sigJobFinished):
         panel.ablate(name, [0, 1, 2], 0.0)
     assert not np.array_equal(window.view.image, before)  # the ablated image is shown
-    assert window.state == window.explorer.history.current  # and the latent is untouched
+    assert window.state == window.latent.state  # and the latent is untouched
 
 
 def test_own_attribute_becomes_a_named_slider(make_window, qtbot, tiny_model_file):
@@ -56,7 +55,7 @@ def test_own_attribute_becomes_a_named_slider(make_window, qtbot, tiny_model_fil
     with qtbot.waitSignal(window.sigJobFinished):
         panel.show_samples(count=16)
     assert panel.grid.cell_image(1, 7) is not None
-    ws = panel.candidates.ws.numpy().mean(1)
+    ws = panel.samples.ws.mean(1)
     score = ws[:, 0]  # "has it": a large first w dimension, a rule the fit can find
     order = np.argsort(score)
     for i in order[-MIN_PER_CLASS:]:
@@ -66,9 +65,23 @@ def test_own_attribute_becomes_a_named_slider(make_window, qtbot, tiny_model_fil
     panel.name.setText("big w0")
     with qtbot.waitSignal(window.sigJobFinished):
         panel.fit()
-    direction = window.explorer.library.get("big w0")
+    direction = window.explorer.directions.library.get("big w0")
     assert direction is not None and direction.vector[0] > 0.3
     assert "big w0" in window.library_panel.bank.names
+
+
+def test_attribute_button_shows_the_samples(make_window, qtbot, tiny_model_file):
+    """The button itself (its clicked(checked) once arrived as the count: 0 samples, torch.cat failed)."""
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    panel = window.understand.attribute_panel
+    errors = []
+    window.sigError.connect(errors.append)
+    with qtbot.waitSignal(window.sigJobFinished, timeout=60000):
+        qtbot.mouseClick(panel.job.run_btn, Qt.LeftButton)
+    assert errors == [] and panel.status.text() == ""
+    assert len(panel.samples.seeds) == 48 and panel.grid.cell_image(5, 7) is not None
+    assert panel.fit_btn.isEnabled()
 
 
 def test_metrics_panel_measures_the_open_model(make_window, qtbot, tiny_model_file):

@@ -96,9 +96,11 @@ class AnalysesModel:
         return handle
 
     # --- factors, attributes, metrics ------------------------------------------------------------------
-    def probe(self, num: int, conditional: bool) -> JobHandle:
+    def probe(self, num: int, conditional: bool, **options) -> JobHandle:
+        """The factor probe; `options` go to core.analysis.probe.probe_model (factors, effect_seeds, ...)."""
         return self.viewer.submit(ProbeFactors(num=int(num), conditional="all" if conditional else None,
-                                               truncation_psi=self.latent.state.truncation_psi))
+                                               truncation_psi=self.latent.state.truncation_psi,
+                                               options=tuple(sorted(options.items()))))
 
     def attribute_samples(self, count: int = 48, seed: int | None = None) -> JobHandle:
         seed = self.latent.state.seed if seed is None else seed

@@ -8,7 +8,10 @@
     handle.on_done(lambda h: show(h.result) if h.ok else say(h.error))
 
 Callbacks run where the session delivers its events (the GUI thread behind the Qt bridge, the
-caller's thread in a synchronous session). A callback attached after the job ended runs at once.
+caller's thread in a synchronous session). A done callback attached after the job ended runs at
+once. A synchronous session has run the job before `submit` returns, so its handles keep every
+progress report and replay them to a progress callback attached later: the same callbacks see
+the same reports in both modes.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class JobProgress:
 class JobHandle:
     """What the submitter holds while a job runs and after; see the module docstring."""
 
-    def __init__(self, job_id: int, job, model_token: int):
+    def __init__(self, job_id: int, job, model_token: int, keep_progress: bool = False):
         self.id = job_id
         self.job = job
         self.model_token = model_token
@@ -44,6 +47,7 @@ class JobHandle:
         self.cancelled = False
         self.finished = False
         self.last_progress: JobProgress | None = None
+        self._kept: list[JobProgress] | None = [] if keep_progress else None
         self._cancel_requested = threading.Event()
         self._lock = threading.Lock()
         self._on_progress: list[Callable[[JobProgress], None]] = []
@@ -53,6 +57,9 @@ class JobHandle:
     def on_progress(self, callback: Callable[[JobProgress], None]) -> "JobHandle":
         with self._lock:
             self._on_progress.append(callback)
+            kept = list(self._kept or ())
+        for progress in kept:
+            _call(callback, progress)
         return self
 
     def on_done(self, callback: Callable[["JobHandle"], None]) -> "JobHandle":
@@ -61,7 +68,7 @@ class JobHandle:
             if not self.finished:
                 self._on_done.append(callback)
                 return self
-        callback(self)
+        _call(callback, self)
         return self
 
     def cancel(self):
@@ -85,6 +92,8 @@ class JobHandle:
         if self.finished:
             return
         self.last_progress = progress
+        if self._kept is not None:
+            self._kept.append(progress)
         for callback in list(self._on_progress):
             _call(callback, progress)
 

@@ -428,12 +428,13 @@ class ProbeFactors(Job):
     num: int = 2000
     conditional: str | None = "all"
     truncation_psi: float = 1.0
+    options: tuple = ()  # ((name, value), ...): probe_model's other keyword arguments (factors, effect_seeds, ...)
 
     def run(self, context):
         from gan_explorer.core.analysis.probe import probe_model
 
         return probe_model(context.model, num=self.num, conditional=self.conditional,
-                           truncation_psi=self.truncation_psi, **_hooks(context))
+                           truncation_psi=self.truncation_psi, **dict(self.options), **_hooks(context))
 
 
 @dataclass(frozen=True)

@@ -41,11 +41,12 @@ class PicturesModel:
     def project(self, picture, space: str = "w+", steps: int = 300, loss: str = "auto", crop=None) -> JobHandle:
         """Optimise the latent whose image looks like `picture`; it becomes the image when done. The
         reconstruction so far is shown while it runs."""
-        self.projecting = self.viewer.submit(ProjectPicture(picture=picture, space=space, steps=int(steps),
-                                                            loss=loss, crop=tuple(crop) if crop else None))
-        self.projecting.on_progress(lambda p: self.viewer.show_frame(p.preview) if p.preview is not None else None)
-        self.projecting.on_done(self._projected)
-        return self.projecting
+        handle = self.viewer.submit(ProjectPicture(picture=picture, space=space, steps=int(steps), loss=loss,
+                                                   crop=tuple(crop) if crop else None))
+        self.projecting = handle
+        handle.on_progress(lambda p: self.viewer.show_frame(p.preview) if p.preview is not None else None)
+        handle.on_done(self._projected)
+        return handle
 
     def _projected(self, handle: JobHandle):
         if handle is self.projecting:

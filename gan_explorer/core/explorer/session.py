@@ -23,7 +23,6 @@ function that queues them to the GUI thread, so nothing there ever runs on the w
 from __future__ import annotations
 
 import collections
-import hashlib
 import logging
 import threading
 import time
@@ -38,6 +37,7 @@ from gan_explorer.core.errors import Cancelled, GanExplorerError, one_line
 from gan_explorer.core.explorer.handles import JobHandle, JobProgress
 from gan_explorer.core.explorer.events import EventGroup
 from gan_explorer.core.explorer.jobs import Job
+from gan_explorer.core.io.identity import file_identity, model_identity
 from gan_explorer.core.explorer.requests import DeviceChange, ModelFailure, ModelInfo, RenderRequest
 from gan_explorer.core.explorer.state import LatentState
 from gan_explorer.core.render import Renderer
@@ -47,13 +47,7 @@ log = logging.getLogger("gan_explorer.session")
 W_STD_SAMPLES = 2000  # sampled w per model for the W sliders' sigma
 
 
-def file_content_hash(path: str | Path, chunk: int = 1 << 20) -> str:
-    """sha256 of a model file's bytes: the key for per-model data and the provenance of exports."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+file_content_hash = file_identity  # the name earlier code and tests used
 
 
 @torch.no_grad()
@@ -168,13 +162,16 @@ class ExplorerSession:
         with self._cond:
             self._running = False
             self._pending_render = None
+            queued = [command[1] for command in self._commands if command[0] == "job"]
             self._commands.clear()
             self._cond.notify_all()
         thread, self._thread = self._thread, None
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        if thread is not None:
+            thread.join(timeout)
+        for handle in queued:  # never run: they end cancelled, so their done callbacks still run
+            self._jobs.pop(handle.id, None)
+            self.deliver(lambda kwargs, handle=handle: handle.finish(**kwargs), {"cancelled": True})
+        return thread is None or not thread.is_alive()
 
     @property
     def is_running(self) -> bool:
@@ -235,7 +232,7 @@ class ExplorerSession:
         is called before the job can run (a synchronous session runs it inside this call)."""
         with self._cond:
             self._next_job += 1
-            handle = JobHandle(self._next_job, job, model_token)
+            handle = JobHandle(self._next_job, job, model_token, keep_progress=self.sync)
             self._jobs[handle.id] = handle
         if before_run is not None:
             before_run(handle)
@@ -326,8 +323,7 @@ class ExplorerSession:
             return  # a newer model was asked for meanwhile: loading this one would be wasted
         try:
             model = open_model(path, device=self.device)
-            content_hash = file_content_hash(path) if Path(path).is_file() else ""
-            info = describe_model(model, token, path, content_hash)
+            info = describe_model(model, token, path, model_identity(model, path))
         except Exception as exc:
             message = str(exc) if isinstance(exc, GanExplorerError) else f"{path}: {one_line(exc)}"
             log.error("cannot open %s: %s\n%s", path, message, traceback.format_exc())
@@ -337,7 +333,7 @@ class ExplorerSession:
 
     def _use(self, model, path: str, token: int):
         model = model.to(self.device).eval()
-        self._install(model, describe_model(model, token, path), path)
+        self._install(model, describe_model(model, token, path, model_identity(model, path)), path)
 
     def _apply_engine(self):
         try:

@@ -123,8 +123,8 @@ class InterpolationPanel(QWidget):
                                            **options)
         else:
             handle = self.keyframes.play(**options)
-        self.running = follow(self, handle, self._job_progress, self._job_finished)
-        return self.running
+        self.running = handle  # before follow: a synchronous session replays its progress at once
+        return follow(self, handle, self._job_progress, self._job_finished)
 
     def play(self):
         return self._start()

@@ -259,8 +259,8 @@ class FactorsPanel(QWidget):
         subscribe(self, viewer.events.model_opened, lambda info: self.job.run_btn.setEnabled(
             not info.is_translation))
 
-    def probe(self, num: int | None = None):
-        handle = self.analyses.probe(num or self.num.value(), self.conditional.isChecked())
+    def probe(self, num: int | None = None, **options):
+        handle = self.analyses.probe(num or self.num.value(), self.conditional.isChecked(), **options)
         return self.job.follow(handle, self._finished)
 
     def _finished(self, handle):
