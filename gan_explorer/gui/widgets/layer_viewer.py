@@ -17,12 +17,21 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import Qt, Signal  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
-    QAbstractItemView, QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+    QAbstractItemView, QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
     QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from gan_explorer.core.analysis.layers import WHAT_AM_I_LOOKING_AT  # noqa: E402
 from gan_explorer.gui.widgets.latent_map import HelpButton  # noqa: E402
+
+
+MEAN_COLOUR, STD_COLOUR, MAX_COLOUR = (31, 119, 180), (255, 127, 14), (44, 160, 44)
+
+
+def _curve_key(*curves) -> str:
+    """A plot's title row naming its curves in their colours: ('mean', (r, g, b)), ..."""
+    return "&nbsp;&nbsp;".join(f"<span style='color: rgb{tuple(colour)}'>&#9473;&nbsp;{name}</span>"
+                               for name, colour in curves)
 
 
 def _image_box(title: str):
@@ -33,6 +42,24 @@ def _image_box(title: str):
     box.addItem(item)
     view.setToolTip(title)
     return view, box, item
+
+
+WIDE = 760  # from this width the layer list sits beside the views; below it, above them (a dock)
+
+
+def short_layer_names(names: list[str]) -> list[str]:
+    """The distinguishing part of each layer name: the dotted prefix every name shares is dropped
+    ('synthesis.b16.conv1' -> 'b16.conv1'); a name that is the prefix itself (the whole network's
+    output, 'synthesis') stays as it is."""
+    parts = [name.split(".") for name in names]
+    longer = [p for p in parts if len(p) > 1]
+    if not longer:
+        return list(names)
+    common = 0  # leading components shared by every name, each longer name keeping one of its own
+    limit = min(len(p) for p in longer) - 1
+    while common < limit and len({tuple(p[:common + 1]) for p in parts}) == 1:
+        common += 1
+    return [".".join(p[common:]) if len(p) > common else ".".join(p) for p in parts]
 
 
 class LayerViewerWidget(QWidget):
@@ -49,24 +76,38 @@ class LayerViewerWidget(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)  # the short names, whole
+        header.setSectionResizeMode(1, QHeaderView.Stretch)           # the kind gives way (elided)
+        header.setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.table.setMinimumSize(120, 90)
         self.table.itemSelectionChanged.connect(self.request_view)
 
         self.grid_view, self.grid_box, self.grid_item = _image_box("channels of the selected layer")
         self.spectrum_view, self.spectrum_box, self.spectrum_item = _image_box("2-D spectrum (log magnitude)")
+        for view in (self.grid_view, self.spectrum_view):
+            view.setMinimumSize(80, 80)
         self.stats_plot = pg.PlotWidget(background="w")
-        self.stats_plot.addLegend(offset=(5, 5))
+        self.stats_plot.setMinimumSize(150, 110)
+        self.stats_plot.setToolTip("Mean, standard deviation and maximum of each channel")
+        # The title row names the curves: a legend inside so small a plot covered them and was clipped.
+        self.stats_plot.setTitle(_curve_key(("mean", MEAN_COLOUR), ("std", STD_COLOUR), ("max", MAX_COLOUR)),
+                                 size="8pt")
         self.stats_plot.setLabel("bottom", "channel")
-        self.mean_curve = self.stats_plot.plot(pen=pg.mkPen((31, 119, 180), width=2), name="mean")
-        self.std_curve = self.stats_plot.plot(pen=pg.mkPen((255, 127, 14), width=2), name="std")
-        self.max_curve = self.stats_plot.plot(pen=pg.mkPen((44, 160, 44), width=2), name="max")
+        self.mean_curve = self.stats_plot.plot(pen=pg.mkPen(MEAN_COLOUR, width=2))
+        self.std_curve = self.stats_plot.plot(pen=pg.mkPen(STD_COLOUR, width=2))
+        self.max_curve = self.stats_plot.plot(pen=pg.mkPen(MAX_COLOUR, width=2))
 
         self.channel = QSpinBox()
         self.channel.setRange(-1, 0)
         self.channel.setSpecialValueText("all")
         self.channel.setValue(-1)
         self.db = QCheckBox("dB")
-        self.per_channel = QCheckBox("normalise each channel")
+        self.db.setToolTip("Show activations in decibels (log magnitude)")
+        self.per_channel = QCheckBox("per channel")
+        self.per_channel.setToolTip("Normalise each channel on its own (off: one scale for the layer)")
         self.per_channel.setChecked(True)
         for control in (self.channel,):
             control.valueChanged.connect(self.request_view)
@@ -76,49 +117,62 @@ class LayerViewerWidget(QWidget):
         self.scale.setRange(-10.0, 10.0)
         self.scale.setSingleStep(0.5)
         self.scale.setValue(0.0)
-        self.ablate_button = QPushButton("Ablate channel")
-        self.ablate_button.setToolTip("Multiply the chosen channel by the scale and re-render (0 switches it off)")
+        self.ablate_button = QPushButton("Ablate")
+        self.ablate_button.setToolTip("Multiply the chosen channel (or all) by the scale and re-render "
+                                      "(0 switches it off)")
         self.ablate_button.clicked.connect(self._ablate)
         self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Undo the ablation")
         self.reset_button.clicked.connect(lambda: self.sigAblate.emit(self.current_layer() or "", [], 1.0))
         self.status = QLabel("")
+        self.status.setWordWrap(True)
         self.help = QLabel(WHAT_AM_I_LOOKING_AT)
         self.help.setWordWrap(True)
         self.help.setVisible(False)
         self.help_button = HelpButton(self.help)
 
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Channel"))
-        controls.addWidget(self.channel)
-        controls.addWidget(self.db)
-        controls.addWidget(self.per_channel)
-        controls.addStretch(1)
-        controls.addWidget(QLabel("Scale"))
-        controls.addWidget(self.scale)
-        controls.addWidget(self.ablate_button)
-        controls.addWidget(self.reset_button)
-        controls.addWidget(self.help_button)
-        views = QGridLayout()
-        views.addWidget(self.grid_view, 0, 0, 2, 1)
-        views.addWidget(self.spectrum_view, 0, 1)
-        views.addWidget(self.stats_plot, 1, 1)
-        views.setColumnStretch(0, 3)
-        views.setColumnStretch(1, 2)
+        view_row = QHBoxLayout()  # what is shown
+        view_row.addWidget(QLabel("Channel"))
+        view_row.addWidget(self.channel)
+        view_row.addWidget(self.db)
+        view_row.addWidget(self.per_channel)
+        view_row.addStretch(1)
+        view_row.addWidget(self.help_button)
+        ablate_row = QHBoxLayout()  # what is changed
+        ablate_row.addWidget(QLabel("Scale"))
+        ablate_row.addWidget(self.scale)
+        ablate_row.addWidget(self.ablate_button)
+        ablate_row.addWidget(self.reset_button)
+        ablate_row.addStretch(1)
+        under = QHBoxLayout()  # the spectrum and the statistics share a row under the channels
+        under.addWidget(self.spectrum_view, 2)
+        under.addWidget(self.stats_plot, 3)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(controls)
-        right_layout.addLayout(views, 1)
+        right_layout.addLayout(view_row)
+        right_layout.addLayout(ablate_row)
+        right_layout.addWidget(self.grid_view, 3)
+        right_layout.addLayout(under, 2)
         right_layout.addWidget(self.status)
         right_layout.addWidget(self.help)
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.table)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([430, 1000])  # room for names like synthesis.b64.torgb.affine
+        self.splitter = QSplitter(Qt.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(splitter)
+        layout.addWidget(self.splitter)
+
+    def resizeEvent(self, event):
+        """In a narrow dock the layer list sits above the views; in a wide one, beside them."""
+        super().resizeEvent(event)
+        orientation = Qt.Horizontal if event.size().width() >= WIDE else Qt.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            total = event.size().width() if orientation == Qt.Horizontal else event.size().height()
+            self.splitter.setSizes([total // 3, total - total // 3])
 
     # --- data in --------------------------------------------------------------------------
     def set_layers(self, layers):
@@ -127,11 +181,13 @@ class LayerViewerWidget(QWidget):
                         tuple(getattr(x, "shape", None) or x[2])) for x in layers]
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.layers))
-        for row, (name, kind, shape) in enumerate(self.layers):
-            for col, text in enumerate((name, kind, " x ".join(str(s) for s in shape))):
-                self.table.setItem(row, col, QTableWidgetItem(text))
+        shown = short_layer_names([name for name, _, _ in self.layers])
+        for row, ((name, kind, shape), short) in enumerate(zip(self.layers, shown)):
+            for col, text in enumerate((short, kind, " x ".join(str(s) for s in shape))):
+                item = QTableWidgetItem(text)
+                item.setToolTip(name)  # the full module name
+                self.table.setItem(row, col, item)
         self.table.blockSignals(False)
-        self.table.resizeColumnsToContents()
 
     def select_layer(self, name: str):
         rows = [i for i, layer in enumerate(self.layers) if layer[0] == name]
