@@ -12,29 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gan_explorer.core.errors import Cancelled  # noqa: F401  (jobs raise it; re-exported for callers)
-from gan_explorer.core.explorer.state import LatentState
-
-
-@dataclass(frozen=True)
-class RenderRequest:
-    request_id: int
-    state: LatentState
-    model_token: int = 0  # the model the request was made for; dropped after a switch
-    preview: bool = False  # a cheap frame while a slider moves (where the family has one)
-
-
-@dataclass
-class RenderResult:
-    request_id: int
-    image: np.ndarray | None = None        # HWC uint8
-    ws: np.ndarray | None = None           # [num_ws, w_dim] of the rendered image
-    render_ms: float = 0.0
-    error: str | None = None               # one line for the user; the traceback is in the log
-    model_token: int = 0
-    preview: bool = False
-    out_of_memory: bool = False
-    fell_back_to_cpu: bool = False
-    traceback: str = ""
+from gan_explorer.core.render import RenderRequest, RenderResult  # noqa: F401  (the render path's own types)
 
 
 # --- model events -----------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def load_latent(path: str | os.PathLike, num_ws: int, w_dim: int, max_count: int
     """
     path = Path(path)
     if path.suffix.lower() == ".png":  # a picture this app exported remembers the ws it was made from
-        from gan_explorer.core.explorer.provenance import read_picture_provenance
+        from gan_explorer.core.latent.provenance import read_picture_provenance
 
         _open_regular(path)
         provenance = read_picture_provenance(path)

@@ -52,7 +52,7 @@ class Autoencoder(GenerativeModel):
         self.code_scale_tril.copy_(torch.linalg.cholesky(cov).to(self.code_scale_tril))
 
     def map(self, z, truncation_psi=1.0, truncation_cutoff=None):
-        from gan_explorer.core.latent.ops import truncate
+        from gan_explorer.core.models.truncation import truncate
 
         codes = self.code_mean + z.to(torch.float32) @ self.code_scale_tril.T
         return truncate(codes.unsqueeze(1), self.w_avg, truncation_psi, truncation_cutoff)

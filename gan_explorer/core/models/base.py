@@ -359,7 +359,7 @@ class GenerativeModel(nn.Module):
 
         The default has no mapping network: w is z, or concat(z, c) for a conditional model
         (c=None: the default condition), broadcast to num_ws and truncated toward w_avg."""
-        from gan_explorer.core.latent.ops import truncate
+        from gan_explorer.core.models.truncation import truncate
 
         w = z.to(torch.float32)
         c = self.condition_batch(c, w.shape[0])

@@ -103,7 +103,7 @@ class MappingNetwork(nn.Module):
 
     def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, update_emas=False, c=None):
         """c: [n, c_dim] float for a conditional network (required there), else None."""
-        from gan_explorer.core.latent.ops import truncate
+        from gan_explorer.core.models.truncation import truncate
 
         x = normalize_2nd_moment(z.to(torch.float32))
         if self.c_dim:
