@@ -1,118 +1,109 @@
-"""The training workspace: launch `gan-explorer train` as a separate process (QProcess), or
-attach to any run directory, and watch it live through the run-directory files."""
+"""The training workspace: launch `gan-explorer train` as a separate process, or attach to any
+run directory, and watch it live through the run-directory files.
+
+The runs themselves are core `RunState`s (gan_explorer.core.training.monitor: reader, process,
+log, curves, status line); this widget polls them, shows what each poll returns and forwards the
+buttons to them. It fits a 1366x768 screen without scrolling: the dataset preview and the sample
+grid scale down to the room they get (keeping their aspect), and each plot names its curves in
+its title row instead of a legend drawn over them.
+"""
 
 from __future__ import annotations
 
 import shlex
-import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QProcess, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QObject, QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy, QSplitter, QVBoxLayout, QWidget,
 )
 
 import pyqtgraph as pg
 
-from gan_explorer.core.training.monitor import RunReader
+from gan_explorer.core.training.monitor import (
+    DatasetPreview, RunList, RunState, RunUpdate, event_text, preview_dataset, run_dir_of,
+)
 from gan_explorer.core.training.options import AUGMENTS, FAMILIES
-from gan_explorer.core.training.run_dir import RunDirectory
+from gan_explorer.gui.widgets.image_view import array_to_qimage
 from gan_explorer.gui.widgets.slider_bank import QuietComboBox, QuietDoubleSpinBox, QuietSpinBox, quiet
 
 POLL_MS = 500
-GROUP_ORDER = ("Loss", "Metrics", "Augment", "Timing", "Guard")
-HIDDEN_SERIES = {"Timing/total_sec"}  # grows without bound: it would flatten the other timing curves
-
-
-def train_command(arguments: list[str]) -> list[str]:
-    """How to call our own `train`: through the interpreter, or the frozen executable itself."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "train", *arguments]
-    return [sys.executable, "-m", "gan_explorer", "train", *arguments]
+FIT_IMAGE_MIN = 64  # the preview and the sample grid shrink to this before the page would scroll
 
 
 class DatasetPreviewer(QObject):
     """Scans a dataset in a background thread (a big folder takes a while) and reports back."""
 
-    sigReady = Signal(object)  # dict: spec, images or error, used, skipped
+    sigReady = Signal(object)  # a core DatasetPreview
 
     def preview(self, spec: str, resolution: int):
         threading.Thread(target=self._run, args=(spec, resolution), daemon=True).start()
 
     def _run(self, spec, resolution):
-        from gan_explorer.core.data import open_dataset, preview_images
-        from gan_explorer.core.io.images import make_grid
-
-        try:
-            named_resolution = spec.startswith("faces:")  # faces:N carries its own resolution
-            dataset = open_dataset(spec, None if named_resolution and not resolution else (resolution or 64))
-            report = getattr(dataset, "report", None)
-            grid = make_grid(preview_images(dataset, 16))
-            self.sigReady.emit({"spec": spec, "grid": grid,
-                                "used": report.used if report else None,
-                                "skipped": [f"{n}: {r}" for n, r in report.skipped] if report else []})
-        except Exception as exc:
-            self.sigReady.emit({"spec": spec, "error": str(exc)})
+        self.sigReady.emit(preview_dataset(spec, resolution))
 
 
-class RunState:
-    """One run in the list: its reader, its process (if launched here), its log and curves."""
+class FitImage(QLabel):
+    """A picture drawn as large as its room allows, keeping its aspect and never cropped; its
+    minimum size is small, so a layout shrinks it rather than scroll. Without a picture it shows
+    its text."""
 
-    def __init__(self, path: str):
-        self.path = path
-        self.reader = RunReader(path)
-        self.launched_at: float | None = None
-        self.seen_active = False
-        self.log: list[str] = []
-        self._log_offset = 0
-        self.series: dict[str, tuple[list, list]] = {}
-        self.metrics_label = ""  # e.g. "FD/KID (gan_explorer features)": what the metrics were measured on
+    def __init__(self, text: str = "", minimum: int = FIT_IMAGE_MIN, parent=None):
+        super().__init__(text, parent)
+        self._source: QPixmap | None = None
+        self._minimum = minimum
+        self.setAlignment(Qt.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
 
-    def read_log(self) -> list[str]:
-        """New lines of RUN/log.txt (the output of a run launched from the window)."""
-        path = Path(self.path) / "log.txt"
-        try:
-            with open(path, "rb") as f:
-                f.seek(self._log_offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-        self._log_offset += end
-        lines = [l for l in data[:end].decode(errors="replace").replace("\r", "\n").splitlines() if l.strip()]
-        self.log.extend(lines)
-        return lines
+    def set_picture(self, pixmap: QPixmap | None):
+        self._source = pixmap if pixmap is not None and not pixmap.isNull() else None
+        self.setText("" if self._source is not None else self.text())
+        self.updateGeometry()
+        self.update()
 
-    def add_metrics(self, lines):
-        """Quality measured at snapshots: the `Metrics/*` values of metrics.jsonl lines, by kimg."""
-        for line in lines:
-            x = line.get("Progress/kimg")
-            for key, value in line.items():
-                if key.startswith("Metrics/") and isinstance(value, (int, float)):
-                    xs, ys = self.series.setdefault(key, ([], []))
-                    xs.append(x)
-                    ys.append(float(value))
-            if line.get("label"):
-                self.metrics_label = str(line["label"])
+    def picture(self) -> QPixmap | None:
+        return self._source
 
-    def add_stats(self, records, reset=False):
-        if reset:
-            self.series.clear()
-            self.add_metrics(self.reader.metrics)  # kept: they are not in stats.jsonl
-        for record in records:
-            x = record.get("Progress/kimg")
-            for key, value in record.items():
-                if "/" not in key or key.startswith("Progress/") or key in HIDDEN_SERIES \
-                        or not isinstance(value, (int, float)):
-                    continue
-                xs, ys = self.series.setdefault(key, ([], []))
-                xs.append(x)
-                ys.append(float(value))
+    def clear(self):
+        self._source = None
+        super().clear()
+        self.updateGeometry()
+
+    def shown_rect(self) -> QRect:
+        """Where the picture is drawn, inside the widget (an empty rect without one)."""
+        if self._source is None:
+            return QRect()
+        size = self._source.size().scaled(self.contentsRect().size(), Qt.KeepAspectRatio)
+        # Never enlarged past twice its size: a 4-image preview stays crisp rather than blurred.
+        if size.width() > 2 * self._source.width():
+            size = self._source.size() * 2
+        rect = QRect(0, 0, size.width(), size.height())
+        rect.moveCenter(self.contentsRect().center())
+        return rect
+
+    def sizeHint(self) -> QSize:
+        if self._source is None:
+            return super().sizeHint()
+        return self._source.size().boundedTo(QSize(320, 320))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self._minimum, self._minimum)
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def paintEvent(self, event):
+        if self._source is None:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform)
+        painter.drawPixmap(self.shown_rect(), self._source)
+        painter.end()
 
 
 class QuietPlots(pg.GraphicsLayoutWidget):
@@ -133,31 +124,44 @@ class QuietPlots(pg.GraphicsLayoutWidget):
 class TrainingWorkspace(QWidget):
     sigExplore = Signal(str)       # a snapshot to open in the explorer
     sigRunUpdated = Signal(str)    # a run's files were read (tests wait on it)
-    sigRunEnded = Signal(str, str)  # path, status
+    sigRunEnded = Signal(str, str)  # path, how it ended: finished, stopped (the user's Stop), aborted, error
 
-    def __init__(self, settings: QSettings | None = None, parent=None):
+    def __init__(self, settings: QSettings | None = None, parent=None, runs: RunList | None = None):
         super().__init__(parent)
         self.settings = settings or QSettings("gan_explorer", "gan_explorer")
-        self.runs: dict[str, RunState] = {}
+        self.run_list_model = runs or RunList()
         self.current: RunState | None = None
         self.previewer = DatasetPreviewer()
         self.previewer.sigReady.connect(self._on_preview)
+        self.plot_items: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._titles: dict[str, str] = {}
         self._build()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.poll)
         self.timer.start(POLL_MS)
-        for path in self.settings.value("runs", []) or []:
+        saved = self.settings.value("runs", []) or []
+        for path in [saved] if isinstance(saved, str) else saved:  # QSettings gives one item as a str
             if Path(path).is_dir():
                 self.attach(path)
+
+    @property
+    def runs(self) -> dict[str, RunState]:
+        return self.run_list_model.runs
 
     # ----- layout ---------------------------------------------------------------------------
     def _build(self):
         splitter = QSplitter(Qt.Horizontal, self)
         layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
 
         form_widget = QWidget()
-        form = QFormLayout(form_widget)
+        column = QVBoxLayout(form_widget)
+        column.setContentsMargins(4, 4, 4, 4)
+        form = QFormLayout()
+        form.setVerticalSpacing(3)
+        column.addLayout(form)
         self.family = quiet(QuietComboBox())
         self.family.addItems(FAMILIES)
         self.family.setCurrentText("dcgan")
@@ -204,26 +208,29 @@ class TrainingWorkspace(QWidget):
         self.launch_btn.clicked.connect(self.launch)
         buttons.addWidget(self.preview_btn)
         buttons.addWidget(self.launch_btn)
-        form.addRow(buttons)
+        column.addLayout(buttons)
         self.preview_label = QLabel("")
         self.preview_label.setWordWrap(True)
-        self.preview_image = QLabel()
-        form.addRow(self.preview_label)
-        form.addRow(self.preview_image)
-        form.addRow(QLabel("Runs"))
+        self.preview_image = FitImage()
+        column.addWidget(self.preview_label)
+        column.addWidget(self.preview_image, 3)
+        column.addWidget(QLabel("Runs"))
         self.run_list = QListWidget()
+        self.run_list.setMinimumHeight(48)
         self.run_list.currentItemChanged.connect(self._select)
-        form.addRow(self.run_list)
+        column.addWidget(self.run_list, 1)
         open_run = QPushButton("Open run…")
         open_run.clicked.connect(self._open_run_dialog)
-        form.addRow(open_run)
+        column.addWidget(open_run)
         splitter.addWidget(form_widget)
 
         monitor = QWidget()
         m = QVBoxLayout(monitor)
+        m.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
         self.status_label = QLabel("no run selected")
         self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         top.addWidget(self.status_label, 1)
         self.growth_label = QLabel("")  # a progressive run's resolution and fade-in
         self.growth_label.setToolTip("Progressive growing: the resolution being trained and the fade-in of its "
@@ -232,6 +239,7 @@ class TrainingWorkspace(QWidget):
         top.addWidget(self.growth_label)
         self.stop_btn, self.pause_btn = QPushButton("Stop"), QPushButton("Pause")
         self.resume_btn, self.explore_btn = QPushButton("Resume run"), QPushButton("Explore latest snapshot")
+        self.stop_btn.setToolTip("Stop after a final snapshot (the run can be resumed)")
         self.stop_btn.clicked.connect(self.stop)
         self.pause_btn.clicked.connect(self.toggle_pause)
         self.resume_btn.clicked.connect(self.resume)
@@ -240,6 +248,7 @@ class TrainingWorkspace(QWidget):
             top.addWidget(b)
         m.addLayout(top)
         self.progress = QProgressBar()
+        self.progress.setMaximum(1000)
         m.addWidget(self.progress)
         controls = QHBoxLayout()
         self.smoothing = quiet(QuietDoubleSpinBox())
@@ -260,27 +269,30 @@ class TrainingWorkspace(QWidget):
         inner = QSplitter(Qt.Vertical)
         self.plots = QuietPlots()
         self.plots.setBackground("w")
+        self.plots.setMinimumHeight(120)
         inner.addWidget(self.plots)
         bottom = QSplitter(Qt.Horizontal)
-        self.samples = QLabel("samples appear here")
-        self.samples.setAlignment(Qt.AlignCenter)
-        self.samples.setMinimumSize(200, 200)
+        self.samples = FitImage("samples appear here", minimum=96)
+        self.samples.setToolTip("The newest sample grid (fixed seeds, one per snapshot)")
         self.events = QListWidget()
         self.events.setToolTip("Double-click a snapshot event to explore that snapshot")
         self.events.itemDoubleClicked.connect(self._event_activated)
+        self.events.setWordWrap(True)  # long events wrap: no sideways scrolling
+        self.events.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
         bottom.addWidget(self.samples)
         bottom.addWidget(self.events)
         bottom.addWidget(self.log)
+        bottom.setSizes([260, 380, 260])
         inner.addWidget(bottom)
+        inner.setSizes([330, 270])  # the sample grid gets room to be seen
         m.addWidget(inner, 1)
         splitter.addWidget(monitor)
         splitter.setSizes([360, 900])
+        splitter.setStretchFactor(1, 1)
         self._update_buttons(None)
-        self.plot_items: dict[str, pg.PlotItem] = {}
-        self.curves: dict[str, pg.PlotDataItem] = {}
 
     def _browse(self, line_edit):
         path = QFileDialog.getExistingDirectory(self, "Choose a folder", line_edit.text())
@@ -297,20 +309,12 @@ class TrainingWorkspace(QWidget):
         self.preview_label.setText("Reading the dataset…")
         self.previewer.preview(self.data.text().strip(), self.resolution.value())
 
-    def _on_preview(self, payload):
-        from gan_explorer.gui.widgets.image_view import array_to_qimage
-
-        if "error" in payload:
-            self.preview_label.setText(f"Cannot use this dataset: {payload['error']}")
+    def _on_preview(self, preview: DatasetPreview):
+        self.preview_label.setText(preview.text())
+        if preview.error:
             self.preview_image.clear()
             return
-        used = payload["used"]
-        text = "procedural faces (endless)" if used is None else f"{used} readable images, {len(payload['skipped'])} skipped"
-        if payload["skipped"]:
-            text += ": " + "; ".join(payload["skipped"][:3])
-        self.preview_label.setText(text)
-        self.preview_image.setPixmap(QPixmap.fromImage(array_to_qimage(payload["grid"])).scaled(
-            256, 256, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        self.preview_image.set_picture(QPixmap.fromImage(array_to_qimage(preview.grid)))
 
     # ----- launching and controlling runs ---------------------------------------------------
     def form_arguments(self) -> list[str]:
@@ -329,35 +333,20 @@ class TrainingWorkspace(QWidget):
             raise ValueError(f"Options {self.extra.text()!r}: {exc}") from None
         return args
 
-    def launch(self, arguments: list[str] | None = None) -> RunState:
-        """Start `gan-explorer train` as its own process. It is detached, so it keeps training
-        when the window closes; its output goes to RUN/log.txt, which the monitor tails."""
+    def launch(self, arguments: list[str] | None = None) -> RunState | None:
+        """Start `gan-explorer train` as its own process (detached: it keeps training when the
+        window closes; RunState.launch) and watch it."""
         if not isinstance(arguments, list):  # the button's clicked(bool) passes a bool
             try:
                 arguments = self.form_arguments()
             except ValueError as exc:
                 self.status_label.setText(str(exc))
                 return None
-        path = str(Path(arguments[arguments.index("--run-dir") + 1]).resolve())
-        run = self.attach(path)
-        if run.reader.status() in ("running", "paused"):
-            self.status_label.setText(f"{path} is already training")
+        run = self.attach(run_dir_of(arguments))
+        problem = run.launch(arguments)
+        if problem:
+            self.status_label.setText(problem)
             return run
-        Path(path).mkdir(parents=True, exist_ok=True)
-        log = Path(path) / "log.txt"
-        command = train_command(arguments)
-        with open(log, "a") as f:
-            f.write("$ " + " ".join(command) + "\n")
-        process = QProcess(self)
-        process.setProgram(command[0])
-        process.setArguments(command[1:])
-        process.setStandardOutputFile(str(log), QProcess.Append)
-        process.setStandardErrorFile(str(log), QProcess.Append)
-        if not process.startDetached():
-            self.status_label.setText(f"Could not start {command[0]}")
-            return run
-        run.launched_at = time.time()
-        run.seen_active = False
         self._poll_run(run)
         return run
 
@@ -367,38 +356,36 @@ class TrainingWorkspace(QWidget):
 
     def stop(self):
         if self.current is not None:
-            RunDirectory(self.current.path).request_stop()
+            self.current.request_stop()
             self.status_label.setText(f"Stopping {self.current.path} (a final snapshot is being written)…")
 
     def toggle_pause(self):
         if self.current is None:
             return
-        run_dir = RunDirectory(self.current.path)
-        paused = run_dir.pause_requested()
-        run_dir.set_paused(not paused)
+        paused = self.current.pause_requested()
+        self.current.set_paused(not paused)
         self.pause_btn.setText("Pause" if paused else "Continue")
 
     def explore(self, path=None):
+        if not isinstance(path, (str, Path)):  # the button's clicked(bool)
+            path = None
         snapshot = path or (self.current.reader.latest_snapshot() if self.current else None)
         if snapshot:
             self.sigExplore.emit(str(snapshot))
 
     # ----- attaching and watching -----------------------------------------------------------
     def attach(self, path) -> RunState:
-        path = str(Path(path).resolve())
-        if path in self.runs:
-            run = self.runs[path]
-        else:
-            run = RunState(path)
-            self.runs[path] = run
-            item = QListWidgetItem(Path(path).name)
-            item.setData(Qt.UserRole, path)
-            item.setToolTip(path)
+        known = len(self.run_list_model)
+        run = self.run_list_model.attach(path)
+        if len(self.run_list_model) > known:
+            item = QListWidgetItem(run.name)
+            item.setData(Qt.UserRole, run.path)
+            item.setToolTip(run.path)
             self.run_list.addItem(item)
-            self.compare.addItem(f"compare with: {Path(path).name}", path)
-            self.settings.setValue("runs", list(self.runs))
+            self.compare.addItem(f"compare with: {run.name}", run.path)
+            self.settings.setValue("runs", self.run_list_model.paths())
         for i in range(self.run_list.count()):
-            if self.run_list.item(i).data(Qt.UserRole) == path:
+            if self.run_list.item(i).data(Qt.UserRole) == run.path:
                 self.run_list.setCurrentRow(i)
         self._poll_run(run)
         return run
@@ -406,7 +393,7 @@ class TrainingWorkspace(QWidget):
     def _select(self, item, _previous=None):
         if item is None:
             return
-        self.current = self.runs[item.data(Qt.UserRole)]
+        self.current = self.run_list_model.get(item.data(Qt.UserRole))
         self.events.clear()
         for event in self.current.reader.events:
             self._add_event(event)
@@ -419,61 +406,39 @@ class TrainingWorkspace(QWidget):
             self.log.setPlainText("\n".join(run.log[-2000:]))
 
     def poll(self):
-        for run in list(self.runs.values()):
+        for run in self.run_list_model:
             self._poll_run(run)
 
-    def _poll_run(self, run):
-        before = len(run.reader.stats)
-        stats, events = run.reader.poll()
-        lines = run.read_log()
-        if lines and run is self.current:
-            for line in lines:
-                self.log.appendPlainText(line)
-        reset = len(run.reader.stats) < before + len(stats)  # the file was rewritten (resume)
-        run.add_stats(stats if not reset else run.reader.stats, reset=reset)
-        metrics = run.reader.poll_metrics()
-        run.add_metrics(metrics)
-        stats = stats or metrics  # new metric points redraw the curves like new stats do
+    def _poll_run(self, run: RunState):
+        update: RunUpdate = run.poll()
         if run is self.current:
-            for event in events:
+            for line in update.log_lines:
+                self.log.appendPlainText(line)
+            for event in update.events:
                 self._add_event(event)
-            if stats:
+            if update.curves_changed:
                 self.redraw()
-            if stats or events:
+            if update.changed:
                 self._update_status(run)
-        for event in events:
-            if event.get("event") in ("finished", "aborted", "error"):
-                self.sigRunEnded.emit(run.path, event["event"])
+        if update.ended:
+            self.sigRunEnded.emit(run.path, update.ended)
         self._update_item(run)
         if run is self.current:
             self._update_buttons(run)
-        if stats or events or lines:
+        if update.changed:
             self.sigRunUpdated.emit(run.path)
 
     def _add_event(self, event):
-        kind = event.get("event", "?")
-        detail = {k: v for k, v in event.items() if k not in ("event", "timestamp", "traceback")}
-        text = f"{time.strftime('%H:%M:%S', time.localtime(event.get('timestamp', 0)))}  {kind}  " + \
-            ", ".join(f"{k}={v}" for k, v in detail.items())[:300]
-        item = QListWidgetItem(text)
+        item = QListWidgetItem(event_text(event))
         if event.get("snapshot"):
             item.setData(Qt.UserRole, event["snapshot"])
-        if kind == "error":
+        if event.get("event") == "error":
             item.setForeground(Qt.red)
         self.events.addItem(item)
         self.events.scrollToBottom()
 
-    def run_status(self, run) -> str:
-        status = run.reader.status()
-        if status in ("running", "paused"):
-            run.seen_active = True
-        # Between launch and the process taking the lock (imports take seconds) it is starting.
-        if status == "stopped" and run.launched_at and not run.seen_active and time.time() - run.launched_at < 60:
-            ended = any(e.get("event") in ("finished", "aborted", "error") and e.get("timestamp", 0) >= run.launched_at
-                        for e in run.reader.events)
-            if not ended:
-                return "starting"
-        return status
+    def run_status(self, run: RunState) -> str:
+        return run.status()
 
     def _event_activated(self, item):
         name = item.data(Qt.UserRole)
@@ -481,78 +446,63 @@ class TrainingWorkspace(QWidget):
             self.explore(str(Path(self.current.path) / name))
 
     def _update_item(self, run):
-        status = self.run_status(run)
+        status = run.status()
         for i in range(self.run_list.count()):
             item = self.run_list.item(i)
             if item.data(Qt.UserRole) == run.path:
-                item.setText(f"{Path(run.path).name}  [{status}]")
+                item.setText(f"{run.name}  [{status}]")
 
-    def _update_status(self, run):
-        status = self.run_status(run)
-        options = run.reader.options()
-        last = run.reader.stats[-1] if run.reader.stats else {}
-        kimg, total = last.get("Progress/kimg", 0.0), options.get("kimg", 0) or 0
-        text = f"{Path(run.path).name}: {status}, {kimg:.3f} / {total:g} kimg"
-        if last.get("Timing/sec_per_kimg") and total and status == "running":
-            eta = (total - kimg) * last["Timing/sec_per_kimg"]
-            text += f", ETA {int(eta // 3600)}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s"
-        error = run.reader.last_error()
-        if status == "error" and error:
-            text += f"\nError: {error}"
-            if run.log:
-                text += "\n" + "\n".join(run.log[-5:])
-        self.status_label.setText(text)
+    def _update_status(self, run: RunState):
+        status = run.status()
+        self.status_label.setText(run.status_text(status))
         growth = growth_text(run.reader.growth())
         self.growth_label.setText(growth)
         self.growth_label.setVisible(bool(growth))
-        self.progress.setMaximum(1000)
-        self.progress.setValue(int(1000 * min(kimg / total, 1)) if total else 0)
-        self.pause_btn.setText("Continue" if run.reader.run.pause_requested() else "Pause")
+        self.progress.setValue(int(1000 * run.progress()))
+        self.pause_btn.setText("Continue" if run.pause_requested() else "Pause")
         samples = run.reader.latest_samples()
         if samples is not None:
-            pixmap = QPixmap(str(samples))
-            if not pixmap.isNull():
-                self.samples.setPixmap(pixmap.scaled(320, 320, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-        self._update_buttons(run)
+            self.samples.set_picture(QPixmap(str(samples)))
+        self._update_buttons(run, status)
 
-    def _update_buttons(self, run):
+    def _update_buttons(self, run, status: str | None = None):
         """Buttons that would do nothing in the run's state are disabled."""
-        status = self.run_status(run) if run is not None else ""
-        active = status in ("running", "paused", "starting")
-        self.stop_btn.setEnabled(active)
-        self.pause_btn.setEnabled(status in ("running", "paused"))
-        self.resume_btn.setEnabled(run is not None and not active and status != "finished")
-        self.explore_btn.setEnabled(run is not None and run.reader.latest_snapshot() is not None)
+        can = run.can(status) if run is not None else {}
+        self.stop_btn.setEnabled(can.get("stop", False))
+        self.pause_btn.setEnabled(can.get("pause", False))
+        self.resume_btn.setEnabled(can.get("resume", False))
+        self.explore_btn.setEnabled(can.get("explore", False))
 
     # ----- curves ------------------------------------------------------------------------------
     def redraw(self):
         if self.current is None:
             return
         series = self.current.series
-        other_path = self.compare.currentData()
-        other = self.runs.get(other_path) if other_path and other_path != self.current.path else None
-        groups = sorted({k.split("/")[0] for k in series},
-                        key=lambda g: (GROUP_ORDER.index(g) if g in GROUP_ORDER else 99, g))
+        other = self.run_list_model.get(self.compare.currentData())
+        if other is self.current:
+            other = None
+        groups = self.current.groups()
         if list(self.plot_items) != groups:
             self.plots.clear()
-            self.plot_items, self.curves = {}, {}
+            self.plot_items, self.curves, self._titles = {}, {}, {}
+            columns = 1 if len(groups) <= 2 else 2  # four plots in two columns: each twice as tall
             for i, group in enumerate(groups):
-                title = f"{group}: {self.current.metrics_label}" if group == "Metrics" and \
-                    self.current.metrics_label else group
-                plot = self.plots.addPlot(row=i, col=0, title=title)
-                plot.addLegend(offset=(-10, 10))
+                plot = self.plots.addPlot(row=i // columns, col=i % columns)
                 plot.showGrid(x=True, y=True, alpha=0.3)
                 plot.setDownsampling(auto=True, mode="peak")
                 plot.setClipToView(True)
                 self.plot_items[group] = plot
         alpha = self.smoothing.value()
+        names: dict[str, list[tuple[str, tuple]]] = {g: [] for g in groups}
         for i, (key, (xs, ys)) in enumerate(sorted(series.items())):
             group = key.split("/")[0]
             plot = self.plot_items[group]
             plot.setLogMode(y=self.log_y.isChecked())
+            colour = pg.intColor(i, hues=9)
+            names[group].append((key[len(group) + 1:], colour.getRgb()[:3]))
             curve = self.curves.get(key)
             if curve is None:
-                curve = plot.plot(name=key[len(group) + 1:], pen=pg.mkPen(pg.intColor(i, hues=9), width=1.5))
+                curve = plot.plot(pen=pg.mkPen(colour, width=1.5))
                 self.curves[key] = curve
             y = smooth(ys, alpha)
             if self.log_y.isChecked():
@@ -562,12 +512,18 @@ class TrainingWorkspace(QWidget):
             if other is not None and key in other.series:
                 ghost = self.curves.get(ghost_key)
                 if ghost is None:
-                    ghost = plot.plot(pen=pg.mkPen(pg.intColor(i, hues=9), width=1, style=Qt.DashLine))
+                    ghost = plot.plot(pen=pg.mkPen(colour, width=1, style=Qt.DashLine))
                     self.curves[ghost_key] = ghost
                 oxs, oys = other.series[key]
                 ghost.setData(np.asarray(oxs, float), smooth(oys, alpha))
             elif ghost_key in self.curves:
                 self.curves[ghost_key].setData([], [])
+        for group, plot in self.plot_items.items():
+            title = plot_title(group, names.get(group, []),
+                               self.current.metrics_label if group == "Metrics" else "")
+            if self._titles.get(group) != title:  # the title row is the legend: it never covers a curve
+                plot.setTitle(title, size="9pt")
+                self._titles[group] = title
 
     def curve_points(self, key: str) -> int:
         curve = self.curves.get(key)
@@ -578,6 +534,15 @@ class TrainingWorkspace(QWidget):
     def shutdown(self):
         """Launched runs are detached: they keep training and are reattached next time."""
         self.timer.stop()
+
+
+def plot_title(group: str, names: list[tuple[str, tuple]], label: str = "") -> str:
+    """A plot's title row, which is also its legend: the group, then each curve's name in its colour
+    ('Loss  — D/loss  — G/loss'). `label` says what Metrics were measured on."""
+    head = f"<b>{group}</b>" + (f": {label}" if label else "")
+    keys = "&nbsp;&nbsp;".join(f"<span style='color: rgb{colour}'>&#9473;&nbsp;{name}</span>"
+                               for name, colour in names)
+    return f"{head}&nbsp;&nbsp;&nbsp;{keys}" if keys else head
 
 
 def growth_text(growth: dict | None) -> str:

@@ -3,6 +3,7 @@ import os
 import signal
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
@@ -52,22 +53,27 @@ def test_launch_from_the_form_shows_curves_then_stop_writes_a_final_snapshot(wor
     workspace.launch_btn.click()
     qtbot.waitUntil(lambda: workspace.curve_points("Loss/D/loss") >= 2, timeout=90000)
     assert "Loss" in workspace.plot_items
-    # 2+ ticks of 0.016 kimg out of 50 kimg: the bar (in thousandths) has moved, but little.
-    assert 0 < workspace.progress.value() < 50 or workspace.progress.maximum() == 1000
+    # 2+ ticks of 0.016 kimg out of 50 kimg: under 1% trained, which the bar (in thousandths) shows.
+    assert 0 < workspace.current.progress() < 0.01
+    assert workspace.progress.value() == int(1000 * workspace.current.progress()) < 10
     assert workspace.run_status(workspace.current) == "running"
     assert workspace.stop_btn.isEnabled() and workspace.pause_btn.isEnabled()
     assert not workspace.resume_btn.isEnabled()  # it is running: nothing to resume
     assert "ETA" in workspace.status_label.text()
     assert "$ " in workspace.log.toPlainText()  # the command line heads the log panel
     with qtbot.waitSignal(workspace.sigRunEnded, timeout=90000) as ended:
-        workspace.stop_btn.click()
-    assert ended.args[1] == "aborted"
+        qtbot.mouseClick(workspace.stop_btn, Qt.LeftButton)
+    assert ended.args[1] == "stopped"  # the user's Stop, not a failure
     workspace.poll()
     assert not workspace.stop_btn.isEnabled() and not workspace.pause_btn.isEnabled()
     assert workspace.resume_btn.isEnabled() and workspace.explore_btn.isEnabled()
-    assert "ETA" not in workspace.status_label.text()  # an aborted run has no ETA
+    assert "ETA" not in workspace.status_label.text()  # a stopped run has no ETA
+    assert ": stopped, " in workspace.status_label.text()
+    assert workspace.run_list.currentItem().text().endswith("[stopped]")
+    assert "  stopped  " in workspace.events.item(workspace.events.count() - 1).text()
     events = read_jsonl(run_dir / "events.jsonl")
-    assert events[-1]["event"] == "aborted" and events[-2]["event"] == "snapshot"
+    assert events[-1]["event"] == "aborted" and events[-1]["reason"] == "stop requested"  # the file's words
+    assert events[-2]["event"] == "snapshot"
     assert RunDirectory(run_dir).latest_snapshot() is not None
 
 
@@ -78,14 +84,14 @@ def test_a_killed_run_resumes_from_the_form(workspace, qtbot, tmp_path):
     workspace.launch_btn.click()
     qtbot.waitUntil(lambda: workspace.curve_points("Loss/G/loss") >= 1 and _pid(run_dir) > 0, timeout=90000)
     os.kill(_pid(run_dir), signal.SIGKILL)
-    qtbot.waitUntil(lambda: workspace.run_status(workspace.current) == "stopped", timeout=30000)
+    qtbot.waitUntil(lambda: workspace.run_status(workspace.current) == "interrupted", timeout=30000)
     qtbot.waitUntil(workspace.resume_btn.isEnabled, timeout=5000)  # the monitor noticed: Resume is offered
     before_resume = len(read_jsonl(run_dir / "stats.jsonl"))
     workspace.resume_btn.click()
     qtbot.waitUntil(lambda: workspace.curve_points("Loss/G/loss") >= before_resume + 2, timeout=90000)
     with qtbot.waitSignal(workspace.sigRunEnded, timeout=90000) as ended:
         workspace.stop_btn.click()
-    assert ended.args[1] == "aborted"
+    assert ended.args[1] == "stopped"
     ticks = [s["Progress/tick"] for s in read_jsonl(run_dir / "stats.jsonl")]
     assert ticks == list(range(1, len(ticks) + 1)) and len(ticks) >= before_resume + 2  # none lost or repeated
     assert [e["event"] for e in read_jsonl(run_dir / "events.jsonl")].count("resumed") == 1
@@ -229,3 +235,106 @@ def test_quality_metrics_are_curves_beside_the_losses(workspace, tmp_path):
     record_metrics(run, result, 2.0, "network-snapshot-000002.000.safetensors")
     workspace.poll()
     assert workspace.current.series["Metrics/fd"][1] == [31.5, 20.0]
+
+
+def _in_the_studio(qtbot, workspace, size=(1366, 740)):
+    """The Train tab as the main window holds it (a QScrollArea page of the central QTabWidget, in a
+    window with a menu bar and a status bar; the explorer's docks are hidden while it shows), at a
+    1366x768 screen less a title bar."""
+    from PySide6.QtWidgets import QFrame, QLabel, QMainWindow, QScrollArea, QTabWidget
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    for name in ("File", "Edit", "View", "Device", "Help"):
+        window.menuBar().addMenu(name)
+    page = QScrollArea()
+    page.setWidget(workspace)
+    page.setWidgetResizable(True)
+    page.setFrameShape(QFrame.NoFrame)
+    tabs = QTabWidget()
+    tabs.addTab(QLabel("explorer"), "Explore")
+    tabs.addTab(page, "Train")
+    tabs.setCurrentWidget(page)
+    window.setCentralWidget(tabs)
+    window.statusBar().addPermanentWidget(QLabel("no model"))
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, page
+
+
+def _measured_run(tmp_path):
+    """A run with every plot group, metrics and a big sample grid (512 px, as a 64 px model's 8x8 grid)."""
+    from PIL import Image
+
+    from gan_explorer.core.metrics.evaluate import record_metrics
+
+    run_dir = tmp_path / "measured"
+    run_dir.mkdir()
+    (run_dir / "options.json").write_text(json.dumps({"family": "dcgan", "kimg": 2.0}))
+    with open(run_dir / "stats.jsonl", "w") as f:
+        for tick in range(1, 21):
+            f.write(json.dumps({"Progress/kimg": 0.1 * tick, "Progress/tick": tick, "Loss/D/loss": 1 + 0.01 * tick,
+                                "Loss/G/loss": 1 - 0.01 * tick, "Loss/scores/real": 0.1, "Loss/scores/fake": -0.1,
+                                "Timing/sec_per_tick": 1.0, "Timing/img_per_sec": 50.0, "Guard/lr_scale": 1.0}) + "\n")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)).save(
+        run_dir / "samples-000002.000.png")
+    run = RunDirectory(run_dir)
+    result = {"features": "gan_explorer", "label": "FD/KID (gan_explorer features)", "num": 100,
+              "data": "faces:16", "metrics": ["fd", "kid"], "fd": 31.5,
+              "kid": {"mean": 0.0123, "std": 0.000004, "subsets": 10, "subset_size": 10}, "seconds": {"total_sec": 2.0}}
+    record_metrics(run, result, 1.0, None)
+    return run_dir
+
+
+def _legend_covers_plot(plot_item) -> bool:
+    box = plot_item.getViewBox().sceneBoundingRect()
+    return any(isinstance(item, pg.LegendItem) and item.isVisible() and item.sceneBoundingRect().intersects(box)
+               for item in plot_item.scene().items())
+
+
+def test_the_train_tab_fits_a_1366x768_screen_after_preview_data(workspace, qtbot, tmp_path):
+    """Issue #25: at 1366x768 the Train tab needed scrolling after Preview data, its sample grid was
+    cropped and legends covered the curves. Everything fits, the pictures scale with their aspect,
+    and each plot names its curves in its title row."""
+    window, page = _in_the_studio(qtbot, workspace)
+    try:
+        _check_the_train_tab_fits(qtbot, workspace, window, page, tmp_path)
+    finally:
+        page.takeWidget()  # the workspace fixture shuts it down: the window must not delete it first
+        workspace.setParent(None)
+
+
+def _check_the_train_tab_fits(qtbot, workspace, window, page, tmp_path):
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    workspace.attach(_measured_run(tmp_path))
+    workspace.data.setText("faces:64")
+    with qtbot.waitSignal(workspace.previewer.sigReady, timeout=60000):
+        qtbot.mouseClick(workspace.preview_btn, Qt.LeftButton)
+    assert workspace.preview_label.text() == "procedural faces (endless)"
+    QApplication.processEvents()  # the layout settles
+
+    assert workspace.minimumSizeHint().height() <= page.viewport().height()
+    assert workspace.minimumSizeHint().width() <= page.viewport().width()
+    assert not page.verticalScrollBar().isVisible() and not page.horizontalScrollBar().isVisible()
+    for label in (workspace.preview_image, workspace.samples):  # scaled to fit, aspect kept, not cropped
+        shown, source = label.shown_rect(), label.picture().size()
+        assert not shown.isEmpty() and label.contentsRect().contains(shown), (shown, label.contentsRect())
+        assert abs(shown.width() / shown.height() - source.width() / source.height()) < 0.02
+    assert workspace.samples.shown_rect().width() >= 96  # big enough to see the samples
+    window_rect = QRect(0, 0, window.width(), window.height())
+    for button in workspace.findChildren(QPushButton):
+        if button.isVisible():
+            rect = QRect(button.mapTo(window, button.rect().topLeft()), button.size())
+            assert window_rect.contains(rect), button.text()
+
+    assert set(workspace.plot_items) == {"Loss", "Metrics", "Timing", "Guard"}
+    for group, plot in workspace.plot_items.items():
+        assert not _legend_covers_plot(plot), group
+        title = plot.titleLabel.text
+        for key in workspace.current.series:
+            if key.startswith(group + "/"):
+                assert key[len(group) + 1:] in title, (key, title)
+    assert "KID 0.0123 at 1 kimg" in workspace.status_label.text() and "±" not in workspace.status_label.text()

@@ -1,20 +1,79 @@
-"""Watching a run directory from outside (the GUI, a terminal): no Qt, no torch.
+"""Watching a run directory from outside (the GUI, a terminal): no Qt.
 
-Reads stats.jsonl and events.jsonl from byte offsets (a half-written last line waits for
-the next poll), finds the newest sample grid and snapshot, and tells whether a process is
-still training in the directory (it holds the lock).
+`RunReader` reads stats.jsonl and events.jsonl from byte offsets (a half-written last line waits
+for the next poll), finds the newest sample grid and snapshot, and tells whether a process is
+still training in the directory (it holds the lock). `RunState` is one run of the Train tab: its
+reader, the process launched for it, its log and its curves, and what its status line says; the
+widget is handed RunStates and only shows what `RunState.poll()` returns.
+
+How a run ended, as the user reads it (events.jsonl keeps the loop's own words):
+  finished   the run reached its length
+  stopped    the user asked it to stop (Stop, or control/stop): an `aborted` event whose reason
+             is "stop requested", written after a final snapshot
+  aborted    interrupted (Ctrl-C) or terminated (SIGTERM): an `aborted` event with that reason
+  error      an `error` event (its message is shown)
+  interrupted  the process is gone without an ending event (killed, crashed, power cut)
+  not started  nothing was ever written
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from gan_explorer.core.metrics.report import metrics_text
 from gan_explorer.core.training.run_dir import RunDirectory, tail_jsonl
 
 ENDING_EVENTS = ("finished", "aborted", "error")
+STARTING_EVENTS = ("started", "resumed", "restarted")  # a (re)started process writes one of these first
+STOP_REASON = "stop requested"  # the reason of the `aborted` event a stop request ends with (loop.py)
+ENDINGS = ("finished", "stopped", "aborted", "error")  # what sigRunEnded / RunUpdate.ended can say
+STARTING_GRACE_S = 60.0  # a launched run not yet holding its lock is "starting" for this long (imports)
+GROUP_ORDER = ("Loss", "Metrics", "Augment", "Timing", "Guard")  # the curves' plots, top to bottom
+HIDDEN_SERIES = {
+    "Timing/total_sec",  # grows without bound: it would flatten the other timing curves
+    "Metrics/kid_std",   # KID's spread over subsets: part of the KID value's text, not a curve of its own
+}
+
+
+def ending_of(event: dict) -> str | None:
+    """How an events.jsonl line ends a run, in the user's words: 'finished', 'stopped' (the
+    user's Stop), 'aborted' (interrupted, terminated), 'error'; None for an event that does not end it."""
+    kind = event.get("event")
+    if kind not in ENDING_EVENTS:
+        return None
+    if kind == "aborted" and event.get("reason") == STOP_REASON:
+        return "stopped"
+    return kind
+
+
+def event_text(event: dict, limit: int = 300) -> str:
+    """One line of the events list: time, what happened (as `ending_of` names it), the details."""
+    kind = ending_of(event) or event.get("event", "?")
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.get("timestamp", 0)))
+    detail = {k: v for k, v in event.items() if k not in ("event", "timestamp", "traceback")}
+    if kind == "stopped":
+        detail.pop("reason", None)  # "stopped" says it
+    if kind == "metric" and isinstance(detail.get("values"), dict):
+        values = metrics_text(detail.pop("values"))
+        kept = {k: detail[k] for k in ("kimg", "snapshot", "failed") if detail.get(k) is not None}
+        text = f"{stamp}  metric  {values}" + "".join(f", {k}={v}" for k, v in kept.items())
+        return text[:limit]
+    return (f"{stamp}  {kind}  " + ", ".join(f"{k}={v}" for k, v in detail.items()))[:limit]
+
+
+def train_command(arguments: list[str]) -> list[str]:
+    """How to call our own `train`: through the interpreter, or the frozen executable itself."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "train", *arguments]
+    return [sys.executable, "-m", "gan_explorer", "train", *arguments]
 
 
 def run_is_active(path) -> bool:
@@ -89,13 +148,17 @@ class RunReader:
         return self.run.latest_snapshot()
 
     def status(self) -> str:
-        """running, paused, finished, aborted, error, or stopped (killed / not started)."""
+        """running, paused, finished, stopped (by the user), aborted, error, interrupted (the
+        process is gone without an ending event: killed) or not started (see the module's doc)."""
         if run_is_active(self.path):
             return "paused" if self.run.pause_requested() else "running"
         for event in reversed(self.events):
-            if event.get("event") in ENDING_EVENTS:
-                return event["event"]
-        return "stopped"
+            ending = ending_of(event)
+            if ending is not None:
+                return ending
+            if event.get("event") in STARTING_EVENTS:
+                return "interrupted"  # (re)started after its last ending, and gone without a word
+        return "interrupted" if self.events or self.stats else "not started"
 
     def last_error(self) -> str | None:
         for event in reversed(self.events):
@@ -104,9 +167,274 @@ class RunReader:
         return None
 
     def options(self) -> dict:
-        import json
-
         try:
             return json.loads(self.run.options_path.read_text())
         except (OSError, ValueError):
             return {}
+
+
+@dataclass
+class RunUpdate:
+    """What one poll of a run found (the widget shows it; empty lists when nothing changed)."""
+
+    stats: list = field(default_factory=list)      # new stats.jsonl records
+    events: list = field(default_factory=list)     # new events.jsonl records
+    log_lines: list = field(default_factory=list)  # new lines of log.txt
+    metrics: list = field(default_factory=list)    # new metrics.jsonl lines
+    reset: bool = False                            # stats.jsonl was rewritten (a resume): curves rebuilt
+    ended: str | None = None                       # 'finished', 'stopped', 'aborted' or 'error' if it ended now
+
+    @property
+    def curves_changed(self) -> bool:
+        return bool(self.stats or self.metrics or self.reset)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.stats or self.events or self.log_lines or self.metrics or self.reset)
+
+
+class RunState:
+    """One run of the Train tab: its reader, the process launched for it here (if any), its log
+    (RUN/log.txt, the output of a launched run) and its curves (`series`: key -> (kimg, values))."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(Path(path).resolve())
+        self.reader = RunReader(self.path)
+        self.process: subprocess.Popen | None = None  # a `train` launched from here (detached)
+        self.launched_at: float | None = None
+        self.seen_active = False
+        self.log: list[str] = []
+        self._log_offset = 0
+        self.series: dict[str, tuple[list, list]] = {}
+        self.metrics_label = ""  # e.g. "FD/KID (gan_explorer features)": what the metrics were measured on
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    # Reading the run directory.
+    def poll(self) -> RunUpdate:
+        """Read what the run wrote since the last poll; the curves follow."""
+        if self.process is not None and self.process.poll() is not None:
+            self.process = None  # reaped: the run directory says how it ended
+        before = len(self.reader.stats)
+        stats, events = self.reader.poll()
+        update = RunUpdate(stats=stats, events=events, log_lines=self.read_log())
+        update.reset = len(self.reader.stats) < before + len(stats)  # the file was rewritten (resume)
+        self.add_stats(self.reader.stats if update.reset else stats, reset=update.reset)
+        update.metrics = self.reader.poll_metrics()
+        self.add_metrics(update.metrics)
+        for event in events:
+            update.ended = ending_of(event) or update.ended
+        return update
+
+    def read_log(self) -> list[str]:
+        """New lines of RUN/log.txt (the output of a run launched from the window)."""
+        path = Path(self.path) / "log.txt"
+        try:
+            with open(path, "rb") as f:
+                f.seek(self._log_offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        self._log_offset += end
+        lines = [l for l in data[:end].decode(errors="replace").replace("\r", "\n").splitlines() if l.strip()]
+        self.log.extend(lines)
+        return lines
+
+    def add_metrics(self, lines):
+        """Quality measured at snapshots: the `Metrics/*` values of metrics.jsonl lines, by kimg."""
+        for line in lines:
+            x = line.get("Progress/kimg")
+            for key, value in line.items():
+                if key.startswith("Metrics/") and key not in HIDDEN_SERIES and isinstance(value, (int, float)):
+                    xs, ys = self.series.setdefault(key, ([], []))
+                    xs.append(x)
+                    ys.append(float(value))
+            if line.get("label"):
+                self.metrics_label = str(line["label"])
+
+    def add_stats(self, records, reset=False):
+        if reset:
+            self.series.clear()
+            self.add_metrics(self.reader.metrics)  # kept: they are not in stats.jsonl
+        for record in records:
+            x = record.get("Progress/kimg")
+            for key, value in record.items():
+                if "/" not in key or key.startswith("Progress/") or key in HIDDEN_SERIES \
+                        or not isinstance(value, (int, float)):
+                    continue
+                xs, ys = self.series.setdefault(key, ([], []))
+                xs.append(x)
+                ys.append(float(value))
+
+    def groups(self) -> list[str]:
+        """The plots the curves need, in GROUP_ORDER (Loss first), then by name."""
+        return sorted({k.split("/")[0] for k in self.series},
+                      key=lambda g: (GROUP_ORDER.index(g) if g in GROUP_ORDER else 99, g))
+
+    # What the status line says.
+    def status(self, now: float | None = None) -> str:
+        """The reader's status; 'starting' between a launch here and the process taking its lock
+        (imports take seconds), unless the run already ended since the launch."""
+        status = self.reader.status()
+        if status in ("running", "paused"):
+            self.seen_active = True
+        now = time.time() if now is None else now
+        if status in ("interrupted", "not started") and self.launched_at and not self.seen_active \
+                and now - self.launched_at < STARTING_GRACE_S:
+            ended = any(ending_of(e) and e.get("timestamp", 0) >= self.launched_at for e in self.reader.events)
+            if not ended:
+                return "starting"
+        return status
+
+    def kimg(self) -> tuple[float, float]:
+        """(trained, total) kimg: the last tick's and the options' (0 when not known yet)."""
+        last = self.reader.stats[-1] if self.reader.stats else {}
+        return float(last.get("Progress/kimg", 0.0)), float(self.reader.options().get("kimg", 0) or 0)
+
+    def latest_metrics(self) -> str:
+        """The last measured quality, e.g. 'FD 41.0, KID 0.0123 ± 0.0008 at 0.24 kimg' ('' if none)."""
+        if not self.reader.metrics:
+            return ""
+        line = self.reader.metrics[-1]
+        text = metrics_text({k: v for k, v in line.items() if k.startswith("Metrics/")})
+        return f"{text} at {line.get('Progress/kimg', 0):g} kimg" if text else ""
+
+    def status_text(self, status: str | None = None) -> str:
+        """'run: running, 0.128 / 50 kimg, ETA 0h12m03s' plus the last quality measured and, for a
+        failed run, its error and the log's last lines."""
+        status = status or self.status()
+        kimg, total = self.kimg()
+        text = f"{self.name}: {status}, {kimg:.3f} / {total:g} kimg"
+        last = self.reader.stats[-1] if self.reader.stats else {}
+        if last.get("Timing/sec_per_kimg") and total and status == "running":
+            eta = (total - kimg) * last["Timing/sec_per_kimg"]
+            text += f", ETA {int(eta // 3600)}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s"
+        metrics = self.latest_metrics()
+        if metrics:
+            text += f"; {metrics}"
+        error = self.reader.last_error()
+        if status == "error" and error:
+            text += f"\nError: {error}"
+            if self.log:
+                text += "\n" + "\n".join(self.log[-5:])
+        return text
+
+    def progress(self) -> float:
+        """0..1 of the run's length trained."""
+        kimg, total = self.kimg()
+        return min(kimg / total, 1.0) if total else 0.0
+
+    # What can be done with it.
+    def can(self, status: str | None = None) -> dict:
+        """Which controls would do something: stop, pause, resume, explore."""
+        status = status or self.status()
+        active = status in ("running", "paused", "starting")
+        return {"stop": active, "pause": status in ("running", "paused"),
+                "resume": not active and status != "finished",
+                "explore": self.reader.latest_snapshot() is not None}
+
+    def launch(self, arguments: list[str]) -> str:
+        """Start `gan-explorer train ARGUMENTS` (which name this run's --run-dir) as its own process,
+        detached: it keeps training when the window closes. Its output goes to RUN/log.txt, headed
+        by the command line. Returns '' or why nothing was started."""
+        if self.reader.status() in ("running", "paused"):
+            return f"{self.path} is already training"
+        Path(self.path).mkdir(parents=True, exist_ok=True)
+        command = train_command(arguments)
+        log = Path(self.path) / "log.txt"
+        with open(log, "ab") as f:
+            f.write(("$ " + " ".join(command) + "\n").encode())
+            f.flush()
+            detach = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS} \
+                if sys.platform == "win32" else {"start_new_session": True}
+            try:
+                self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                                                close_fds=True, **detach)
+            except OSError as exc:
+                return f"Could not start {command[0]}: {exc}"
+        self.launched_at = time.time()
+        self.seen_active = False
+        return ""
+
+    def request_stop(self):
+        """Ask the run to stop: it writes a final snapshot and ends with 'stopped'."""
+        RunDirectory(self.path).request_stop()
+
+    def pause_requested(self) -> bool:
+        return self.reader.run.pause_requested()
+
+    def set_paused(self, paused: bool):
+        RunDirectory(self.path).set_paused(paused)
+
+
+class RunList:
+    """The runs the Train tab watches, by resolved path, in the order they were attached."""
+
+    def __init__(self):
+        self.runs: dict[str, RunState] = {}
+
+    def attach(self, path) -> RunState:
+        path = str(Path(path).resolve())
+        run = self.runs.get(path)
+        if run is None:
+            run = self.runs[path] = RunState(path)
+        return run
+
+    def get(self, path) -> RunState | None:
+        return self.runs.get(str(path)) if path else None
+
+    def __iter__(self):
+        return iter(list(self.runs.values()))
+
+    def __len__(self):
+        return len(self.runs)
+
+    def paths(self) -> list[str]:
+        return list(self.runs)
+
+
+def run_dir_of(arguments: list[str]) -> str:
+    """The resolved --run-dir that `train` arguments name."""
+    if "--run-dir" not in arguments or arguments.index("--run-dir") + 1 >= len(arguments):
+        raise ValueError("no --run-dir in the train arguments")
+    return str(Path(arguments[arguments.index("--run-dir") + 1]).resolve())
+
+
+@dataclass(frozen=True)
+class DatasetPreview:
+    """What 'Preview data' shows: a grid of the first images, how many are readable, what was skipped."""
+
+    spec: str
+    grid: object = None                 # HxWx3 uint8 numpy array, or None with an error
+    used: int | None = None             # readable images; None for an endless procedural set
+    skipped: tuple = ()                 # "name: reason" for the images that could not be read
+    error: str = ""
+
+    def text(self) -> str:
+        if self.error:
+            return f"Cannot use this dataset: {self.error}"
+        text = "procedural faces (endless)" if self.used is None else \
+            f"{self.used} readable images, {len(self.skipped)} skipped"
+        if self.skipped:
+            text += ": " + "; ".join(self.skipped[:3])
+        return text
+
+
+def preview_dataset(spec: str, resolution: int = 0, count: int = 16) -> DatasetPreview:
+    """Open a dataset as `train` would and grid its first images (slow on a big folder: call it off
+    the UI thread). Errors become the preview's one line."""
+    from gan_explorer.core.data import open_dataset, preview_images
+    from gan_explorer.core.io.images import make_grid
+
+    try:
+        named_resolution = spec.startswith("faces:")  # faces:N carries its own resolution
+        dataset = open_dataset(spec, None if named_resolution and not resolution else (resolution or 64))
+        report = getattr(dataset, "report", None)
+        grid = make_grid(preview_images(dataset, count))
+        return DatasetPreview(spec, grid, report.used if report else None,
+                              tuple(f"{n}: {r}" for n, r in report.skipped) if report else ())
+    except Exception as exc:  # any unreadable dataset is the preview's one line, never a crash
+        return DatasetPreview(spec, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
