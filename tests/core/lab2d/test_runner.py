@@ -9,7 +9,7 @@ import pytest
 
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.lab2d import GanLab, LabConfig
-from gan_explorer.core.lab2d.runner import LabError, LabRunner, Pause, Play, Reset, SetSpeed
+from gan_explorer.core.lab2d.runner import LabError, LabRunner, Pause, Play, SetSpeed
 
 TINY = LabConfig(g_hidden=16, g_layers=2, d_hidden=16, d_layers=2, batch=64)
 WAIT_S = 30  # a bound on waits for the worker thread, never a measure of speed
