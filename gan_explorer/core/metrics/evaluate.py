@@ -29,6 +29,7 @@ import torch
 
 from gan_explorer.core.errors import ConfigError, GanExplorerError
 from gan_explorer.core.io.images import to_uint8
+from gan_explorer.core.metrics.report import mean_and_spread
 from gan_explorer.core.progress import Steps, sub_progress
 
 METRIC_NAMES = ("fd", "kid", "pr", "ppl", "nn")
@@ -196,7 +197,8 @@ def summary_lines(result: dict) -> list[str]:
     if "fd" in result:
         lines.append(f"{fd_name}: {result['fd']:.4f}")
     if "kid" in result:
-        lines.append(f"{kid_name}: {result['kid']['mean']:.5f} +- {result['kid']['std']:.5f} "
+        # Its own digits: '0.0123 ± 0.0008', and no ± where the spread rounds to zero (was '+- 0.00000').
+        lines.append(f"{kid_name}: {mean_and_spread(result['kid']['mean'], result['kid']['std'])} "
                      f"({result['kid']['subsets']} subsets of {result['kid']['subset_size']})")
     if "pr" in result:
         pr = result["pr"]

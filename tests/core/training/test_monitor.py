@@ -153,3 +153,15 @@ def test_a_run_that_is_training_is_not_launched_twice(tmp_path, monkeypatch):
         assert run.status() == "running" and run.can()["stop"] and run.can()["pause"]
     finally:
         owner.release()
+
+
+def test_the_metrics_summary_shows_kid_without_a_zero_spread():
+    """What the Understand dock's metrics panel and `gan-explorer metrics` print (issue #25: '± 0.00000')."""
+    from gan_explorer.core.metrics.evaluate import summary_lines
+
+    result = {"label": "FD/KID (gan_explorer features)", "features": "gan_explorer", "fd": 41.04,
+              "kid": {"mean": 0.0123, "std": 0.000004, "subsets": 10, "subset_size": 50}}
+    lines = summary_lines(result)
+    assert lines[1] == "KID (gan_explorer features): 0.0123 (10 subsets of 50)"
+    result["kid"]["std"] = 0.0008
+    assert summary_lines(result)[1] == "KID (gan_explorer features): 0.0123 ± 0.0008 (10 subsets of 50)"
