@@ -336,7 +336,10 @@ class GanLabWidget(QWidget):
         with 'drawn' and fewer than 3 points, no lab until the user draws."""
         self.config = config
         self.error = ""
-        self._set_status("")  # before the reset: a synchronous runner draws its first frame within it
+        # Until the new lab's first frame replaces it (the first lab of a session also waits for
+        # torch.optim's first import, seconds on a busy machine). Set before the reset: a synchronous
+        # runner draws its first frame within it.
+        self._set_status("Building the networks…")
         try:
             self.runner.reset(config, self.drawn_points if config.dataset == "drawn" else None)
         except GanExplorerError as exc:
