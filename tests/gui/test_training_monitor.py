@@ -338,3 +338,33 @@ def _check_the_train_tab_fits(qtbot, workspace, window, page, tmp_path):
             if key.startswith(group + "/"):
                 assert key[len(group) + 1:] in title, (key, title)
     assert "KID 0.0123 at 1 kimg" in workspace.status_label.text() and "±" not in workspace.status_label.text()
+
+
+def test_pause_continue_and_stop_clicked_on_a_running_run(workspace, qtbot, tmp_path):
+    """The control buttons, clicked, write the control files the loop polls (the lock held here
+    stands for a training process)."""
+    run_dir = tmp_path / "running"
+    owner = RunDirectory(run_dir, writer=True)
+    owner.acquire()
+    try:
+        (run_dir / "options.json").write_text(json.dumps({"family": "dcgan", "kimg": 1.0}))
+        owner.event("started")
+        workspace.attach(run_dir)
+        assert workspace.run_status(workspace.current) == "running"
+        assert workspace.pause_btn.isEnabled() and workspace.stop_btn.isEnabled()
+        assert not workspace.resume_btn.isEnabled()
+        qtbot.mouseClick(workspace.pause_btn, Qt.LeftButton)
+        assert owner.pause_requested() and workspace.pause_btn.text() == "Continue"
+        workspace.poll()
+        assert workspace.run_list.currentItem().text().endswith("[paused]")
+        qtbot.mouseClick(workspace.pause_btn, Qt.LeftButton)
+        assert not owner.pause_requested() and workspace.pause_btn.text() == "Pause"
+        qtbot.mouseClick(workspace.stop_btn, Qt.LeftButton)
+        assert owner.stop_requested() and "Stopping" in workspace.status_label.text()
+        owner.event("aborted", reason="stop requested")  # what the loop writes once it has stopped
+    finally:
+        owner.release()
+    with qtbot.waitSignal(workspace.sigRunEnded) as ended:
+        workspace.poll()
+    assert ended.args[1] == "stopped" and workspace.run_list.currentItem().text().endswith("[stopped]")
+    assert workspace.resume_btn.isEnabled() and not workspace.stop_btn.isEnabled()
