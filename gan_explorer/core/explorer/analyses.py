@@ -47,11 +47,16 @@ class AnalysesModel:
         return self.viewer.submit(PlaceOnMap(bookmarks=tuple(bookmarks), keyframes=tuple(keyframes)))
 
     def go_to_point(self, index: int) -> JobHandle | None:
-        """A map point's latent becomes the image (its ws, no edit on top)."""
-        if self.latent_map is None:
+        """A map point's latent becomes the image (its ws, no edit on top). A sampled point also
+        brings its seed and the map's psi, so the seed and psi boxes show the image's own."""
+        latent_map = self.latent_map
+        if latent_map is None:
             return None
-        handle = self.viewer.submit(MapPointLatent(latent_map=self.latent_map, index=int(index)))
-        handle.on_done(lambda h: self.latent.replace_latent(h.result.ws) if h.ok else None)
+        own = {} if latent_map.seeds is None else dict(
+            seed=int(latent_map.seeds[index]), truncation_psi=float(latent_map.truncation_psi),
+            truncation_cutoff=None, condition=())  # compute_map samples map(z) under the default condition
+        handle = self.viewer.submit(MapPointLatent(latent_map=latent_map, index=int(index)))
+        handle.on_done(lambda h: self.latent.replace_latent(h.result.ws, **own) if h.ok else None)
         return handle
 
     def project_on_map(self, ws_list) -> np.ndarray | None:

@@ -58,9 +58,9 @@ class DirectionsModel:
     # --- found directions ----------------------------------------------------------------------------
     def find(self, method: str, count: int = 20) -> JobHandle:
         """Find `count` directions (PCA of sampled w, or SeFa) on the worker; they replace the found set."""
-        self.finding = self.viewer.submit(FindDirections(method=method, count=count))
-        self.finding.on_done(self._found)
-        return self.finding
+        handle = self.finding = self.viewer.submit(FindDirections(method=method, count=count))
+        handle.on_done(self._found)  # (a synchronous session has finished it: this runs now)
+        return handle
 
     def _found(self, handle: JobHandle):
         if handle is not self.finding:

@@ -80,7 +80,7 @@ class LatentModel:
 
     def set_seed(self, seed: int) -> bool:
         """A new seed (z and explicit ws go); W edits are kept, and the message says so."""
-        kept = [e for e in edits_of(self.state) if not e.key.startswith("z:") and e.key != "mix"]
+        kept = [e for e in edits_of(self.state) if not e.key.startswith("z:")]  # W edits and mixing stay
         changed = self.change(seed=int(seed), z=(), ws=(), z_edits=())
         if changed and kept:
             names = ", ".join(e.label for e in kept[:4]) + (" …" if len(kept) > 4 else "")

@@ -190,8 +190,8 @@ class Viewer:
         handle.on_done(self._job_done)
 
     def _job_done(self, handle: JobHandle):
-        if self._handles.pop(handle.id, None) is None:
-            return  # a job of a previous model
+        if self._handles.pop(handle.id, None) is None or handle.model_token != self._requested_token:
+            return  # a job of a previous model, or one ended because another model was asked for
         if handle.error:
             self.events.message.emit(handle.error)
         elif handle.cancelled:

@@ -8,8 +8,6 @@ import torch
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.explorer.conditions import class_condition, describe_condition, parse_condition, \
     parse_condition_list
-from gan_explorer.core.explorer.explorer import Explorer
-from gan_explorer.core.explorer.session import ExplorerSession
 from gan_explorer.core.explorer.state import LatentState
 from gan_explorer.core.models import build_model
 from gan_explorer.core.render import ws_for_state
@@ -27,18 +25,9 @@ def conditional_stylegan(c_dim=3, **extra):
     return model
 
 
-@pytest.fixture
-def explorer(tmp_path):
-    session = ExplorerSession(sync=True)
-    explorer = Explorer(session, data_dir=tmp_path / "data")
-    explorer.connect_direct()
-    yield explorer
-    session.shutdown(10)
-
-
 def test_model_info_describes_the_classes(explorer):
-    explorer.use_model(conditional_stylegan(3, c_names=("cat", "dog", "fox")))
-    info = explorer.info
+    explorer.viewer.use_model(conditional_stylegan(3, c_names=("cat", "dog", "fox")))
+    info = explorer.viewer.info
     assert (info.c_dim, info.c_kind, info.c_names) == (3, "class", ("cat", "dog", "fox"))
     assert len(info.c_default) == 3
     assert parse_condition(info, "dog") == (0.0, 1.0, 0.0) == parse_condition(info, "1")
@@ -50,20 +39,21 @@ def test_model_info_describes_the_classes(explorer):
 
 def test_the_class_reaches_map_and_undo_restores_it(explorer):
     model = conditional_stylegan(3)
-    explorer.use_model(model)
-    info = explorer.info
-    explorer.set_seed(5)
-    explorer.set_condition(class_condition(info, 2))
-    ws = ws_for_state(model, explorer.state)
+    explorer.viewer.use_model(model)
+    info = explorer.viewer.info
+    explorer.latent.change(seed=5, truncation_psi=1.0)
+    explorer.latent.change(condition=class_condition(info, 2))
+    ws = ws_for_state(model, explorer.latent.state)
     expected = model.map(model.sample_z(1, 5), c=torch.tensor([[0.0, 0.0, 1.0]]))
     assert torch.allclose(ws, expected)
-    other = ws_for_state(model, explorer.state.with_changes(condition=class_condition(info, 0)))
+    np.testing.assert_array_equal(explorer.viewer.last_result.ws, ws[0].numpy())  # rendered with the class
+    other = ws_for_state(model, explorer.latent.state.with_changes(condition=class_condition(info, 0)))
     assert not torch.allclose(ws, other, atol=1e-3)  # the class changes w
-    explorer.undo()
-    assert explorer.state.condition == ()
-    explorer.redo()
-    assert explorer.state.condition == (0.0, 0.0, 1.0)
-    assert "class" in explorer.status_text()
+    explorer.latent.undo()
+    assert explorer.latent.state.condition == ()
+    explorer.latent.redo()
+    assert explorer.latent.state.condition == (0.0, 0.0, 1.0)
+    assert "class" in explorer.viewer.status_text()
 
 
 def test_a_state_from_another_model_falls_back_to_the_default(explorer):
@@ -75,7 +65,8 @@ def test_a_state_from_another_model_falls_back_to_the_default(explorer):
 
 def test_mixing_takes_layers_from_the_same_seed_in_another_class(explorer):
     model = conditional_stylegan(3)
-    info = explorer.use_model(model) and explorer.info
+    explorer.viewer.use_model(model)
+    info = explorer.viewer.info
     a, b = class_condition(info, 0), class_condition(info, 2)
     assert model.num_ws == 6
     layers = (3, 4, 5)
@@ -91,8 +82,8 @@ def test_interpolation_in_z_carries_the_class_along(explorer):
     from gan_explorer.core.latent.interpolation import interpolation_ws
 
     model = conditional_stylegan(3)
-    explorer.use_model(model)
-    info = explorer.info
+    explorer.viewer.use_model(model)
+    info = explorer.viewer.info
     keys = [LatentState(seed=1, condition=class_condition(info, 0)),
             LatentState(seed=1, condition=class_condition(info, 1))]
     frames = interpolation_ws(model, keys, frames_per_segment=4, method="lerp", space="z")
@@ -106,12 +97,13 @@ def test_the_condition_survives_a_png_round_trip(explorer, tmp_path):
     from gan_explorer.core.io.checkpoint import save_model
 
     path = save_model(conditional_stylegan(3), tmp_path / "cond.safetensors")
-    explorer.open_model(path)
-    explorer.set_seed(3)
-    explorer.set_condition(class_condition(explorer.info, 1))
+    explorer.viewer.open_model(path)
+    info = explorer.viewer.info
+    explorer.latent.set_seed(3)
+    explorer.latent.change(condition=class_condition(info, 1))
     png = tmp_path / "shot.png"
-    explorer.save_image(png)
-    explorer.set_condition(class_condition(explorer.info, 0))
-    assert explorer.restore_picture(png)
-    assert explorer.state.condition == (0.0, 1.0, 0.0)
-    assert np.asarray(explorer.state.condition).sum() == 1.0
+    assert explorer.pictures.save_image(png).ok
+    explorer.latent.change(condition=class_condition(info, 0))
+    assert explorer.pictures.restore(png)
+    assert explorer.latent.state.condition == (0.0, 1.0, 0.0)
+    assert np.asarray(explorer.latent.state.condition).sum() == 1.0

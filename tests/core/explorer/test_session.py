@@ -1,197 +1,243 @@
-"""The explorer session without Qt: latest-wins, stale tokens, cancel, interleaving, shutdown."""
+"""The explorer session without Qt: latest-wins, stale tokens, cancel, interleaving, shutdown, errors,
+devices. The threaded tests run the real worker thread; none asserts on wall-clock time."""
 
+import queue
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from gan_explorer.core.explorer.explorer import Explorer
-from gan_explorer.core.explorer.requests import Cancelled, Call, Interpolate, RenderBatch
+from gan_explorer.core.errors import Cancelled
+from gan_explorer.core.explorer.jobs import Interpolate, Job, RenderBatch
 from gan_explorer.core.explorer.session import ExplorerSession
 from gan_explorer.core.explorer.state import LatentState
-from gan_explorer.core.models import build_model
-from tests.conftest import TINY
+from tests.core.explorer.conftest import Fails, Gate, Recorder, Steps, tiny_model, wait_for
 
-
-def tiny_model(seed=1):
-    torch.manual_seed(seed)
-    return build_model("stylegan", **TINY["stylegan"]).eval()
-
-
-class Recorder:
-    """Collects the session's events (from the worker thread) with a lock."""
-
-    def __init__(self, session):
-        self.lock = threading.Lock()
-        self.log = []
-        for name in ("model_loaded", "model_failed", "rendered", "job_progress", "job_done", "device_changed"):
-            getattr(session.events, name).connect(lambda value, name=name: self._add(name, value))
-
-    def _add(self, name, value):
-        with self.lock:
-            self.log.append((name, value, time.monotonic()))
-
-    def of(self, name):
-        with self.lock:
-            return [v for n, v, _ in self.log if n == name]
-
-    def wait_for(self, predicate, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self):
-                return True
-            time.sleep(0.01)
-        return False
-
-
-class Gate:
-    """A function job that blocks until released: keeps the worker busy on demand."""
-
-    def __init__(self):
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, model, context):
-        self.entered.set()
-        while not self.release.wait(0.01):
-            context.check()
-        return "released"
-
-
-@pytest.fixture
-def session():
-    s = ExplorerSession()
-    s.start()
-    yield s
-    assert s.shutdown(10)
+SESSION_EVENTS = ("model_loaded", "model_failed", "rendered", "device_changed")
 
 
 def test_core_explorer_imports_no_qt():
     import subprocess
 
-    code = ("import sys; import gan_explorer.core.explorer.explorer, gan_explorer.core.explorer.session; "
+    modules = ", ".join(f"gan_explorer.core.explorer.{m}" for m in (
+        "explorer", "session", "handles", "jobs", "latent", "viewer", "directions", "collections", "grids",
+        "pictures", "analyses"))
+    code = (f"import sys; import {modules}; "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'gan_explorer.gui'))]; "
             "print(bad); sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-def test_latest_wins_under_a_storm(session):
-    events = Recorder(session)
-    token = session.set_model(tiny_model())
+# --- the worker thread ------------------------------------------------------------------------------
+def test_latest_wins_under_a_storm(threaded):
+    events = Recorder(threaded.events, *SESSION_EVENTS)
+    token = threaded.set_model(tiny_model())
     gate = Gate()
-    session.submit(Call(purpose="gate", function=gate), token)
-    assert gate.entered.wait(10)
+    handle = threaded.submit(gate, token)
+    assert gate.entered.wait(30)
     # While the worker is busy, 50 slider events arrive: only the newest may be rendered...
-    with session._cond:  # hold the worker out of check() so none is served mid-storm
+    with threaded._cond:  # hold the worker out of check() so none is served mid-storm
         for i in range(50):
-            session.render(LatentState(seed=i), token, request_id=i + 1)
+            threaded.render(LatentState(seed=i), token, request_id=i + 1)
     gate.release.set()
-    assert session.wait_until_idle(30)
+    assert threaded.wait_until_idle(60)
     rendered = events.of("rendered")
     assert [r.request_id for r in rendered] == [50]
-    assert session.dropped_renders == 49
-    np.testing.assert_array_equal(rendered[0].image.shape, (16, 16, 3))
+    assert threaded.dropped_renders == 49
+    assert rendered[0].image.shape == (16, 16, 3)
+    assert handle.ok and handle.result == "released"
 
 
-def test_request_for_a_previous_model_is_dropped_not_rendered_on_the_new_one(session):
-    events = Recorder(session)
-    old = session.set_model(tiny_model(1))
-    assert session.wait_until_idle()
+def test_request_for_a_previous_model_is_dropped_not_rendered_on_the_new_one(threaded):
+    events = Recorder(threaded.events, *SESSION_EVENTS)
+    old = threaded.set_model(tiny_model(seed=1))
+    assert threaded.wait_until_idle(60)
     gate = Gate()
-    session.submit(Call(purpose="gate", function=gate), old)
-    assert gate.entered.wait(10)
-    new = session.set_model(tiny_model(2))   # queued behind the gate; cancels the gate job
-    session.render(LatentState(seed=3), old, request_id=1)  # made for the old model, arrives late
-    assert session.wait_until_idle(30)
+    gate_handle = threaded.submit(gate, old)
+    assert gate.entered.wait(30)
+    new = threaded.set_model(tiny_model(seed=2))  # queued behind the gate; cancels the gate job
+    threaded.render(LatentState(seed=3), old, request_id=1)  # made for the old model, arrives late
+    assert threaded.wait_until_idle(60)
     assert [i.token for i in events.of("model_loaded")] == [old, new]
     assert events.of("rendered") == []
-    assert events.of("job_done")[0].cancelled
-    session.render(LatentState(seed=3), new, request_id=2)
-    assert session.wait_until_idle()
+    assert wait_for(lambda: gate_handle.finished)
+    assert gate_handle.cancelled and not gate_handle.ok and gate_handle.result is None
+    threaded.render(LatentState(seed=3), new, request_id=2)
+    assert threaded.wait_until_idle(60)
     assert [r.request_id for r in events.of("rendered")] == [2]
 
 
-def test_cancel_a_running_job(session):
-    events = Recorder(session)
-    token = session.set_model(tiny_model())
+def test_a_job_made_for_a_previous_model_never_runs_on_the_new_one(threaded):
+    old = threaded.set_model(tiny_model(seed=1))
+    new = threaded.set_model(tiny_model(seed=2))
+    assert threaded.wait_until_idle(60)
+    steps = Steps(count=3)
+    late = threaded.submit(steps, old)
+    current = threaded.submit(Steps(count=2), new)
+    assert threaded.wait_until_idle(60)
+    assert wait_for(lambda: late.finished and current.finished)
+    assert late.cancelled and steps.done == []
+    assert current.ok and current.result == 2
+
+
+def test_cancel_a_running_job(threaded):
+    token = threaded.set_model(tiny_model())
     states = tuple(LatentState(seed=s) for s in range(2000))
-    job = session.submit(RenderBatch(purpose="big", states=states), token)
-    assert events.wait_for(lambda e: len(e.of("job_progress")) >= 3)
-    session.cancel(job)
-    cancelled_at = len(events.of("job_progress"))
-    assert events.wait_for(lambda e: e.of("job_done"))
-    (done,) = events.of("job_done")
-    assert done.cancelled and done.job_id == job
-    assert len(events.of("job_progress")) <= cancelled_at + 1  # it stopped at the next frame
+    handle = threaded.submit(RenderBatch(states=states), token)
+    progress = []
+    handle.on_progress(progress.append)
+    assert wait_for(lambda: len(progress) >= 3)
+    handle.cancel()
+    cancelled_at = len(progress)
+    done = []
+    handle.on_done(done.append)
+    assert wait_for(lambda: done)
+    assert done == [handle] and handle.cancelled and handle.result is None and handle.error is None
+    assert len(progress) <= cancelled_at + 1  # it stopped at the next frame
+    assert progress[-1].total == 2000 and progress[-1].done < 2000
+    assert threaded.active_jobs() == []
 
 
-def test_a_render_during_an_export_is_shown_before_the_export_ends(session, tmp_path):
-    events = Recorder(session)
-    token = session.set_model(tiny_model())
-    keys = (LatentState(seed=1), LatentState(seed=2))
+def test_a_render_during_an_export_is_shown_before_the_export_ends(threaded, tmp_path):
+    order = []  # one log of both kinds of outcome, in the order the worker reported them
+    token = threaded.set_model(tiny_model())
+    assert threaded.wait_until_idle(60)
+    threaded.events.rendered.connect(lambda result: order.append(("rendered", result.request_id)))
     path = tmp_path / "walk.gif"
-    session.submit(Interpolate(purpose="export", keyframes=keys, frames_per_segment=60, export_path=str(path)),
-                   token)
-    assert events.wait_for(lambda e: len(e.of("job_progress")) >= 2)
-    session.render(LatentState(seed=9), token, request_id=7)
-    assert events.wait_for(lambda e: e.of("job_done"), timeout=120)
-    rendered_at = [t for n, v, t in events.log if n == "rendered" and v.request_id == 7]
-    done_at = [t for n, v, t in events.log if n == "job_done"]
-    assert rendered_at and rendered_at[0] < done_at[0]
-    progress = events.of("job_progress")
+    handle = threaded.submit(Interpolate(keyframes=(LatentState(seed=1), LatentState(seed=2)),
+                                         frames_per_segment=60, export_path=str(path)), token)
+    progress = []
+    handle.on_progress(progress.append)
+    handle.on_done(lambda h: order.append(("done", h.id)))
+    assert wait_for(lambda: len(progress) >= 2)
+    threaded.render(LatentState(seed=9), token, request_id=7)
+    assert wait_for(lambda: handle.finished, timeout=300)
+    assert handle.ok, handle.error
+    assert order.index(("rendered", 7)) < order.index(("done", handle.id))
     assert progress[-1].done == progress[-1].total == 61
+    assert handle.result.path == str(path) and handle.result.frames == 61
     assert path.exists()
 
 
-def test_cancelled_export_leaves_no_file(session, tmp_path):
-    events = Recorder(session)
-    token = session.set_model(tiny_model())
+def test_cancelled_export_leaves_no_file(threaded, tmp_path):
+    token = threaded.set_model(tiny_model())
     path = tmp_path / "walk.gif"
-    job = session.submit(Interpolate(purpose="export", keyframes=(LatentState(seed=1), LatentState(seed=2)),
-                                     frames_per_segment=500, export_path=str(path)), token)
-    assert events.wait_for(lambda e: len(e.of("job_progress")) >= 5)
-    session.cancel(job)
-    assert events.wait_for(lambda e: e.of("job_done"))
-    assert events.of("job_done")[0].cancelled
+    handle = threaded.submit(Interpolate(keyframes=(LatentState(seed=1), LatentState(seed=2)),
+                                         frames_per_segment=500, export_path=str(path)), token)
+    progress = []
+    handle.on_progress(progress.append)
+    assert wait_for(lambda: len(progress) >= 5)
+    handle.cancel()
+    assert wait_for(lambda: handle.finished)
+    assert handle.cancelled and handle.error is None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_shutdown_with_a_job_running_cancels_and_joins():
+def test_shutdown_with_a_job_running_cancels_and_joins_and_ends_every_handle():
     session = ExplorerSession()
     session.start()
-    events = Recorder(session)
     token = session.set_model(tiny_model())
     gate = Gate()
-    session.submit(Call(purpose="gate", function=gate), token)
-    assert gate.entered.wait(10)
+    handle = session.submit(gate, token)
+    assert gate.entered.wait(30)
+    steps = Steps(count=2)
+    queued = session.submit(steps, token)  # never runs: its handle still ends, cancelled
+    seen = []
+    queued.on_done(seen.append)
     thread = session._thread
-    assert session.shutdown(10)
-    assert not thread.is_alive()
-    assert events.of("job_done")[0].cancelled
+    assert session.shutdown(30)
+    assert not thread.is_alive() and not session.is_running
+    assert handle.finished and handle.cancelled
+    assert seen == [queued] and queued.cancelled and steps.done == []
 
 
-def test_errors_are_one_line_and_the_traceback_is_logged(session, caplog):
-    events = Recorder(session)
-    token = session.set_model(tiny_model())
-
-    def broken(model, context):
-        raise ValueError("first line of the reason\nsecond line")
-
+def test_errors_are_one_line_the_traceback_is_logged_and_the_worker_lives_on(threaded, caplog):
+    events = Recorder(threaded.events, *SESSION_EVENTS)
+    token = threaded.set_model(tiny_model())
     with caplog.at_level("ERROR", logger="gan_explorer"):
-        session.submit(Call(purpose="broken", function=broken), token)
-        assert session.wait_until_idle()
-    (done,) = events.of("job_done")
-    assert done.error == "first line of the reason"
-    assert "Traceback" in done.traceback
+        handle = threaded.submit(Fails(), token)
+        assert threaded.wait_until_idle(60)
+    assert wait_for(lambda: handle.finished)
+    assert handle.error == "first line of the reason" and not handle.ok and not handle.cancelled
+    assert "Traceback" in handle.traceback and "ValueError" in handle.traceback
     assert any("Traceback" in r.getMessage() for r in caplog.records)
-    session.render(LatentState(seed=1), token, request_id=1)  # the worker still works
-    assert session.wait_until_idle()
+    threaded.render(LatentState(seed=1), token, request_id=1)  # the worker still works
+    after = threaded.submit(Steps(count=2), token)
+    assert threaded.wait_until_idle(60)
     assert events.of("rendered")[0].image is not None
+    assert wait_for(lambda: after.finished) and after.ok and after.result == 2
 
 
+def test_callbacks_arrive_through_the_deliver_function_on_its_thread():
+    """The Qt bridge's contract: nothing the session reports runs on the worker thread."""
+    inbox = queue.Queue()
+    session = ExplorerSession(deliver=lambda function, value: inbox.put((function, value)))
+    session.start()
+    main = threading.current_thread()
+    seen = []
+
+    def on(kind):
+        return lambda value: seen.append((kind, threading.current_thread() is main))
+
+    try:
+        for name in SESSION_EVENTS:
+            getattr(session.events, name).connect(on(name))
+        token = session.set_model(tiny_model())
+        session.render(LatentState(seed=2), token, request_id=1)
+        handle = session.submit(Steps(count=3), token).on_progress(on("progress")).on_done(on("done"))
+        assert session.wait_until_idle(60)
+        assert not handle.finished  # its outcome is still in the inbox, not delivered behind our back
+        while not inbox.empty():
+            function, value = inbox.get()
+            function(value)
+    finally:
+        assert session.shutdown(10)
+    kinds = [k for k, _ in seen]
+    assert kinds[0] == "model_loaded" and "rendered" in kinds
+    assert kinds.count("progress") == 3 and kinds[-1] == "done"
+    assert all(on_main for _, on_main in seen)
+    assert handle.ok and handle.result == 3
+
+
+# --- a synchronous session ---------------------------------------------------------------------------
+def test_a_synchronous_session_runs_a_job_inside_submit():
+    session = ExplorerSession(sync=True)
+    token = session.set_model(tiny_model())
+    started = []
+    handle = session.submit(Steps(count=4), token, before_run=started.append)
+    assert started == [handle]
+    assert handle.finished and handle.ok and handle.result == 4
+    assert handle.last_progress.done == handle.last_progress.total == 4
+    assert session.active_jobs() == []
+
+
+def test_a_job_with_no_model_open_fails_in_one_line():
+    session = ExplorerSession(sync=True)
+    handle = session.submit(Steps(count=1), 0)
+    assert handle.finished and handle.error == "no model is open"
+
+
+def test_a_cancelled_job_raises_cancelled_not_keyboard_interrupt():
+    session = ExplorerSession(sync=True)
+    token = session.set_model(tiny_model())
+    seen = []
+
+    class CancelsItself(Job):
+        def run(self, context):
+            context.handle.cancel()
+            try:
+                context.check()
+            except BaseException as exc:  # noqa: BLE001 - the type is what is tested
+                seen.append(type(exc))
+                raise
+
+    handle = session.submit(CancelsItself(), token)
+    assert seen == [Cancelled] and handle.cancelled and handle.error is None
+
+
+# --- devices and memory -----------------------------------------------------------------------------
 class OutOfMemoryOffCpu(torch.nn.Module):
     """A real model in a wrapper that plays an accelerator with too little memory: moved to any
     device but the CPU (here `meta`, which every torch build has), its forward raises torch's own
@@ -224,7 +270,7 @@ class OutOfMemoryOffCpu(torch.nn.Module):
 
 def test_out_of_memory_on_an_accelerator_falls_back_to_the_cpu():
     session = ExplorerSession(sync=True)
-    events = Recorder(session)
+    events = Recorder(session.events, *SESSION_EVENTS)
     wrapped = OutOfMemoryOffCpu(tiny_model())
     token = session.set_model(wrapped)
     session._move_to(torch.device("meta"))
@@ -238,7 +284,7 @@ def test_out_of_memory_on_an_accelerator_falls_back_to_the_cpu():
 
 def test_out_of_memory_on_the_cpu_is_one_line():
     session = ExplorerSession(sync=True)
-    events = Recorder(session)
+    events = Recorder(session.events, *SESSION_EVENTS)
     wrapped = OutOfMemoryOffCpu(tiny_model())
     token = session.set_model(wrapped)
     wrapped.placed_on = torch.device("meta")  # the session still thinks it is on the CPU: no fallback
@@ -247,9 +293,9 @@ def test_out_of_memory_on_the_cpu_is_one_line():
     assert result.out_of_memory and "out of memory" in result.error and "\n" not in result.error
 
 
-def test_a_device_that_fails_leaves_the_previous_one(monkeypatch):
+def test_a_device_that_fails_leaves_the_previous_one():
     session = ExplorerSession(sync=True)
-    events = Recorder(session)
+    events = Recorder(session.events, *SESSION_EVENTS)
     token = session.set_model(tiny_model())
     session.set_device("cuda:7")
     (change,) = events.of("device_changed")
@@ -261,7 +307,7 @@ def test_a_device_that_fails_leaves_the_previous_one(monkeypatch):
 
 def test_w_std_is_the_spread_of_sampled_w():
     session = ExplorerSession(sync=True)
-    events = Recorder(session)
+    events = Recorder(session.events, *SESSION_EVENTS)
     model = tiny_model()
     session.set_model(model)
     info = events.of("model_loaded")[0]
@@ -271,66 +317,20 @@ def test_w_std_is_the_spread_of_sampled_w():
     assert not np.allclose(info.w_std, 1.0, atol=0.05)  # a mapped w is not unit-variance
 
 
-def test_explorer_drops_stale_results_and_counts_fps_only_while_frames_flow():
+def test_a_model_that_cannot_be_opened_is_one_line_and_the_previous_one_stays(tmp_path):
     session = ExplorerSession(sync=True)
-    explorer = Explorer(session).connect_direct()
-    shown = []
-    explorer.events.image_shown.connect(shown.append)
-    explorer.use_model(tiny_model())
-    assert len(shown) == 1
-    explorer.set_seed(5)
-    assert len(shown) == 2 and explorer.state.seed == 5
-    old = explorer.last_result
-    explorer.on_rendered(old)  # the same (older) result again: not shown twice
-    assert len(shown) == 2
-    assert "render" in explorer.status_text()
-    explorer._frame_times = [time.monotonic() - 5]
-    assert explorer.fps() == 0 and "fps" not in explorer.status_text()
-
-
-def test_explorer_w_slider_moves_in_units_of_the_real_sigma():
-    session = ExplorerSession(sync=True)
-    explorer = Explorer(session).connect_direct()
-    explorer.use_model(tiny_model())
-    explorer.set_w(3, 1.0, (0, explorer.info.num_ws - 1))
-    (offset,) = explorer.state.w_offsets
-    assert offset.key == "w:3" and offset.amount == pytest.approx(float(explorer.info.w_std[3]))
-    assert explorer.w_values() == {3: pytest.approx(1.0)}
-
-
-def test_explorer_one_undo_step_per_drag():
-    session = ExplorerSession(sync=True)
-    explorer = Explorer(session).connect_direct()
-    explorer.use_model(tiny_model())
-    for v in (0.1, 0.2, 0.3):
-        explorer.set_z(0, v)
-    explorer.end_gesture()
-    explorer.set_seed(7)
-    explorer.undo()
-    assert explorer.state.z_edits == ((0, 0.3),)
-    explorer.undo()
-    assert explorer.state.z_edits == () and explorer.state.seed == 0
-
-
-def test_a_cancelled_job_raises_cancelled_not_keyboard_interrupt():
-    session = ExplorerSession(sync=True)
+    events = Recorder(session.events, *SESSION_EVENTS)
     token = session.set_model(tiny_model())
-    seen = []
-
-    def job(model, context):
-        context.queued.cancelled.set()
-        try:
-            context.check()
-        except BaseException as exc:  # noqa: BLE001 - the type is what is tested
-            seen.append(type(exc))
-            raise
-
-    done = []
-    session.events.job_done.connect(done.append)
-    session.submit(Call(purpose="x", function=job), token)
-    assert seen == [Cancelled] and done[0].cancelled
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"not a model")
+    session.open_model(bad)
+    (failure,) = events.of("model_failed")
+    assert "broken.safetensors" in failure.error and "\n" not in failure.error.strip()
+    session.render(LatentState(seed=1), token, request_id=1)  # the previous model still renders
+    assert events.of("rendered")[0].error is None
 
 
+# --- the renderer under the session -------------------------------------------------------------------
 def test_late_layer_edits_reuse_cached_layers_and_equal_a_full_render():
     from gan_explorer.core.explorer.requests import RenderRequest
     from gan_explorer.core.render import Renderer
@@ -368,7 +368,7 @@ def test_a_preview_is_the_networks_own_lower_resolution_image():
 @pytest.mark.engine
 def test_the_engine_choice_renders_like_eager_or_says_why_not():
     session = ExplorerSession(sync=True)
-    events = Recorder(session)
+    events = Recorder(session.events, *SESSION_EVENTS)
     model = tiny_model()
     token = session.set_model(model)
     session.render(LatentState(seed=2), token, request_id=1)
