@@ -173,6 +173,9 @@ class DirectionsModel:
         return names
 
     def export_file(self, path):
+        if self.library is None:
+            self.events.message.emit("This model has no direction library to export")
+            return
         try:
             self.library.export(path)
         except GanExplorerError as exc:

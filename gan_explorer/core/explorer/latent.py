@@ -142,7 +142,9 @@ class LatentModel:
         self.events.gesture_ended.emit(self.state)
 
     def undo(self):
-        self.events.changed.emit(self.history.undo())
+        if self.history.can_undo():
+            self.events.changed.emit(self.history.undo())
 
     def redo(self):
-        self.events.changed.emit(self.history.redo())
+        if self.history.can_redo():
+            self.events.changed.emit(self.history.redo())

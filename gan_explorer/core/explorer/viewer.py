@@ -26,7 +26,7 @@ from gan_explorer.core.explorer.state import LatentState
 log = logging.getLogger("gan_explorer.viewer")
 
 FPS_WINDOW_S = 1.0       # frames per second is counted over this window, and shown only while frames flow
-DEFAULT_PSI_WITH_W_AVG = 0.7  # what artists want first on a model with a mapping network (cleaner faces)
+DEFAULT_PSI_WITH_W_AVG = 0.7  # what artists want first on a StyleGAN (a learned w_avg): cleaner faces
 
 
 class Viewer:
@@ -92,7 +92,7 @@ class Viewer:
         self._shown_request = -1
         self.last_result = None
         psi = previous.truncation_psi
-        if first and previous == LatentState() and info.w_avg is not None and info.can("has_mapping"):
+        if first and previous == LatentState() and info.w_avg is not None and info.can("style_mixing"):
             psi = DEFAULT_PSI_WITH_W_AVG
         state = LatentState(seed=previous.seed, truncation_psi=psi,
                             noise_mode=previous.noise_mode if info.can("has_noise") else "const",
