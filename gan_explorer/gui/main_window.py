@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QPlainTextEdit, QScrollArea,
@@ -45,6 +45,32 @@ DEMO_TIPS = {  # what each shipped model (resources/demo) is good for
     "vae-faces32": "A VAE on the procedural faces, 32 px: it can encode a picture you drop",
     "dcgan-faces32-glasses": "A DCGAN conditioned on glasses, 32 px: set glasses with its slider",
 }
+
+
+class VerticalScrollArea(QScrollArea):
+    """Scrolls up and down only: at least as wide as its widget's minimum width (plus room for the
+    vertical scrollbar), so that a dock holding it takes the width its controls need instead of
+    hiding them behind a horizontal scrollbar."""
+
+    def __init__(self, widget: QWidget, parent=None):
+        super().__init__(parent)
+        self.setWidget(widget)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        widget.installEventFilter(self)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        inner = self.widget()
+        need = max(inner.minimumSizeHint().width(), inner.minimumWidth())
+        need += self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+        return QSize(max(hint.width(), need), hint.height())
+
+    def eventFilter(self, watched, event):
+        if watched is self.widget() and event.type() == QEvent.LayoutRequest:
+            self.updateGeometry()  # its minimum width may have changed: so has ours
+        return super().eventFilter(watched, event)
 
 
 def settings_list(value) -> list[str]:
@@ -152,11 +178,9 @@ class MainWindow(QMainWindow):
         self.understand = UnderstandPanel(self.explorer)
         self.understand_dock = QDockWidget("Understand", self)
         self.understand_dock.setObjectName("understand_dock")
-        understand_scroll = QScrollArea()  # its views may be wide: they scroll rather than widen the window
-        understand_scroll.setWidget(self.understand)
-        understand_scroll.setWidgetResizable(True)
-        understand_scroll.setFrameShape(QFrame.NoFrame)
-        self.understand_dock.setWidget(understand_scroll)
+        # Tall views scroll; the dock is never narrower than its controls (no sideways scrolling,
+        # no Cancel button behind a scrollbar, no jump sideways when a job's Cancel takes focus).
+        self.understand_dock.setWidget(VerticalScrollArea(self.understand))
         self.addDockWidget(Qt.LeftDockWidgetArea, self.understand_dock)
         self.tabifyDockWidget(self.latent_dock, self.understand_dock)
         self.latent_dock.raise_()
@@ -312,12 +336,11 @@ class MainWindow(QMainWindow):
         translate); a saved latent becomes the image; anything else is a model."""
         suffix = Path(path).suffix.lower()
         if suffix in PICTURE_SUFFIXES:
-            if self.explorer.pictures.restore(path):
-                return
             if self.info is None:
                 self._message(f"{Path(path).name}: open a model first, then the picture")
                 return
-            self.translate_panel.use_picture(path)
+            # Read on the worker (a hostile file must not freeze the window); a plain picture goes on.
+            self.explorer.pictures.open_picture(path, on_plain=self.translate_panel.use_picture)
         elif suffix in LATENT_SUFFIXES:
             self.explorer.pictures.open_latent(path)
         else:

@@ -301,6 +301,34 @@ class ProjectPicture(Job):
                            crop=self.crop, progress=progress, should_stop=context.check)
 
 
+@dataclass(frozen=True)
+class ReadPicture(Job):
+    """The provenance a picture carries (None for an ordinary picture): read on the worker, never on
+    the UI thread (a hostile file may be slow to read) -> core.latent.provenance.Provenance | None."""
+
+    path: str = ""
+
+    def run(self, context):
+        from gan_explorer.core.latent.provenance import read_picture_provenance
+
+        return read_picture_provenance(self.path)
+
+
+@dataclass(frozen=True)
+class LoadLatent(Job):
+    """A saved latent file's ws for the open model's shape (the first, and how many it holds)
+    -> (EncodedLatent, count)."""
+
+    path: str = ""
+
+    def run(self, context):
+        from gan_explorer.core.latent.files import load_latent
+
+        model = context.model
+        ws = load_latent(self.path, model.num_ws, model.w_dim)
+        return EncodedLatent(ws[0].cpu().numpy()), len(ws)
+
+
 # --- directions and analyses -------------------------------------------------------------------
 @dataclass(frozen=True)
 class FindDirections(Job):

@@ -14,7 +14,9 @@ import numpy as np
 from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.explorer.events import EventGroup
 from gan_explorer.core.explorer.handles import JobHandle
-from gan_explorer.core.explorer.jobs import EncodePicture, ProjectPicture, SaveImage, TranslatePicture, TranslateSample
+from gan_explorer.core.explorer.jobs import (
+    EncodePicture, LoadLatent, ProjectPicture, ReadPicture, SaveImage, TranslatePicture, TranslateSample,
+)
 from gan_explorer.core.explorer.latent import LatentModel
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -81,12 +83,28 @@ class PicturesModel:
             self.events.translated.emit(handle.result)
 
     # --- exported pictures and latent files back in ----------------------------------------------------
-    def restore(self, path) -> bool:
-        """A PNG this app exported: restore the state it was made from (True), or say which model it
-        needs (True). False when the picture carries no provenance (an ordinary picture)."""
-        from gan_explorer.core.explorer.provenance import read_picture_provenance
+    def open_picture(self, path, on_plain=None) -> JobHandle:
+        """A picture the user opened or dropped, read on the worker: one this app exported restores the
+        state it was made from (or says which model it needs); an ordinary one goes to `on_plain(path)`
+        (to be encoded, projected or translated)."""
+        handle = self.viewer.submit(ReadPicture(path=str(path)))
+        handle.on_done(lambda h: self._picture_read(h, path, on_plain))
+        return handle
 
-        name = Path(str(path)).name
+    def _picture_read(self, handle: JobHandle, path, on_plain):
+        if not handle.ok:
+            return  # a failure is already one line in the status bar
+        if handle.result is None:
+            if on_plain is not None:
+                on_plain(path)
+            return
+        self.restore_provenance(path, handle.result)
+
+    def restore(self, path) -> bool:
+        """Read and restore an exported PNG here and now (the Python API and scripts; the window uses
+        `open_picture`, which reads on the worker). False for a picture without provenance."""
+        from gan_explorer.core.latent.provenance import read_picture_provenance
+
         try:
             provenance = read_picture_provenance(path)
         except GanExplorerError as exc:
@@ -94,33 +112,39 @@ class PicturesModel:
             return True
         if provenance is None:
             return False
+        self.restore_provenance(path, provenance)
+        return True
+
+    def restore_provenance(self, path, provenance) -> bool:
+        """Make the state a picture was exported from the current one, when it was made with the open
+        model; otherwise say which model it needs."""
+        name = Path(str(path)).name
         info = self.viewer.info
         if info is None or not provenance.made_with(info.content_hash):
             self.events.message.emit(f"{name} was made with {provenance.model_name or 'another model'}"
                                      f" (sha256 {provenance.model_hash[:12]}…): open that model, then open it again")
-            return True
+            return False
         self.latent.set_state(provenance.state)
         self.events.message.emit(f"Restored the latent of {name}")
         return True
 
-    def open_latent(self, path) -> bool:
-        """A saved latent (.npy / .json, or an exported PNG's ws) becomes the image; False with one line
-        when it cannot (wrong shape, unreadable)."""
-        from gan_explorer.core.latent.files import load_latent
-
-        info = self.viewer.info
+    def open_latent(self, path) -> JobHandle | None:
+        """A saved latent (.npy / .json, or an exported PNG's ws), read on the worker, becomes the image;
+        one line when it cannot (wrong shape, unreadable)."""
         if not self.viewer.explorable:
-            return False
-        try:
-            ws = load_latent(path, info.num_ws, info.w_dim)
-        except GanExplorerError as exc:
-            self.events.message.emit(str(exc))
-            return False
-        if len(ws) > 1:
-            self.events.message.emit(f"{Path(str(path)).name} holds {len(ws)} latents: the first is shown")
-        self.latent.replace_latent(ws[0].numpy())
-        self.events.message.emit(f"Opened the latent {Path(str(path)).name}")
-        return True
+            self.events.message.emit("Open a model with a latent space first")
+            return None
+        handle = self.viewer.submit(LoadLatent(path=str(path)))
+        handle.on_done(lambda h: self._latent_loaded(h, path))
+        return handle
+
+    def _latent_loaded(self, handle: JobHandle, path):
+        if not handle.ok:
+            return
+        latent, count = handle.result
+        name = Path(str(path)).name
+        self.latent.replace_latent(latent.ws)
+        self.events.message.emit(f"Opened the latent {name}" + (f" (the first of {count})" if count > 1 else ""))
 
     # --- out ---------------------------------------------------------------------------------------
     def save_image(self, path, scale: int = 1) -> JobHandle | None:

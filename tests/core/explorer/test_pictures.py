@@ -85,7 +85,7 @@ def test_a_saved_latent_opens_as_the_image_it_was(opened, tmp_path):
     explorer.pictures.save_latent(path)
     explorer.latent.set_seed(1)
     edit_in_every_way(explorer)
-    assert explorer.pictures.open_latent(path)
+    assert explorer.pictures.open_latent(path).ok
     assert explorer.latent.edits() == []
     np.testing.assert_array_equal(explorer.viewer.last_result.ws, saved_ws)
     np.testing.assert_array_equal(explorer.viewer.last_result.ws, rendered_ws(model, explorer.latent.state))
@@ -97,7 +97,7 @@ def test_a_latent_of_another_shape_is_refused_in_one_line(opened, tmp_path):
     path = tmp_path / "small.npy"
     np.save(path, np.zeros((1, 3, 8), np.float32))
     before = explorer.latent.state
-    assert not explorer.pictures.open_latent(path)
+    assert not explorer.pictures.open_latent(path).ok
     (message,) = messages.of("message")
     assert "small.npy" in message and "\n" not in message and explorer.latent.state == before
 
