@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from gan_explorer.core.lab2d import LabConfig
 from gan_explorer.gui.widgets.gan_lab import GanLabWidget, arrow_segments
+from tests.gui.laptop import assert_fits, give_back, on_a_laptop
 
 TINY = LabConfig(g_hidden=16, g_layers=2, d_hidden=16, d_layers=2, batch=64)
 
@@ -171,3 +172,22 @@ def test_the_loss_curves_are_named_above_the_plot_not_over_it(lab, qtbot):
     assert not _legend_covers_plot(plot)
     title = plot.titleLabel.text
     assert "D loss" in title and "G loss" in title and plot.titleLabel.isVisible()
+
+
+def test_the_lab_fits_a_1366x768_screen_while_it_plays(qtbot):
+    """Its word-wrapped labels made the lab ask a scroll area for its preferred height (800 px), so
+    the window's GAN lab page scrolled at 1366x768 although the lab fits at its minimum size."""
+    w = GanLabWidget(sync=True, config=TINY)
+    qtbot.addWidget(w)
+    window, page = on_a_laptop(qtbot, w, "GAN lab")
+    try:
+        w.play()
+        qtbot.waitUntil(lambda: w.last_frame.g_steps >= 5, timeout=30000)
+        w.pause()
+        assert "modes covered" in w.coverage_label.text() and "G steps" in w.status.text()
+        assert_fits(window, page, w)
+        plot = w.curves.getPlotItem()
+        assert plot.getViewBox().height() > 40 and not _legend_covers_plot(plot)
+    finally:
+        w.shutdown()
+        give_back(page)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from gan_explorer.core.training.monitor import run_is_active
 from gan_explorer.core.training.run_dir import RunDirectory, read_jsonl
 from gan_explorer.gui.training_monitor import TrainingWorkspace, smooth
+from tests.gui.laptop import assert_fits, give_back, on_a_laptop
 
 TINY = "--tick-kimg 0.016 --snapshot-ticks 2 --workers 0 --model-option ngf=8 --model-option ndf=8 --model-option z_dim=16"
 
@@ -237,32 +238,6 @@ def test_quality_metrics_are_curves_beside_the_losses(workspace, tmp_path):
     assert workspace.current.series["Metrics/fd"][1] == [31.5, 20.0]
 
 
-def _in_the_studio(qtbot, workspace, size=(1366, 740)):
-    """The Train tab as the main window holds it (a QScrollArea page of the central QTabWidget, in a
-    window with a menu bar and a status bar; the explorer's docks are hidden while it shows), at a
-    1366x768 screen less a title bar."""
-    from PySide6.QtWidgets import QFrame, QLabel, QMainWindow, QScrollArea, QTabWidget
-
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    for name in ("File", "Edit", "View", "Device", "Help"):
-        window.menuBar().addMenu(name)
-    page = QScrollArea()
-    page.setWidget(workspace)
-    page.setWidgetResizable(True)
-    page.setFrameShape(QFrame.NoFrame)
-    tabs = QTabWidget()
-    tabs.addTab(QLabel("explorer"), "Explore")
-    tabs.addTab(page, "Train")
-    tabs.setCurrentWidget(page)
-    window.setCentralWidget(tabs)
-    window.statusBar().addPermanentWidget(QLabel("no model"))
-    window.resize(*size)
-    window.show()
-    qtbot.waitExposed(window)
-    return window, page
-
-
 def _measured_run(tmp_path):
     """A run with every plot group, metrics and a big sample grid (512 px, as a 64 px model's 8x8 grid)."""
     from PIL import Image
@@ -297,17 +272,15 @@ def test_the_train_tab_fits_a_1366x768_screen_after_preview_data(workspace, qtbo
     """Issue #25: at 1366x768 the Train tab needed scrolling after Preview data, its sample grid was
     cropped and legends covered the curves. Everything fits, the pictures scale with their aspect,
     and each plot names its curves in its title row."""
-    window, page = _in_the_studio(qtbot, workspace)
+    window, page = on_a_laptop(qtbot, workspace, "Train")
     try:
         _check_the_train_tab_fits(qtbot, workspace, window, page, tmp_path)
     finally:
-        page.takeWidget()  # the workspace fixture shuts it down: the window must not delete it first
-        workspace.setParent(None)
+        give_back(page)  # the workspace fixture shuts it down
 
 
 def _check_the_train_tab_fits(qtbot, workspace, window, page, tmp_path):
-    from PySide6.QtCore import QRect
-    from PySide6.QtWidgets import QApplication, QPushButton
+    from PySide6.QtWidgets import QApplication
 
     workspace.attach(_measured_run(tmp_path))
     workspace.data.setText("faces:64")
@@ -316,19 +289,12 @@ def _check_the_train_tab_fits(qtbot, workspace, window, page, tmp_path):
     assert workspace.preview_label.text() == "procedural faces (endless)"
     QApplication.processEvents()  # the layout settles
 
-    assert workspace.minimumSizeHint().height() <= page.viewport().height()
-    assert workspace.minimumSizeHint().width() <= page.viewport().width()
-    assert not page.verticalScrollBar().isVisible() and not page.horizontalScrollBar().isVisible()
+    assert_fits(window, page, workspace)
     for label in (workspace.preview_image, workspace.samples):  # scaled to fit, aspect kept, not cropped
         shown, source = label.shown_rect(), label.picture().size()
         assert not shown.isEmpty() and label.contentsRect().contains(shown), (shown, label.contentsRect())
         assert abs(shown.width() / shown.height() - source.width() / source.height()) < 0.02
     assert workspace.samples.shown_rect().width() >= 96  # big enough to see the samples
-    window_rect = QRect(0, 0, window.width(), window.height())
-    for button in workspace.findChildren(QPushButton):
-        if button.isVisible():
-            rect = QRect(button.mapTo(window, button.rect().topLeft()), button.size())
-            assert window_rect.contains(rect), button.text()
 
     assert set(workspace.plot_items) == {"Loss", "Metrics", "Timing", "Guard"}
     for group, plot in workspace.plot_items.items():

@@ -101,6 +101,16 @@ class _DrawingViewBox(pg.ViewBox):
             ev.ignore()
 
 
+class FreeHeight(QWidget):
+    """A panel whose height does not depend on its width. Its word-wrapped labels would otherwise
+    make the whole lab report height-for-width, and a scroll area around it (the window's GAN lab
+    page) then asks for the lab's preferred height, 800 px, and scrolls on a 1366x768 screen where
+    the lab fits at its minimum size."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 class _FrameBridge(QObject):
     """Carries frames and errors from the runner's thread to the UI thread (queued signals)."""
 
@@ -262,7 +272,7 @@ class GanLabWidget(QWidget):
         side.addWidget(self.coverage_label)
         side.addWidget(self.status)
         side.addStretch(1)
-        side_widget = QWidget()
+        side_widget = FreeHeight()
         side_widget.setLayout(side)
         side_widget.setMaximumWidth(380)
 
