@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 import gan_explorer
+from gan_explorer.core.explorer import log as app_log
 from gan_explorer.core.explorer.log import configure_logging
 from gan_explorer.core.paths import log_path
 from gan_explorer.gui.session_bridge import SessionBridge, subscribe
@@ -155,6 +156,8 @@ class MainWindow(QMainWindow):
             if str(device) in available_devices():
                 self.viewer.set_device(str(device))
         self._update_enabled()
+        if app_log.problem:
+            self._message(app_log.problem)
 
     # ----- layout -------------------------------------------------------------------------
     def _build_docks(self):

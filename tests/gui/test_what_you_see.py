@@ -151,3 +151,37 @@ def test_the_pictures_bar_starts_empty_after_a_model_switch(make_window, qtbot, 
     assert window.translate_panel.progress.value() == window.translate_panel.progress.maximum() > 0
     open_and_wait(qtbot, window, tiny_model_file)
     assert window.translate_panel.progress.value() <= 0
+
+
+def test_a_read_only_data_folder_does_not_stop_the_window(make_window, qtbot, tmp_path, tiny_model_file):
+    """Logging set-up raised PermissionError: the window never started (issue #26)."""
+    import os
+
+    import pytest
+
+    from gan_explorer.core.explorer import log as app_log
+    from gan_explorer.gui.main_window import MainWindow
+    from PySide6.QtCore import QSettings
+
+    if os.geteuid() == 0:  # root writes anywhere: stand a file where the logs folder would be instead
+        data = tmp_path / "data"
+        data.mkdir()
+        (data / "logs").write_text("not a folder")
+    else:
+        data = tmp_path / "ro"
+        data.mkdir()
+        data.chmod(0o500)
+    try:
+        window = MainWindow(sync=True, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), data_dir=data)
+        qtbot.addWidget(window)
+        assert app_log.problem and "cannot write the log" in app_log.problem
+        assert "cannot write the log" in window.statusBar().currentMessage()
+        open_and_wait(qtbot, window, tiny_model_file)
+        assert window.view.image is not None
+        window.close()
+    finally:
+        if os.geteuid() != 0:
+            data.chmod(0o700)
+        app_log.configure_logging(tmp_path / "elsewhere")
+    if app_log.problem:
+        pytest.fail(app_log.problem)
