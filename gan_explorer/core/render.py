@@ -16,8 +16,9 @@ import torch
 
 from gan_explorer.core.errors import one_line
 from gan_explorer.core.io.images import to_uint8
-from gan_explorer.core.latent.state import (  # noqa: F401  (callers name them from here too)
-    LatentState, condition_for_state, map_state, ws_for_state, z_for_state,
+from gan_explorer.core.latent.state import LatentState  # noqa: F401  (callers name it from here too)
+from gan_explorer.core.latent.ws import (  # noqa: F401  (callers name them from here too)
+    condition_for_state, map_state, ws_for_state, z_for_state,
 )
 
 log = logging.getLogger("gan_explorer.render")

@@ -17,7 +17,7 @@ def interpolation_ws(model, keyframes, frames_per_segment: int = 30, method: str
                      loop: bool = False) -> torch.Tensor:
     """[frames, num_ws, w_dim]. Keyframes are LatentStates; the last keyframe is the last frame
     (or, looping, the path returns to the first without repeating it)."""
-    from gan_explorer.core.latent.state import condition_for_state, ws_for_state, z_for_state
+    from gan_explorer.core.latent.ws import condition_for_state, ws_for_state, z_for_state
 
     if len(keyframes) < 2:
         raise ConfigError("interpolation needs at least two keyframes")

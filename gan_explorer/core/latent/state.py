@@ -1,4 +1,4 @@
-"""The latent state of an image and the edits in it, and how a state becomes ws.
+"""The latent state of an image and the edits in it (how a state becomes ws: core/latent/ws.py).
 
 The explorer, the renderer, exports and the Python API share this vocabulary. The state is frozen
 and made of plain Python data, so history can hold states as they are,
@@ -9,13 +9,12 @@ back equal.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-import numpy as np
-import torch
-
-from gan_explorer.core.latent.ops import mix_styles, truncate
+from gan_explorer.core.errors import ConfigError, shorten
 
 
 class WOffset(NamedTuple):
@@ -98,69 +97,142 @@ def state_to_dict(state: LatentState) -> dict:
 
 
 def state_from_dict(data: dict) -> LatentState:
-    """The inverse of state_to_dict; unknown keys (from a newer version) are ignored."""
+    """The inverse of state_to_dict; unknown keys (from a newer version) are ignored. Every value is
+    checked as a typed one is (validate_state): StateError, one line, for anything else."""
     if not isinstance(data, dict):
-        raise ValueError(f"a latent state must be a JSON object, not {type(data).__name__}")
-
-    def tuples(v):
-        return tuple(tuples(x) for x in v) if isinstance(v, list) else v
-
+        raise StateError(f"a latent state must be a JSON object, not {type(data).__name__}")
     names = {f.name for f in dataclasses.fields(LatentState)}
-    values = {k: tuples(v) for k, v in data.items() if k in names}
-    values["w_offsets"] = tuple(WOffset(*o) for o in values.get("w_offsets", ()))
-    return LatentState(**values)
+    return _checked_state({k: v for k, v in data.items() if k in names})
 
 
-# --- a state's ws -----------------------------------------------------------------------------
-def z_for_state(model, state: LatentState) -> torch.Tensor:
-    if state.z:
-        z = torch.tensor([state.z], dtype=torch.float32, device=model._device())
-    else:
-        z = model.sample_z(1, state.seed)
-    for dim, delta in state.z_edits:
-        z[0, int(dim)] += float(delta)
-    return z
+def validate_state(state: LatentState) -> LatentState:
+    """`state` with every value checked (integers in range, finite numbers, a known noise mode,
+    bounded sizes): the one validator for typed, restored (a PNG's provenance, a bookmark) and
+    loaded states. Returns the state with plain Python values; StateError otherwise."""
+    return _checked_state({f.name: getattr(state, f.name) for f in dataclasses.fields(LatentState)})
 
 
-def condition_for_state(model, state: LatentState) -> torch.Tensor | None:
-    """c [1, c_dim] for a conditional model's map(); None (the model's default) when the state has
-    none or one of another width (a bookmark made on another model)."""
-    c_dim = int(getattr(model, "c_dim", 0) or 0)
-    if c_dim <= 0 or len(state.condition) != c_dim:
-        return None
-    return torch.tensor([state.condition], dtype=torch.float32, device=model._device())
+# --- the validator ---------------------------------------------------------------------------------
+SEED_RANGE = (0, 2**32 - 1)         # NVIDIA's seeds (numpy RandomState)
+NOISE_SEED_RANGE = (0, 2**63 - 1)   # as --noise-seed
+MAX_LAYERS = 1024                   # ws rows, layer indices, truncation cutoff
+MAX_WIDTH = 65536                   # z, w, a direction, a condition
+MAX_EDITS = 4096                    # z edits, W offsets
+MAX_PSI = 100.0                     # |truncation psi|: far beyond any use, far below overflow
 
 
-def map_state(model, z: torch.Tensor, state: LatentState, truncation_psi: float = 1.0,
-              truncation_cutoff: int | None = None) -> torch.Tensor:
-    """model.map(z) under the state's condition (only conditional models are given a c)."""
-    c = condition_for_state(model, state)
-    if c is None:
-        return model.map(z, truncation_psi, truncation_cutoff)
-    return model.map(z, truncation_psi, truncation_cutoff, c=c.expand(len(z), -1))
+class StateError(ConfigError, ValueError):
+    """A latent state that cannot be used (restored or typed): one line naming the value."""
 
 
-@torch.no_grad()
-def ws_for_state(model, state: LatentState) -> torch.Tensor:
-    """[1, num_ws, w_dim]: explicit ws, or map(z, c) with truncation, plus slider offsets."""
-    device = model._device()
-    if state.ws:
-        ws = torch.tensor(np.asarray(state.ws, dtype=np.float32)[None], device=device)
-    else:
-        ws = map_state(model, z_for_state(model, state), state)
-        ws = truncate(ws, model.w_avg, state.truncation_psi, state.truncation_cutoff)
-        if state.mix_seed >= 0 and state.mix_layers:
-            under = state.with_changes(condition=state.mix_condition) if state.mix_condition else state
-            other = map_state(model, model.sample_z(1, state.mix_seed), under)
-            other = truncate(other, model.w_avg, state.truncation_psi, state.truncation_cutoff)
-            ws = mix_styles(ws, other, [int(i) for i in state.mix_layers])
-    if state.w_offsets:
-        ws = ws.clone()
-        for offset in state.w_offsets:
-            layers = slice(int(offset.layer_start), int(offset.layer_end) + 1)
-            if offset.dim >= 0:
-                ws[:, layers, int(offset.dim)] += float(offset.amount)
-            else:
-                direction = torch.tensor(offset.direction, dtype=ws.dtype, device=device)
-                ws[:, layers] += float(offset.amount) * direction
-    return ws
+def _show(value) -> str:
+    return shorten(repr(value) if isinstance(value, str) else value, 60)
+
+
+def _int(name, value, low, high) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise StateError(f"latent state: {name} {_show(value)} is not an integer")
+    if not low <= int(value) <= high:
+        shown = f"2**{high.bit_length()}-1" if high == 2**high.bit_length() - 1 and high > 2**20 else high
+        raise StateError(f"latent state: {name} {_show(value)} must be from {low} to {shown}")
+    return int(value)
+
+
+def _float(name, value, limit: float = 1e30) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise StateError(f"latent state: {name} {_show(value)} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or abs(number) > limit:
+        raise StateError(f"latent state: {name} {_show(value)} must be a finite number"
+                         + (f" from {-limit:g} to {limit:g}" if limit < 1e30 else ""))
+    return number
+
+
+def _sequence(name, value, limit: int) -> list | tuple:
+    if not isinstance(value, (list, tuple)):
+        raise StateError(f"latent state: {name} must be a list, not {type(value).__name__}")
+    if len(value) > limit:
+        raise StateError(f"latent state: {name} has {len(value):,} entries, more than {limit:,}")
+    return value
+
+
+def _floats(name, value, limit: int = MAX_WIDTH) -> tuple:
+    return tuple(_float(f"{name}[{i}]", v) for i, v in enumerate(_sequence(name, value, limit)))
+
+
+def _offset(i, item) -> WOffset:
+    name = f"w_offsets[{i}]"
+    item = _sequence(name, item, len(WOffset._fields))
+    if len(item) < 3:
+        raise StateError(f"latent state: {name} needs at least a key and a layer range")
+    values = dict(zip(WOffset._fields, item))
+    key = values["key"]
+    if not isinstance(key, str) or len(key) > 200:
+        raise StateError(f"latent state: {name} has no usable key")
+    offset = WOffset(key, _int(f"{name} layer_start", values["layer_start"], -1, MAX_LAYERS),
+                     _int(f"{name} layer_end", values["layer_end"], -1, MAX_LAYERS),
+                     _int(f"{name} dim", values.get("dim", -1), -1, MAX_WIDTH - 1),
+                     _floats(f"{name} direction", values.get("direction", ())),
+                     _float(f"{name} amount", values.get("amount", 0.0)))
+    if offset.dim < 0 and not offset.direction:
+        raise StateError(f"latent state: {name} has neither a dimension nor a direction")
+    return offset
+
+
+def _ws(value) -> tuple:
+    rows = _sequence("ws", value, MAX_LAYERS)
+    out = tuple(_floats(f"ws[{i}]", row) for i, row in enumerate(rows))
+    if len({len(row) for row in out}) > 1 or (out and not out[0]):
+        raise StateError("latent state: ws is not a rectangular [num_ws, w_dim] array")
+    return out
+
+
+def _checked_state(values: dict) -> LatentState:
+    from gan_explorer.core.models.stylegan import NOISE_MODES
+
+    out = {}
+    if "seed" in values:
+        out["seed"] = _int("seed", values["seed"], *SEED_RANGE)
+    if "z" in values:
+        out["z"] = _floats("z", values["z"])
+    if "z_edits" in values:
+        edits = []
+        for i, edit in enumerate(_sequence("z_edits", values["z_edits"], MAX_EDITS)):
+            if not isinstance(edit, (list, tuple)) or len(edit) != 2:
+                raise StateError(f"latent state: z_edits[{i}] is not a (dimension, amount) pair")
+            edits.append((_int(f"z_edits[{i}] dimension", edit[0], 0, MAX_WIDTH - 1),
+                          _float(f"z_edits[{i}] amount", edit[1])))
+        out["z_edits"] = tuple(edits)
+    if "truncation_psi" in values:
+        out["truncation_psi"] = _float("truncation_psi", values["truncation_psi"], MAX_PSI)
+    if values.get("truncation_cutoff") is not None:
+        out["truncation_cutoff"] = _int("truncation_cutoff", values["truncation_cutoff"], 0, MAX_LAYERS)
+    if "noise_mode" in values:
+        mode = values["noise_mode"]
+        if mode not in NOISE_MODES:
+            raise StateError(f"latent state: noise mode {_show(mode)} must be one of {', '.join(NOISE_MODES)}")
+        out["noise_mode"] = str(mode)
+    if "noise_seed" in values:
+        out["noise_seed"] = _int("noise_seed", values["noise_seed"], *NOISE_SEED_RANGE)
+    if "w_offsets" in values:
+        out["w_offsets"] = tuple(_offset(i, o) for i, o in enumerate(_sequence("w_offsets", values["w_offsets"],
+                                                                                 MAX_EDITS)))
+    if "ws" in values:
+        out["ws"] = _ws(values["ws"])
+    if "transform" in values:
+        transform = _floats("transform", values["transform"], 3)
+        if len(transform) != 3:
+            raise StateError("latent state: transform must be (translate x, translate y, rotate)")
+        out["transform"] = transform
+    if "mix_seed" in values:
+        out["mix_seed"] = _int("mix_seed", values["mix_seed"], -1, SEED_RANGE[1])
+    if "mix_layers" in values:
+        out["mix_layers"] = tuple(_int(f"mix_layers[{i}]", v, 0, MAX_LAYERS - 1)
+                                  for i, v in enumerate(_sequence("mix_layers", values["mix_layers"], MAX_LAYERS)))
+    for name in ("condition", "mix_condition"):
+        if name in values:
+            out[name] = _floats(name, values[name])
+    return LatentState(**out)
