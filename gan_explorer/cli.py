@@ -273,8 +273,8 @@ def cmd_info(args):
     config = info.get("config") or {}
     if config.get("c_dim"):  # a conditional model: what --class / --condition take
         names = config.get("c_names") or [f"class {i}" for i in range(config["c_dim"])]
-        shown = ", ".join(map(str, names[:12])) + (", ..." if len(names) > 12 else "")
-        print(f"  {'condition':15s} {config.get('c_kind', 'class')} ({config['c_dim']}): {shown}")
+        shown = ", ".join(_show(name) for name in names[:12]) + (", ..." if len(names) > 12 else "")
+        print(f"  {'condition':15s} {_show(config.get('c_kind', 'class'))} ({config['c_dim']}): {shown}")
     print(f"  {'config':15s} {json.dumps(info['config'])}")
     print(f"  {'provenance':15s} {json.dumps(info['provenance'])}")
 

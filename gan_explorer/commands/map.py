@@ -59,7 +59,9 @@ def write_json(path, data) -> None:
 def cmd_map(args):
     import numpy as np
 
-    from gan_explorer.core.analysis.latent_map import compute_map, default_space, render_map_image
+    from gan_explorer.core.analysis.latent_map import (
+        check_figure, check_map, compute_map, default_space, render_map_image,
+    )
     from gan_explorer.core.analysis.regressor import load_regressor
     from gan_explorer.core.devices import resolve_device
     from gan_explorer.core.errors import ConfigError
@@ -67,6 +69,8 @@ def cmd_map(args):
     from gan_explorer.core.io.images import save_image
     from gan_explorer.core.io.models import open_model
 
+    check_map(args.num, args.thumbnail_size, args.seed, args.truncation_psi)  # before anything slow
+    check_figure(args.size, args.cell)
     model = open_model(args.model, device=resolve_device(args.device))
     regressor, color = None, None
     if args.color_by:

@@ -118,6 +118,13 @@ def cmd_probe(args):
     from gan_explorer.core.errors import ConfigError
     from gan_explorer.core.io.models import open_model
 
+    from gan_explorer.core.analysis.disentanglement import MAX_FACES
+    from gan_explorer.core.analysis.probe import check_probe
+    from gan_explorer.core.limits import check_count
+
+    check_probe(args.num, args.num_discovered, args.effect_seeds, args.subspace or None, args.seed,
+                args.truncation_psi)  # before anything slow
+    check_count("--disentanglement-num", args.disentanglement_num, 0, MAX_FACES)
     model = open_model(args.model, device=resolve_device(args.device))
     require_latent_model(model)
     data = _check_faces_data(model, args.data)

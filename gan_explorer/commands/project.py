@@ -19,8 +19,9 @@ def register(subparsers) -> None:
                    help="the picture (PNG, JPEG, WebP or BMP), or a folder of them")
     p.add_argument("--out", default=None,
                    help="the latent: .npy (ws [1, num_ws, w_dim]) or .json; for a folder, a folder of NAME.npy")
-    p.add_argument("--batch", type=int, default=16,
-                   help="a folder's pictures projected together per batch (default 16; the same answers, "
+    p.add_argument("--batch", type=int, default=None,
+                   help="a folder's pictures projected together per batch (default 16, fewer for models above "
+                        "512 px; the same answers, "
                         "less time per picture)")
     p.add_argument("--space", default="w+", choices=["w", "w+", "z"],
                    help="w: one w for every layer; w+: one per layer (default); z: through the mapping")
@@ -104,10 +105,11 @@ def _folder_pictures(args) -> list[Path]:
     for flag, value in (("--crop", args.crop), ("--video", args.video)):
         if value is not None:
             raise ConfigError(f"{flag} applies to one picture, not to the folder {escape_text(str(folder), 300)}")
-    if not 1 <= args.batch <= 4096:
+    if args.batch is not None and not 1 <= args.batch <= 4096:
         raise ConfigError(f"--batch {args.batch}: must be from 1 to 4096")
-    pictures = sorted(p for p in folder.iterdir()
-                      if p.suffix.lower() in PICTURE_SUFFIXES and not p.name.startswith(".") and p.is_file())
+    from gan_explorer.core.latent.projection import folder_pictures
+
+    pictures = folder_pictures(folder, PICTURE_SUFFIXES)  # capped while listing
     if not pictures:
         raise ConfigError(f"{escape_text(str(folder), 300)}: no pictures (looked for "
                           f"{', '.join(sorted(PICTURE_SUFFIXES))})")
@@ -141,11 +143,14 @@ def _project_folder(args, model, pictures):
     from gan_explorer.core.io.images import save_image
     from gan_explorer.core.latent.files import load_latent, save_latent
     from gan_explorer.core.latent.losses import psnr_uint8
-    from gan_explorer.core.latent.projection import load_target, project
+    from gan_explorer.core.latent.projection import check_batch, check_pictures, largest_batch, load_target, project
 
     require_latent_model(model)
-    # Every picture is read before anything slow: an unreadable one is one line at once.
-    targets = torch.cat([load_target(p, model.img_resolution, model.img_channels) for p in pictures])
+    # Every picture is checked before anything slow (an unreadable one is one line at once) and
+    # decoded a batch at a time: memory holds one batch, however many pictures the folder has.
+    check_pictures(pictures)
+    size = args.batch or min(16, largest_batch(model.img_resolution))
+    check_batch(min(size, len(pictures)), model.img_resolution)
     names = _output_names(pictures)
     encoder = _resolve_encoder(args, model)
     out_dir = Path(args.out)
@@ -154,9 +159,9 @@ def _project_folder(args, model, pictures):
     if image_dir is not None:
         image_dir.mkdir(parents=True, exist_ok=True)
     report, values = [], []
-    for start in range(0, len(pictures), args.batch):
-        batch = slice(start, start + args.batch)
-        bar = _tqdm(args.steps, f"project {start + 1}-{min(start + args.batch, len(pictures))}/{len(pictures)}",
+    for start in range(0, len(pictures), size):
+        batch = slice(start, start + size)
+        bar = _tqdm(args.steps, f"project {start + 1}-{min(start + size, len(pictures))}/{len(pictures)}",
                     args.no_progress)
 
         def progress(step, total, loss, preview):
@@ -165,7 +170,8 @@ def _project_folder(args, model, pictures):
                 bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
                 bar.refresh()
         try:
-            result = project(model, targets[batch], space=args.space, steps=args.steps, loss=args.loss,
+            targets = torch.cat([load_target(p, model.img_resolution, model.img_channels) for p in pictures[batch]])
+            result = project(model, targets, space=args.space, steps=args.steps, loss=args.loss,
                              noise=args.noise, encoder=encoder, progress=progress, seed=args.seed, preview_every=0)
         finally:
             bar.close()

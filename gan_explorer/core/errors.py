@@ -49,8 +49,14 @@ def quote(value, limit: int = MAX_QUOTED_CHARS) -> str:
 
 
 def shorten(value, limit: int = MAX_QUOTED_CHARS) -> str:
-    """A value for a message without quotes (numbers, lists): escaped and truncated."""
-    return escape_text(value if isinstance(value, str) else repr(value), limit)
+    """A value for a message without quotes (numbers, lists): escaped and truncated. An integer
+    too long to print (Python refuses to convert one of more than 4300 digits) is given by its size."""
+    try:
+        return escape_text(value if isinstance(value, str) else repr(value), limit)
+    except ValueError:  # an integer of more than 4300 digits, or a container holding one
+        if isinstance(value, int):
+            return f"(an integer of about {int(abs(value).bit_length() * 0.30103) + 1} digits)"
+        return f"({type(value).__name__} too long to show)"
 
 
 class Terminated(BaseException):

@@ -166,17 +166,24 @@ def disentanglement_scores(factors, codes, factor_names=None, bins: int = 20, se
     return DisentanglementReport(names, mig_score, d, c, i, sap_score, mi, importance, len(codes))
 
 
+MAX_FACES = 100_000  # faces encoded for MIG / DCI / SAP
+
+
 @torch.no_grad()
 def codec_disentanglement(model, data: str | None = None, num: int = 2000, batch_size: int = 100, seed: int = 1,
                           progress=None, should_stop=None) -> DisentanglementReport:
     """Encode `num` procedural faces (seed 1: not the training draw) with a VAE / autoencoder and score
     its codes (encoder means) against their true factors; the extra holds the reconstruction MSE."""
     from gan_explorer.core.data.faces import FACTOR_NAMES, FacesDataset
+    from gan_explorer.core.limits import check_count
+    from gan_explorer.core.training.options import check_data_spec
 
+    check_count("--disentanglement-num", num, 2, MAX_FACES)
     if not model.capabilities.has_encoder:
         raise GanExplorerError(f"disentanglement needs an encoder (VAE or autoencoder); the {model.family} family has none")
     resolution = model.img_resolution
     if data is not None:
+        check_data_spec(str(data))
         name, _, arg = str(data).partition(":")
         if name != "faces":
             raise ConfigError(f"--data {data}: disentanglement needs the procedural faces (faces:{resolution}), "

@@ -190,6 +190,36 @@ def _thumbnails(images: torch.Tensor, size: int) -> np.ndarray:
     return to_uint8(images)
 
 
+MAX_POINTS = 50_000          # latents on one map
+MAX_THUMBNAIL = 256          # thumbnail pixels kept per point
+MAX_THUMBNAIL_BYTES = 1 << 29  # every thumbnail together (num x size^2 x 3)
+MAX_FIGURE = 8192            # the figure's width in pixels
+
+
+def check_map(num, thumbnail_size=32, seed=0, truncation_psi=1.0) -> None:
+    """The counts of a map, before any work: one ConfigError line (negative, 10**12, NaN)."""
+    from gan_explorer.core.limits import check_count, check_finite, check_seeds
+
+    if isinstance(num, int) and not isinstance(num, bool) and num < 3:
+        raise ConfigError(f"--num {num}: a map needs at least 3 points")
+    num = check_count("--num", num, 3, MAX_POINTS)
+    size = check_count("--thumbnail-size", thumbnail_size, 0, MAX_THUMBNAIL)
+    if num * size * size * 3 > MAX_THUMBNAIL_BYTES:
+        raise ConfigError(f"--num {num:,} x --thumbnail-size {size}: {num * size * size * 3 / 2**30:.1f} GiB of "
+                          f"thumbnails, more than {MAX_THUMBNAIL_BYTES / 2**30:.1f} GiB; use fewer or smaller")
+    check_seeds("--seed", seed, num)
+    check_finite("--truncation-psi", truncation_psi, -100, 100)
+
+
+def check_figure(size, cell=40) -> None:
+    """The map figure's width and thumbnail cell, before any work: one ConfigError line."""
+    from gan_explorer.core.limits import check_count
+
+    size = check_count("--size", size, 64, MAX_FIGURE)
+    if cell:
+        check_count("--cell", cell, 8, size // 2)
+
+
 @torch.no_grad()
 def compute_map(model, num: int = 2000, space: str | None = None, method: str = "pca", seed: int = 0,
                 truncation_psi: float = 1.0, thumbnail_size: int = 32, data: str | None = None,
@@ -212,8 +242,7 @@ def compute_map(model, num: int = 2000, space: str | None = None, method: str = 
         raise ConfigError(f"--space {space}: the {model.family} family offers {', '.join(spaces)}")
     if method not in METHODS:
         raise ConfigError(f"--method {method}: use one of {', '.join(METHODS)}")
-    if num < 3:
-        raise ConfigError(f"--num {num}: a map needs at least 3 points")
+    check_map(num, thumbnail_size, seed if space != "code" else 0, truncation_psi)
     projector = _PROJECTORS[method]()  # a missing optional library fails here, before any work
     device = model._device()
     batches = math.ceil(num / batch_size)
@@ -320,6 +349,7 @@ def render_map_image(latent_map: LatentMap, size: int = 1200, color_by: str | No
     thumbnail_px cell (the point nearest the cell's centre), `markers` [(xy, label)], a legend."""
     from PIL import Image, ImageDraw
 
+    check_figure(size, thumbnail_px)
     if color_by is not None and color_by not in latent_map.colors:
         known = ", ".join(sorted(latent_map.colors)) or "none (no factors for this model and space)"
         raise ConfigError(f"--color-by {color_by}: known factors are {known}")

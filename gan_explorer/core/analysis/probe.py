@@ -379,6 +379,24 @@ class ProbeReport:
         return out
 
 
+MAX_PROBE_SAMPLES = 100_000     # labelled samples (each one rendered and labelled)
+MAX_DISCOVERED = 512            # PCA / SeFa directions compared (w has at most this many in practice)
+MAX_EFFECT_SEEDS = 10_000       # seeds moved along each direction, at every strength
+MAX_SUBSPACE = 65536
+
+
+def check_probe(num, num_discovered=10, effect_seeds=64, subspace=None, seed=0, truncation_psi=1.0) -> None:
+    """Every count of a probe, before any work: one ConfigError line (negative, 10**12, NaN)."""
+    from gan_explorer.core.limits import check_count, check_finite, check_optional_count, check_seeds
+
+    num = check_count("--num", num, 10, MAX_PROBE_SAMPLES)
+    check_count("--num-discovered", num_discovered, 1, MAX_DISCOVERED)
+    effect_seeds = check_count("--effect-seeds", effect_seeds, 1, MAX_EFFECT_SEEDS)
+    check_optional_count("--subspace", subspace, 1, MAX_SUBSPACE)
+    check_seeds("--seed", seed, num + effect_seeds)  # the effect seeds follow the labelled ones
+    check_finite("--truncation-psi", truncation_psi, -100, 100)
+
+
 def probe_model(model, num: int = 2000, space: str = "w", seed: int = 0, truncation_psi: float = 1.0,
                 factors=None, conditional: dict | str | None = "all", subspace: int | None = 32,
                 discovered=("pca", "sefa"), num_discovered: int = 10,
@@ -391,6 +409,7 @@ def probe_model(model, num: int = 2000, space: str = "w", seed: int = 0, truncat
     face width 1.6 data sd unconditioned, 0.08 conditioned; None gives InterFaceGAN's plain ones)."""
     from gan_explorer.core.latent.directions import METHODS
 
+    check_probe(num, num_discovered, effect_seeds, subspace, seed, truncation_psi)
     space = _space_of(model, space)
     regressor = regressor or load_regressor(model._device())
     kinds = factor_kinds(regressor)

@@ -25,6 +25,7 @@ from safetensors.torch import save as safetensors_bytes
 import gan_explorer
 from gan_explorer.core.errors import CheckpointError, ConfigError, escape_text
 from gan_explorer.core.io.atomic import atomic_write_bytes
+from gan_explorer.core.io.reading import UserFileError, open_regular, parse_json_text
 from gan_explorer.core.models import get_family
 from gan_explorer.core.models.base import planned_state
 from gan_explorer.core.models.registry import family_names
@@ -101,11 +102,23 @@ def read_metadata(path: str | os.PathLike) -> dict:
 
 def read_header(path: str | os.PathLike) -> tuple[dict, dict]:
     """({tensor name: (shape, dtype)}, metadata) from a checkpoint's header, checked against the file."""
+    tensors, metadata = read_safetensors_header(path)
+    if metadata.get("format") != FORMAT_NAME or "family" not in metadata or "config" not in metadata:
+        raise CheckpointError(path, "a safetensors file without gan_explorer metadata (family, config)")
+    return tensors, metadata
+
+
+def read_safetensors_header(path: str | os.PathLike) -> tuple[dict, dict]:
+    """({tensor name: (shape, dtype)}, metadata) of any safetensors file, read and checked against
+    the file's length before a tensor is touched (model files, encoders)."""
     path = _check_file(path)
-    with open(path, "rb") as f:
-        (header_len,) = struct.unpack("<Q", f.read(8))
-        raw = f.read(header_len)
-    size = path.stat().st_size
+    try:
+        with open_regular(path, "model file") as f:
+            (header_len,) = struct.unpack("<Q", f.read(8))
+            raw = f.read(header_len)
+            size = os.fstat(f.fileno()).st_size
+    except UserFileError as exc:
+        raise CheckpointError(path, exc.reason) from None
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except _DuplicateKey as exc:
@@ -121,8 +134,6 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict]:
     tensors = {}
     for name, entry in header.items():
         tensors[name] = _header_entry(path, name, entry, data_len)
-    if metadata.get("format") != FORMAT_NAME or "family" not in metadata or "config" not in metadata:
-        raise CheckpointError(path, "a safetensors file without gan_explorer metadata (family, config)")
     return tensors, metadata
 
 
@@ -218,21 +229,9 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", fami
 def parse_json(text: str, what: str):
     """JSON text from a file, nested at most MAX_JSON_DEPTH deep; ValueError (one line) otherwise."""
     try:
-        value = json.loads(text)
-    except RecursionError:
-        raise ValueError(f"{what} is nested too deeply") from None
+        return parse_json_text(text, MAX_JSON_DEPTH)
     except ValueError as exc:
-        raise ValueError(f"{what} is not valid JSON ({_short(exc)})") from None
-    stack = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"{what} is nested more than {MAX_JSON_DEPTH} deep")
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-    return value
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def _check_file(path) -> Path:
@@ -251,10 +250,10 @@ def _check_file(path) -> Path:
     if size == 0:
         raise CheckpointError(path, "empty file (0 bytes)")
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, "model file") as f:
             head = f.read(8)
-    except OSError as exc:
-        raise CheckpointError(path, f"cannot read ({exc.strerror or exc})") from None
+    except UserFileError as exc:
+        raise CheckpointError(path, exc.reason) from None
     if len(head) < 8:
         raise CheckpointError(path, f"too short to be a model file ({size} bytes)")
     (header_len,) = struct.unpack("<Q", head)

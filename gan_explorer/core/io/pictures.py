@@ -10,8 +10,6 @@ with one line. Sizes are checked before pixels are decoded.
 from __future__ import annotations
 
 import io
-import os
-import stat
 import warnings
 
 import numpy as np
@@ -28,25 +26,12 @@ MAX_PICTURE_BYTES = 256 * 1024**2  # one picture file: far above any photo, far 
 def read_picture_file(path, max_bytes: int = MAX_PICTURE_BYTES) -> bytes:
     """The bytes of a picture file a user dropped or named: a regular file of at most `max_bytes`
     (a FIFO would block forever, /dev/zero would never end); ValueError with the reason."""
+    from gan_explorer.core.io.reading import UserFileError, read_user_file
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ValueError(f"cannot read ({exc.strerror or exc})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
-        if info.st_size > max_bytes:
-            raise ValueError(f"too large ({info.st_size:,} bytes; the limit is {max_bytes:,})")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(max_bytes + 1)
-    except OSError as exc:
-        raise ValueError(f"cannot read ({exc.strerror or exc})") from None
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise ValueError(f"too large (more than {max_bytes:,} bytes)")
-    return data
+        return read_user_file(path, max_bytes, "picture")
+    except UserFileError as exc:
+        raise ValueError(exc.reason) from None
 
 
 def open_picture(data: bytes) -> Image.Image:

@@ -38,6 +38,7 @@ model_content_hash = memory_identity  # the name this module gave it before one 
 
 FORMAT_NAME = "gan_explorer.latent_encoder"
 MAX_INPUT_RESOLUTION = 128  # larger models' pictures are downsampled to this before the encoder
+MAX_ENCODER_PARAMETERS = 1 << 26  # 256 MB of float32; a 1024 px StyleGAN's encoder has about 7 million
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class EncoderConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "EncoderConfig":
-        data = json.loads(text)
+        from gan_explorer.core.io.reading import parse_json_text
+
+        data = parse_json_text(text)
         if not isinstance(data, dict) or set(data) - set(cls.__dataclass_fields__):
             raise ValueError("unexpected encoder config")
         config = cls(**data)
@@ -83,6 +86,8 @@ class EncoderTrainingConfig:
 
 class LatentEncoder(nn.Module):
     """picture [n, C, H, W] in [-1, 1] -> ws [n, num_ws, w_dim] = w_avg + w_std * net(picture)."""
+
+    family = "latent encoder"  # how planned_state names it
 
     def __init__(self, config: EncoderConfig):
         super().__init__()
@@ -189,23 +194,28 @@ def save_encoder(encoder: LatentEncoder, path, model, report: dict | None = None
 
 def load_encoder(path, model=None, device=None, content_hash: str | None = None) -> LatentEncoder:
     """An encoder file (checked against `model` when given); CheckpointError with the reason.
-    `content_hash`: memory_identity(model), where the caller has it."""
-    from safetensors import SafetensorError, safe_open
+    `content_hash`: memory_identity(model), where the caller has it.
+
+    Nothing is built on the file's word: its header is read and checked against the file's length
+    (core/io/checkpoint.read_safetensors_header), its config planned on the meta device under
+    MAX_ENCODER_PARAMETERS and compared tensor by tensor with the header, and only then is an
+    encoder allocated and its tensors read."""
+    from safetensors import safe_open
+
+    from gan_explorer.core.io.checkpoint import DTYPE_NAMES, read_safetensors_header
+    from gan_explorer.core.models.base import planned_state
 
     path = Path(path)
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            metadata = f.metadata() or {}
-            if metadata.get("format") != FORMAT_NAME:
-                raise CheckpointError(path, "not a latent encoder file (no gan_explorer encoder metadata)")
-            config = EncoderConfig.from_json(metadata.get("config", ""))
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except CheckpointError:
-        raise
-    except (SafetensorError, OSError, ValueError, TypeError, json.JSONDecodeError) as exc:
-        text = str(exc).strip().splitlines()
-        reason = escape_text(text[0] if text else type(exc).__name__, 160)
-        raise CheckpointError(path, f"not a readable encoder ({reason})") from None
+        stored, metadata = read_safetensors_header(path)
+    except CheckpointError as exc:
+        raise CheckpointError(path, f"not a readable encoder ({exc.reason})") from None
+    if metadata.get("format") != FORMAT_NAME:
+        raise CheckpointError(path, "not a latent encoder file (no gan_explorer encoder metadata)")
+    try:
+        config = EncoderConfig.from_json(metadata.get("config", ""))
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(path, f"not a readable encoder ({_first_line(exc)})") from None
     if model is not None:
         # The file records the hash of the tensors it was trained for: a file is named by its
         # model's identity, but fits exactly those weights (whatever file they came from).
@@ -213,16 +223,41 @@ def load_encoder(path, model=None, device=None, content_hash: str | None = None)
             raise CheckpointError(path, "this encoder was trained for another model (content hash differs)")
         if (config.num_ws, config.w_dim, config.img_channels) != (model.num_ws, model.w_dim, model.img_channels):
             raise CheckpointError(path, "the encoder's ws shape does not match the model")
-    encoder = LatentEncoder(config)
     try:
-        encoder.load_state_dict(tensors, strict=True)
-    except RuntimeError as exc:
-        reason = escape_text(str(exc).splitlines()[0], 160)
-        raise CheckpointError(path, f"tensors do not match the encoder ({reason})") from None
+        planned = planned_state(LatentEncoder, config, MAX_ENCODER_PARAMETERS)
+    except ConfigError:
+        raise CheckpointError(path, f"its config would build an encoder of more than {MAX_ENCODER_PARAMETERS:,} "
+                                    f"parameters: {escape_text(config.to_json(), 300)}") from None
+    if set(planned) != set(stored):
+        missing, extra = sorted(set(planned) - set(stored)), sorted(set(stored) - set(planned))
+        shown = ", ".join(escape_text(repr(k), 60) for k in (missing or extra)[:4])
+        raise CheckpointError(path, f"tensors do not match the encoder ({'missing' if missing else 'unexpected'}: "
+                                    f"{shown})")
+    for key, (shape, dtype) in planned.items():
+        if stored[key] != (shape, dtype):
+            raise CheckpointError(path, f"tensor {escape_text(repr(key), 60)} is {list(stored[key][0])} "
+                                        f"{DTYPE_NAMES.get(stored[key][1], '?')}, the encoder's config needs "
+                                        f"{list(shape)} {DTYPE_NAMES.get(dtype, '?')}")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            tensors = {k: f.get_tensor(k) for k in planned}
+    except Exception as exc:  # the header was checked: what is left is a file changed meanwhile
+        raise CheckpointError(path, f"not a readable encoder ({_first_line(exc)})") from None
     if not all(torch.isfinite(t).all() for t in tensors.values()):
         raise CheckpointError(path, "the encoder holds NaN or infinite values")
-    encoder.report = json.loads(metadata.get("report") or "{}")
+    encoder = LatentEncoder(config)
+    encoder.load_state_dict(tensors, strict=True)
+    try:
+        report = json.loads(metadata.get("report") or "{}")
+    except (ValueError, RecursionError):
+        report = {}  # the training report is information, not something the encoder needs
+    encoder.report = report if isinstance(report, dict) else {}
     return encoder.to(device or (model._device() if model is not None else "cpu")).eval()
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip().splitlines()
+    return escape_text(text[0] if text else type(exc).__name__, 160)
 
 
 def default_encoder_path(model, model_path) -> Path:

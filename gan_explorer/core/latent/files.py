@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from gan_explorer.core.errors import GanExplorerError, escape_text
+from gan_explorer.core.io import reading
 from gan_explorer.core.io.atomic import atomic_path, atomic_write_text
 
 MAX_LATENTS = 1024  # latents rendered from one file unless the caller allows more
@@ -44,72 +44,23 @@ def save_latent(path: str | os.PathLike, ws: torch.Tensor, **info) -> None:
                 np.save(f, array)
 
 
-def _open_regular(path: Path):
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise LatentFileError(path, "no such latent file") from None
-    except OSError as exc:
-        raise LatentFileError(path, f"cannot read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise LatentFileError(path, "not a regular file")
-    return info.st_size
-
-
 def read_npy(path: str | os.PathLike, max_elements: int, hint: str = "") -> np.ndarray:
     """A numeric .npy array of at most `max_elements` values, checked before it is allocated."""
-    path = Path(path)
-    size = _open_regular(path)
-    try:
-        with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version in ((2, 0), (3, 0)):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
-                raise ValueError(f"unknown .npy version {version}")
-            offset = f.tell()
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        text = str(exc).strip().splitlines()
-        detail = escape_text(text[0] if text else type(exc).__name__, 120)
-        raise LatentFileError(path, f"not a .npy array ({detail})") from None
-    if dtype.hasobject or dtype.kind not in "fiu":
-        raise LatentFileError(path, f"holds {dtype} data, not numbers")
-    count = 1
-    for d in shape:
-        count *= d
-    if count * dtype.itemsize != size - offset:
-        raise LatentFileError(path, f"its header promises {list(shape)} {dtype} ({count * dtype.itemsize:,} bytes) "
-                                    f"but the file holds {size - offset:,}")
-    if count > max_elements:
-        raise LatentFileError(path, f"{count:,} values, more than the {max_elements:,} allowed here{hint}")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise LatentFileError(path, f"not a .npy array ({escape_text(str(exc), 120)})") from None
+    return reading.read_npy(path, max_elements, "latent file", hint)
 
 
 def _read_json(path: Path, max_count: int, num_ws: int, w_dim: int):
-    size = _open_regular(path)
     limit = min(MAX_JSON_BYTES, 64 * 1024 + max_count * num_ws * w_dim * 32)  # 32 characters a float is generous
-    if size > limit:
-        raise LatentFileError(path, f"{size:,} bytes, more than a JSON of {max_count:,} latents needs "
-                                    f"(limit {limit:,}); use --max-images to allow more, or .npy")
     try:
-        data = json.loads(path.read_bytes())
-    except RecursionError:
-        raise LatentFileError(path, "not a latent file (JSON nested too deeply)") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise LatentFileError(path, f"not a latent file (invalid JSON: {escape_text(str(exc), 120)})") from None
+        data = reading.read_user_json(path, limit, "latent file", MAX_JSON_DEPTH)
+    except reading.UserFileError as exc:
+        if exc.reason.startswith("too large"):
+            raise LatentFileError(path, f"more than a JSON of {max_count:,} latents needs (limit {limit:,} "
+                                        f"bytes); use --max-images to allow more, or .npy") from None
+        raise LatentFileError(path, exc.reason) from None
     ws = data.get("ws") if isinstance(data, dict) else data
     if ws is None:
         raise LatentFileError(path, "not a latent file (no \"ws\" key)")
-    depth, node = 0, ws
-    while isinstance(node, list) and node:
-        depth, node = depth + 1, node[0]
-    if depth > MAX_JSON_DEPTH:
-        raise LatentFileError(path, "not a latent file (arrays nested too deeply)")
     try:
         return np.asarray(ws, dtype=np.float32)
     except (ValueError, TypeError, OverflowError, RecursionError):
@@ -125,7 +76,6 @@ def load_latent(path: str | os.PathLike, num_ws: int, w_dim: int, max_count: int
     if path.suffix.lower() == ".png":  # a picture this app exported remembers the ws it was made from
         from gan_explorer.core.latent.provenance import read_picture_provenance
 
-        _open_regular(path)
         provenance = read_picture_provenance(path)
         if provenance is None or provenance.ws is None:
             raise LatentFileError(path, "this picture carries no gan_explorer latent (only PNGs the app "
@@ -143,6 +93,8 @@ def load_latent(path: str | os.PathLike, num_ws: int, w_dim: int, max_count: int
         array = array[None]
     if array.ndim != 3 or array.shape[1:] != (num_ws, w_dim):
         raise LatentFileError(path, f"latent has shape {list(array.shape)}, the model needs [n, {num_ws}, {w_dim}]")
+    if len(array) == 0:
+        raise LatentFileError(path, "holds no latent (an array of 0 rows)")
     if len(array) > max_count:
         raise LatentFileError(path, f"{len(array):,} latents, more than {max_count:,}; "
                                     f"use --max-images to render more")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,11 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_explorer.core.errors import ConfigError, GanExplorerError
+from gan_explorer.core.errors import ConfigError, GanExplorerError, escape_text, shorten
 from gan_explorer.core.io.atomic import atomic_write_text
+from gan_explorer.core.io.reading import UserFileError, read_user_json
 
 log = logging.getLogger("gan_explorer.library")
-MAX_LIBRARY_BYTES = 32 * 1024**2
+MAX_LIBRARY_BYTES = 16 * 1024**2  # 512 directions of a 1024-dimensional w are about 11 MB of JSON
+MAX_DIRECTIONS = 512
+MAX_NAME_CHARS = 200
+MAX_LAYER = 1024
 FORMAT = "gan_explorer direction library 1"
 
 
@@ -71,6 +76,16 @@ def difference_direction(ws_a: np.ndarray, ws_b: np.ndarray, w_std: np.ndarray |
     return unit.astype(np.float32), sigma
 
 
+def _number(value) -> bool:
+    """A finite JSON number that fits a float (an integer of 400 digits does not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 class DirectionLibrary:
     """The named directions of one model (by its identity), kept in the user's data folder."""
 
@@ -87,35 +102,76 @@ class DirectionLibrary:
         self.content_hash = content_hash
         self.directions: list[NamedDirection] = []
         self.warning = ""
-        if self.path.exists():
+        self._kept_in_place = False
+        if os.path.lexists(self.path):
             try:
                 self.directions = self._read(self.path)
             except GanExplorerError as exc:
-                aside = self.path.with_name(f"{self.path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json")
-                os.replace(self.path, aside)
-                self.warning = f"{exc}; kept as {aside.name}, starting with an empty library"
-                log.warning(self.warning)
+                self._set_aside(exc)
+
+    def _set_aside(self, exc: GanExplorerError) -> None:
+        """A damaged library never stops its model from opening: it is renamed aside (kept for the
+        user) and the model starts with none; where renaming fails (a read-only folder) it is
+        ignored and left as it is, and never overwritten."""
+        aside = self.path.with_name(f"{self.path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        try:
+            os.replace(self.path, aside)
+            kept = f"kept as {aside.name}"
+        except OSError as move_error:
+            self._kept_in_place = True
+            kept = (f"it could not be set aside ({escape_text(move_error.strerror or str(move_error), 100)}) "
+                    f"and is left as it is")
+        self.warning = f"{exc}; {kept}, starting with an empty library"
+        log.warning(self.warning)
 
     def _read(self, path: Path) -> list[NamedDirection]:
+        """The directions of a library file: bounded in bytes and directions, each one checked."""
         try:
-            if path.stat().st_size > MAX_LIBRARY_BYTES:
-                raise ValueError("larger than a direction library can be")
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_user_json(path, MAX_LIBRARY_BYTES, "direction library")
+        except UserFileError as exc:
+            raise GanExplorerError(f"{exc.args[0]} (not a usable direction library)") from None
+        try:
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
             items = data["directions"]
             if not isinstance(items, list):
                 raise ValueError("'directions' is not a list")
-            out = []
-            for item in items:
-                d = make_direction(item["name"], item["vector"], item.get("sigma", 1.0),
-                                   (item.get("layer_start", 0), item.get("layer_end", -1)),
-                                   item.get("strength", 2.0), str(item.get("source", "")))
-                if len(d.vector) != self.w_dim:
-                    raise ValueError(f"direction {d.name!r} has {len(d.vector)} dimensions, this model's w has "
-                                     f"{self.w_dim}")
-                out.append(d)
-            return out
-        except (OSError, ValueError, KeyError, TypeError, RecursionError, ConfigError) as exc:
-            raise GanExplorerError(f"{path}: not a usable direction library ({exc})") from None
+            if len(items) > MAX_DIRECTIONS:
+                raise ValueError(f"{len(items):,} directions, more than the {MAX_DIRECTIONS:,} a library holds")
+            return [self._direction(item) for item in items]
+        except KeyError as exc:
+            reason = f"no {shorten(str(exc), 40)}"
+        except (ValueError, TypeError, ConfigError) as exc:
+            reason = str(exc)
+        raise GanExplorerError(f"{escape_text(str(path), 400)}: not a usable direction library "
+                               f"({escape_text(reason, 300)})")
+
+    def _direction(self, item) -> NamedDirection:
+        if not isinstance(item, dict):
+            raise ValueError("a direction is not a JSON object")
+        name, vector = item["name"], item["vector"]
+        if not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
+            raise ValueError(f"direction name {shorten(name, 40)} is not a short text")
+        shown = shorten(repr(name), 60)
+        if not isinstance(vector, list) or len(vector) != self.w_dim:
+            size = len(vector) if isinstance(vector, list) else type(vector).__name__
+            raise ValueError(f"direction {shown} has {size} dimensions, this model's w has {self.w_dim}")
+        if not all(_number(v) for v in vector):
+            raise ValueError(f"direction {shown}: its vector holds something that is not a finite number")
+        numbers = {key: item.get(key, default) for key, default in (("sigma", 1.0), ("strength", 2.0))}
+        layers = {key: item.get(key, default) for key, default in (("layer_start", 0), ("layer_end", -1))}
+        if not all(_number(v) for v in numbers.values()):
+            raise ValueError(f"direction {shown}: sigma and strength must be finite numbers")
+        for key, value in layers.items():
+            if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= MAX_LAYER:
+                raise ValueError(f"direction {shown}: {key} {shorten(value, 40)} is not a layer from -1 to {MAX_LAYER}")
+        return make_direction(name, vector, numbers["sigma"], (layers["layer_start"], layers["layer_end"]),
+                              numbers["strength"], shorten(str(item.get("source", "")), 200))
+
+    @staticmethod
+    def _check_count(count: int) -> None:
+        if count > MAX_DIRECTIONS:
+            raise ConfigError(f"{count:,} directions: a library holds at most {MAX_DIRECTIONS:,}")
 
     def names(self) -> list[str]:
         return [d.name for d in self.directions]
@@ -123,7 +179,9 @@ class DirectionLibrary:
     def add(self, direction: NamedDirection) -> NamedDirection:
         if len(direction.vector) != self.w_dim:
             raise ConfigError(f"direction {direction.name!r}: {len(direction.vector)} dimensions, w has {self.w_dim}")
-        self.directions = [d for d in self.directions if d.name != direction.name] + [direction]
+        kept = [d for d in self.directions if d.name != direction.name]
+        self._check_count(len(kept) + 1)
+        self.directions = kept + [direction]
         self.save()
         return direction
 
@@ -135,6 +193,9 @@ class DirectionLibrary:
         return next((d for d in self.directions if d.name == name), None)
 
     def save(self, path=None):
+        if path is None and self._kept_in_place:
+            raise GanExplorerError(f"{escape_text(str(self.path), 400)}: the damaged direction library there could "
+                                   f"not be set aside; not overwriting it (move it away, then try again)")
         data = {"format": FORMAT, "model_sha256": self.content_hash, "w_dim": self.w_dim,
                 "directions": [asdict(d) | {"vector": list(d.vector)} for d in self.directions]}
         atomic_write_text(Path(path or self.path), json.dumps(data))
@@ -146,7 +207,10 @@ class DirectionLibrary:
     def import_file(self, path) -> list[str]:
         """Add the directions of another library file (same w_dim); returns their names."""
         added = self._read(Path(path))
+        merged = list(self.directions)
         for d in added:
-            self.directions = [x for x in self.directions if x.name != d.name] + [d]
+            merged = [x for x in merged if x.name != d.name] + [d]
+        self._check_count(len(merged))
+        self.directions = merged
         self.save()
         return [d.name for d in added]

@@ -118,6 +118,57 @@ class ProjectionResult:
 
 
 # --- the picture ---------------------------------------------------------------------------------
+MAX_FOLDER_PICTURES = 10_000  # one folder projected at once (at 500 steps, days of work already)
+MAX_BATCH_PIXELS = 2**22  # pictures x pixels optimised together: 4 at 1024 px, 64 at 256 px, 1024 at 64 px
+
+
+def largest_batch(resolution: int) -> int:
+    """How many pictures of `resolution` px one batch may project together (at most 4096)."""
+    return max(1, min(4096, MAX_BATCH_PIXELS // (int(resolution) ** 2)))
+
+
+def check_batch(count: int, resolution: int) -> None:
+    """ConfigError, one line, where `count` pictures at `resolution` would not fit one batch (its
+    activations and gradients grow with both: 4096 pictures at 256 px end in an allocation error)."""
+    if count > largest_batch(resolution):
+        raise ConfigError(f"{count:,} pictures of {resolution} px in one batch: at most {largest_batch(resolution):,} "
+                          f"at this resolution (--batch)")
+
+
+def folder_pictures(folder, suffixes, limit: int = MAX_FOLDER_PICTURES) -> list[Path]:
+    """The pictures of `folder` (regular files with one of `suffixes`, not hidden), sorted; counted
+    while the folder is listed, so a folder of a million files is one ConfigError line at once."""
+    from gan_explorer.core.io.reading import is_regular_file
+
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                path = Path(entry.path)
+                if path.suffix.lower() in suffixes and not entry.name.startswith(".") and is_regular_file(path):
+                    found.append(path)
+                    if len(found) > limit:
+                        raise ConfigError(f"{escape_text(os.fspath(folder), 300)}: more than {limit:,} pictures; "
+                                          f"project at most {limit:,} at once (split the folder)")
+    except OSError as exc:
+        raise GanExplorerError(f"{escape_text(os.fspath(folder), 300)}: cannot list "
+                               f"({escape_text(exc.strerror or str(exc), 200)})") from None
+    return sorted(found)
+
+
+def check_pictures(paths) -> None:
+    """Each picture readable and of a known format, without decoding its pixels or keeping it:
+    an unreadable one is one line before any slow work (they are decoded a batch at a time later)."""
+    from gan_explorer.core.io.pictures import probe_picture, read_picture_file
+
+    for path in paths:
+        try:
+            probe_picture(read_picture_file(path, MAX_PICTURE_BYTES))
+        except ValueError as exc:
+            raise GanExplorerError(f"{escape_text(os.fspath(path), 400)}: not a readable picture "
+                                   f"({escape_text(str(exc), 200)})") from None
+
+
 def load_target(picture, resolution: int, channels: int = 3, crop=None) -> torch.Tensor:
     """A picture -> [n, C, R, R] float32 in [-1, 1] at the model's resolution.
 
@@ -129,6 +180,7 @@ def load_target(picture, resolution: int, channels: int = 3, crop=None) -> torch
     from PIL import Image
 
     from gan_explorer.core.data.folder import decode_image, fit_square
+    from gan_explorer.core.io.pictures import read_picture_file
 
     if isinstance(picture, torch.Tensor):
         x = picture.detach().to(torch.float32)
@@ -143,11 +195,7 @@ def load_target(picture, resolution: int, channels: int = 3, crop=None) -> torch
         path = Path(picture)
         name = escape_text(os.fspath(path), 400)
         try:
-            if not path.is_file():
-                raise ValueError("no such file" if not path.exists() else "not a regular file")
-            if path.stat().st_size > MAX_PICTURE_BYTES:
-                raise ValueError(f"{path.stat().st_size:,} bytes, more than a picture may have")
-            image = decode_image(path.read_bytes(), str(path), channels)
+            image = decode_image(read_picture_file(path, MAX_PICTURE_BYTES), str(path), channels)
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise GanExplorerError(f"{name}: not a readable picture ({escape_text(reason, 200)})") from None
@@ -251,12 +299,14 @@ def project(model, target, space: str | None = None, steps: int | None = None, l
     if space == "z" and model.family in ("vae", "autoencoder"):
         space = "w"  # their codes are the latent the decoder takes
     device = model._device()
+    target = load_target(target, model.img_resolution, model.img_channels, crop)
+    check_batch(len(target), model.img_resolution)
     was_training = model.training
     model.eval()
     try:
         with torch.enable_grad():
-            return _project(model, load_target(target, model.img_resolution, model.img_channels, crop).to(device),
-                            config, space, encoder, start_ws, progress, should_stop or (lambda: False))
+            return _project(model, target.to(device), config, space, encoder, start_ws, progress,
+                            should_stop or (lambda: False))
     finally:
         model.train(was_training)
 

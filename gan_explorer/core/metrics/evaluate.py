@@ -21,6 +21,7 @@ as it plots stats.jsonl.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from pathlib import Path
 
@@ -33,6 +34,9 @@ from gan_explorer.core.metrics.report import mean_and_spread
 from gan_explorer.core.progress import Steps, sub_progress
 
 METRIC_NAMES = ("fd", "kid", "pr", "ppl", "nn")
+MAX_SAMPLES = 50_000  # generated or real images: the published FID protocol's 50k
+MAX_PPL_PATHS = 100_000  # StyleGAN's PPL protocol
+MAX_PSI = 100.0
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -100,8 +104,7 @@ def evaluate_model(model, data, metrics=("fd", "kid"), num: int = 5000, features
     from gan_explorer.core.metrics.realdata import dataset_images, real_features, to_tensor
 
     metrics = parse_metrics(metrics)
-    if num < 2:
-        raise ConfigError(f"--num {num}: need at least 2 samples")
+    check_evaluation(num, num_real, ppl_num, truncation_psi, seed, data)
     if getattr(model.capabilities, "is_translation", False):
         raise GanExplorerError(f"the {model.family} family translates images; it has no samples to evaluate")
     t_start = time.time()
@@ -167,6 +170,23 @@ def evaluate_model(model, data, metrics=("fd", "kid"), num: int = 5000, features
     if progress is not None:
         progress(total, total)
     return result
+
+
+def check_evaluation(num, num_real=None, ppl_num=None, truncation_psi=1.0, seed=0, data=None) -> None:
+    """Every count and number of an evaluation, before any work: one ConfigError line for a count
+    out of range (negative, 10**12), a NaN truncation or an unusable data spec."""
+    from gan_explorer.core.limits import check_count, check_finite, check_optional_count, check_seeds
+    from gan_explorer.core.training.options import check_data_spec
+
+    if isinstance(num, numbers.Integral) and not isinstance(num, bool) and num < 2:
+        raise ConfigError(f"--num {num}: need at least 2 samples")
+    num = check_count("--num", num, 2, MAX_SAMPLES)
+    check_optional_count("--num-real", num_real, 2, MAX_SAMPLES)
+    ppl = check_optional_count("--ppl-num", ppl_num, 2, MAX_PPL_PATHS) or min(num, 1000)
+    check_finite("--truncation-psi", truncation_psi, -MAX_PSI, MAX_PSI)
+    check_seeds("--seed", seed, max(num, 2 * ppl))
+    if isinstance(data, (str, Path)):
+        check_data_spec(str(data))
 
 
 def flat_metrics(result: dict) -> dict:
@@ -267,6 +287,8 @@ def evaluate_run_dir(run_dir, metrics=("fd", "kid"), num: int = 5000, features="
     from gan_explorer.core.metrics.features import load_features
     from gan_explorer.core.training.run_dir import RunDirectory, kimg_of, load_run_options
 
+    check_evaluation(num, kwargs.get("num_real"), kwargs.get("ppl_num"), kwargs.get("truncation_psi", 1.0),
+                     kwargs.get("seed", 0), data)
     run = RunDirectory(run_dir, writer=True)
     if not run.path.is_dir():
         raise ConfigError(f"--run-dir {run.path}: no such run directory")

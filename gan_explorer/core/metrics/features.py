@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gan_explorer.core.errors import ConfigError
+from gan_explorer.core.errors import ConfigError, quote
 from gan_explorer.core.metrics.network import FacesNet, load_faces_net, prepare_images, random_faces_net
 
 DEFAULT_FEATURES = "gan_explorer"
@@ -86,10 +86,10 @@ def load_features(spec: str = DEFAULT_FEATURES, device="cpu") -> FeatureExtracto
         return FacesNetFeatures(net, "gan_explorer", "FD/KID (gan_explorer features)",
                                 f"gan_explorer-{file_digest(path)[:16]}").to(device)
     if kind == "random":
-        try:
-            seed = int(arg) if arg else 0
-        except ValueError:
-            raise ConfigError(f"--features {spec!r}: the random CNN's seed must be an integer") from None
+        if not (arg.isascii() and arg.isdigit() and len(arg) <= 10 and int(arg) < 2**32) and arg:
+            raise ConfigError(f"--features {quote(spec, 60)}: the random CNN's seed must be an integer "
+                              f"from 0 to 2**32-1")
+        seed = int(arg) if arg else 0
         return FacesNetFeatures(random_faces_net(seed), f"random:{seed}", f"FD/KID (random CNN features, seed {seed})",
                                 f"random-facesnet-v1-seed{seed}").to(device)
     if kind == "inception":
@@ -98,7 +98,7 @@ def load_features(spec: str = DEFAULT_FEATURES, device="cpu") -> FeatureExtracto
         from gan_explorer.core.metrics.inception import load_inception
 
         return load_inception(arg, device)
-    raise ConfigError(f"--features {spec!r}: expected gan_explorer, random[:SEED] or inception:PATH")
+    raise ConfigError(f"--features {quote(spec, 60)}: expected gan_explorer, random[:SEED] or inception:PATH")
 
 
 __all__ = ["DEFAULT_FEATURES", "FeatureExtractor", "FacesNetFeatures", "load_features", "load_faces_net"]

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.io.atomic import atomic_write_bytes
+from gan_explorer.core.io.reading import is_regular_file, read_npy
 from gan_explorer.core.progress import Steps
 
 CACHE_VERSION = 1
@@ -95,14 +97,14 @@ def real_features(dataset, features, count: int, batch_size: int = 128, use_cach
     key = hashlib.sha256(f"v{CACHE_VERSION}|{dataset_fingerprint(dataset, count)}|{features.identity}|"
                          f"{count}".encode()).hexdigest()[:32]
     path = cache_dir() / f"{features.name.split(':')[0]}-{key}.npy"
-    if use_cache and path.is_file():
-        try:
-            cached = np.load(path, allow_pickle=False)
-            if cached.shape == (count, features.dim):
+    if use_cache and is_regular_file(path):
+        try:  # the header is checked against the file before anything is allocated
+            cached = read_npy(path, count * features.dim, "metrics cache")
+            if cached.shape == (count, features.dim) and cached.dtype == np.float32:
                 if progress is not None:
                     progress(1, 1)
                 return cached, {"cache": "hit", "path": str(path), "count": count}
-        except (OSError, ValueError):
+        except GanExplorerError:
             pass  # a damaged cache file is recomputed and replaced
     steps = Steps(max(1, -(-count // batch_size)), progress, should_stop)
     out = []

@@ -202,13 +202,14 @@ torch.nn.modules.module.register_module_parameter_registration_hook(_count_tenso
 torch.nn.modules.module.register_module_buffer_registration_hook(_count_tensor)
 
 
-def planned_state(cls, config) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+def planned_state(cls, config, limit: int | None = None) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
     """{tensor name: (shape, dtype)} of the model `cls(config)` would be, without allocating it.
 
     The model is built on torch's meta device while every parameter and buffer registration is
-    counted; past max_parameters() (or MAX_TENSORS) the build stops and ConfigError says so.
+    counted; past `limit` (default max_parameters()) or MAX_TENSORS the build stops and
+    ConfigError says so. Any module built from a config can be planned (an encoder too).
     """
-    limit = max_parameters()
+    limit = max_parameters() if limit is None else int(limit)
     try:
         return dict(_planned_state_cached(cls, config, limit))
     except TypeError:  # an unhashable config: plan it without the cache

@@ -22,6 +22,7 @@ from gan_explorer.core.errors import ConfigError, quote
 
 CONDITION_KINDS = ("class", "factors")
 MAX_CONDITION_TEXT = 1000  # a typed condition: a few names and numbers
+MAX_FACTOR_VALUE = 1e6  # a factor's value: far beyond any factor's range, far below float32 overflow
 
 
 def factor_default(name: str) -> float:
@@ -94,14 +95,17 @@ class Conditioning:
 
     def class_index(self, text: str) -> int:
         """A class by index ("3") or by name ("cat", or "class 3" when the model has no names)."""
-        text = str(text).strip()
+        text = str(text)
+        if len(text) > MAX_CONDITION_TEXT:
+            raise ConfigError(f"class of {len(text):,} characters: too long")
+        text = text.strip()
         if text in self.names:
             return self.names.index(text)
-        if text.lstrip("-").isdigit():
-            index = int(text)
-            if not 0 <= index < self.c_dim:
-                raise ConfigError(f"class {index}: this model has classes 0 to {self.c_dim - 1}")
-            return index
+        digits = text[1:] if text.startswith("-") else text
+        if digits.isascii() and digits.isdigit():  # '²' is a digit to str.isdigit, not to int()
+            if len(digits) > 9 or not 0 <= int(text) < self.c_dim:
+                raise ConfigError(f"class {quote(text, 40)}: this model has classes 0 to {self.c_dim - 1}")
+            return int(text)
         shown = ", ".join(self.names[:12]) + (", ..." if self.c_dim > 12 else "")
         raise ConfigError(f"class {quote(text, 40)}: not a class of this model (0 to {self.c_dim - 1}: {shown})")
 
@@ -139,10 +143,11 @@ class Conditioning:
                 raise ConfigError(f"factor {quote(str(name), 40)}: not one of {', '.join(self.names)}")
             try:
                 number = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ConfigError(f"factor {name}={quote(str(value), 20)}: not a number") from None
-            if number != number or number in (float("inf"), float("-inf")):
-                raise ConfigError(f"factor {name}={value}: must be a finite number")
+            if not abs(number) <= MAX_FACTOR_VALUE:  # NaN too
+                raise ConfigError(f"factor {name}={quote(str(value), 20)}: must be a finite number from "
+                                  f"{-MAX_FACTOR_VALUE:g} to {MAX_FACTOR_VALUE:g}")
             c[self.names.index(name)] = number
         return c
 
@@ -166,7 +171,11 @@ class Conditioning:
             if not sep:
                 raise ConfigError(f"condition {quote(item, 40)}: expected NAME=VALUE with NAME one of "
                                   f"{', '.join(self.names)}")
+            if name.strip() in values:
+                raise ConfigError(f"condition {quote(text, 60)}: factor {quote(name.strip(), 40)} is given twice")
             values[name.strip()] = value.strip()
+        if not values:
+            raise ConfigError(f"condition {quote(text, 40)}: no NAME=VALUE pair (factors: {', '.join(self.names)})")
         return self._factors(values)
 
     def batch(self, c, n: int, device=None) -> torch.Tensor:

@@ -151,7 +151,11 @@ class TrainingOptions:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainingOptions":
-        data = json.loads(text)
+        from gan_explorer.core.io.reading import parse_json_text
+
+        data = parse_json_text(text)  # ValueError, one line, for deep nesting or invalid JSON
+        if not isinstance(data, dict):
+            raise ValueError(f"options.json holds a JSON {type(data).__name__}, not an object")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:

@@ -336,7 +336,7 @@ def load_run_options(run_dir) -> TrainingOptions | None:
     if not run.options_path.is_file():
         return None
     try:
-        return TrainingOptions.from_json(run.options_path.read_text())
+        return TrainingOptions.from_json(text)
     except (ValueError, TypeError) as exc:
         raise GanExplorerError(f"{escape_text(str(run.options_path), 300)}: unreadable options "
                                f"({escape_text(str(exc), 200)})") from None
@@ -376,6 +376,9 @@ def read_state(path: str | os.PathLike) -> dict:
         if stored != actual:
             raise StateError(f"{shown}: corrupt training state (its contents do not match their sha256 checksum)")
     return state
+    from gan_explorer.core.io.reading import read_user_text
+
+    text = read_user_text(run.options_path, 1024**2, "run's options.json")  # bounded; one line otherwise
 
 
 def read_jsonl(path: str | os.PathLike, offset: int = 0) -> list[dict]:
