@@ -71,6 +71,12 @@ class ImageGrid(QWidget):
         col, row = int((x - left) // side), int((y - top) // side)
         return (row, col) if row < self.rows and col < self.cols else None
 
+    def is_corner(self, row: int, col: int) -> bool:
+        """A cell whose row and column are both captioned "" (the corner of a grid whose first row
+        and column hold the sources, as in style mixing): it holds no image and is left blank."""
+        return (row < len(self.row_labels) and col < len(self.col_labels)
+                and self.row_labels[row] == "" and self.col_labels[col] == "" and (row, col) not in self.cells)
+
     def paintEvent(self, event):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
@@ -90,8 +96,10 @@ class ImageGrid(QWidget):
             for c in range(self.cols):
                 rect = self.cell_rect(r, c)
                 pixmap = self.cells.get((r, c))
+                if pixmap is None and self.is_corner(r, c):
+                    continue
                 if pixmap is None:
-                    painter.fillRect(rect, QColor(60, 60, 60))
+                    painter.fillRect(rect, QColor(60, 60, 60))  # still to come
                 else:
                     painter.drawPixmap(rect, pixmap)
                 if (r, c) in self.marks:

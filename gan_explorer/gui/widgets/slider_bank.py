@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractSpinBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
-    QVBoxLayout, QWidget,
+    QAbstractSpinBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QLayout, QPushButton, QSlider,
+    QSpinBox, QVBoxLayout, QWidget,
 )
 
 SLIDER_STEPS = 100  # slider units per sigma
+ROW_SPACING = 2     # pixels between slider rows
 ROW_HEIGHT = 26     # pixels per slider row, for fitting rows to the height
+PREVIEW_HEIGHT = ROW_HEIGHT - ROW_SPACING  # a preview strip is scaled to fit its row: rows never grow
+TOP_HEIGHT = 40     # the page / range / reset row above the sliders
 MIN_ROWS, MAX_ROWS = 4, 40
 
 
@@ -62,6 +65,9 @@ class SliderBank(QWidget):
         self.value_label = value_label  # item, value -> readout text (e.g. z's value besides the offset)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        # The bank's minimum height is MIN_ROWS rows (minimumSizeHint), not the rows it shows now:
+        # it fits its rows to whatever height it gets, so it must be allowed to get less.
+        layout.setSizeConstraint(QLayout.SetNoConstraint)
         top = QHBoxLayout()
         self.page = quiet(QuietSpinBox())
         self.page.setPrefix("page ")
@@ -82,7 +88,7 @@ class SliderBank(QWidget):
         top.addWidget(self.reset_btn)
         layout.addLayout(top)
         self.grid = QGridLayout()
-        self.grid.setVerticalSpacing(2)
+        self.grid.setVerticalSpacing(ROW_SPACING)
         layout.addLayout(self.grid)
         layout.addStretch(1)
         self.labels, self.sliders, self.readouts, self.previews = [], [], [], []
@@ -102,6 +108,8 @@ class SliderBank(QWidget):
             i = len(self.sliders)
             label, slider, readout, preview = QLabel(), quiet(QuietSlider(Qt.Horizontal)), QLabel("0.00"), QLabel()
             readout.setMinimumWidth(52)
+            preview.setFixedHeight(PREVIEW_HEIGHT)  # shown or not, a strip never makes its row taller
+            preview.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
             slider.valueChanged.connect(lambda v, i=i: self._slider_moved(i, v))
             slider.sliderReleased.connect(self.sigReleased.emit)
             for col, widget in enumerate((label, slider, readout, preview)):
@@ -115,9 +123,17 @@ class SliderBank(QWidget):
     def rows(self) -> int:
         return self._rows
 
+    def minimumSizeHint(self) -> QSize:
+        """As wide as the rows need, as high as MIN_ROWS rows: the rows shown follow the height."""
+        width = self.layout().minimumSize().width()
+        return QSize(width, TOP_HEIGHT + MIN_ROWS * ROW_HEIGHT)
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.layout().sizeHint().width(), TOP_HEIGHT + 8 * ROW_HEIGHT)
+
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        fit = max(MIN_ROWS, min(MAX_ROWS, (self.height() - 40) // ROW_HEIGHT))
+        fit = max(MIN_ROWS, min(MAX_ROWS, (self.height() - TOP_HEIGHT) // ROW_HEIGHT))
         if fit != self._rows:
             first = self.page.value() * self._rows
             self._set_rows(fit)
@@ -174,6 +190,10 @@ class SliderBank(QWidget):
         return list(range(start, min(start + self._rows, self.total)))
 
     def set_preview(self, row: int, pixmap):
+        """Show `pixmap` (a strip of images) beside slider `row`, scaled down to the row's height so
+        that the rows, the bank and the window keep their size."""
+        if pixmap is not None and not pixmap.isNull() and pixmap.height() > PREVIEW_HEIGHT:
+            pixmap = pixmap.scaledToHeight(PREVIEW_HEIGHT, Qt.SmoothTransformation)
         self.previews[row].setPixmap(pixmap)
 
     def set_values(self, values: dict[int, float]):
