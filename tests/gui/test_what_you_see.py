@@ -185,3 +185,33 @@ def test_a_read_only_data_folder_does_not_stop_the_window(make_window, qtbot, tm
         app_log.configure_logging(tmp_path / "elsewhere")
     if app_log.problem:
         pytest.fail(app_log.problem)
+
+
+def test_playback_pauses_when_the_latent_changes(make_window, qtbot, tiny_model_file):
+    """Playback used to loop on and overwrite a later slider move or projection in the view."""
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    for seed in (1, 2):
+        window.latent_panel.seed.setValue(seed)
+        window.interpolation.keyframes.add()
+    window.interpolation.frames_per_segment.setValue(3)
+    with qtbot.waitSignal(window.sigJobFinished):
+        qtbot.mouseClick(window.interpolation.play_btn, Qt.LeftButton)
+    assert window.interpolation.timer.isActive()
+    window.latent_panel.seed.setValue(9)
+    assert not window.interpolation.timer.isActive() and window.interpolation.pause_btn.isChecked()
+    qtbot.wait(200)
+    shown_matches_state(window, tiny_model_file)
+    qtbot.mouseClick(window.interpolation.pause_btn, Qt.LeftButton)  # released: plays on
+    assert window.interpolation.timer.isActive()
+
+
+def test_the_seed_box_says_when_the_image_is_an_explicit_latent(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.latent_panel.seed.setValue(4)
+    assert window.latent_panel.seed.text() == "4"
+    window.latent.replace_latent(window.viewer.current_ws)
+    assert window.latent_panel.seed.text().startswith("(latent)")
+    window.latent_panel.seed.setValue(5)
+    assert window.latent_panel.seed.text() == "5" and not window.state.ws

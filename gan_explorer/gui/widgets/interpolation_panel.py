@@ -95,6 +95,8 @@ class InterpolationPanel(QWidget):
         self._index = 0
         subscribe(self, keyframes.events.changed, self._keyframes_changed)
         subscribe(self, viewer.events.model_opened, lambda _i: self._reset_playback())
+        # A new image of the latent (a slider, a projection, a map click) takes the view: playback pauses.
+        subscribe(self, viewer.events.image_shown, lambda _r: self._pause_for_the_image())
         self._keyframes_changed(keyframes.items)
 
     def _keyframes_changed(self, keyframes):
@@ -153,6 +155,10 @@ class InterpolationPanel(QWidget):
             self.timer.stop()
         elif self.frames:
             self.timer.start(int(1000 / self.fps.value()))
+
+    def _pause_for_the_image(self):
+        if self.timer.isActive():
+            self.pause_btn.setChecked(True)  # stops the timer; releasing Pause plays on from this frame
 
     def _reset_playback(self):
         self.timer.stop()

@@ -170,6 +170,8 @@ class LatentPanel(QWidget):
         self.reset_edits_btn.setEnabled(bool(edits))
         self.seed.setToolTip(TIPS["seed"] + (". The image is an explicit latent now (a picture, a map point, a "
                                              "child): a seed replaces it" if state.ws else ""))
+        # With explicit ws the seed is not what makes the image: the box says so instead of a bare number.
+        self.seed.setPrefix("(latent) " if state.ws else "")
         for widget, value in ((self.seed, state.seed), (self.psi, state.truncation_psi),
                               (self.cutoff, state.truncation_cutoff or 0), (self.noise_seed, state.noise_seed),
                               (self.psi_slider, round(state.truncation_psi * 100))):

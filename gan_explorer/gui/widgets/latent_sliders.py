@@ -202,5 +202,5 @@ class DirectionsPanel(QWidget):
             if item not in visible:
                 continue  # the page changed meanwhile
             strip = np.concatenate(images[3 * k: 3 * k + 3], axis=1)
-            pixmap = QPixmap.fromImage(array_to_qimage(strip)).scaledToHeight(32, Qt.SmoothTransformation)
+            pixmap = QPixmap.fromImage(array_to_qimage(strip))  # the bank scales it once, to its row
             self.bank.set_preview(visible.index(item), pixmap)
