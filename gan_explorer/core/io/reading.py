@@ -129,7 +129,7 @@ def read_user_json(path, max_bytes: int, what: str = "file", max_depth: int = MA
     try:
         return parse_json_text(text, max_depth)
     except ValueError as exc:
-        raise UserFileError(path, f"not a {what} ({exc})") from None
+        raise UserFileError(path, f"not a {what}: {exc}") from None
 
 
 def read_npy(path, max_elements: int, what: str = "file", hint: str = "") -> np.ndarray:

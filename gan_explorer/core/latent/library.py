@@ -21,7 +21,7 @@ import numpy as np
 
 from gan_explorer.core.errors import ConfigError, GanExplorerError, escape_text, shorten
 from gan_explorer.core.io.atomic import atomic_write_text
-from gan_explorer.core.io.reading import UserFileError, read_user_json
+from gan_explorer.core.io.reading import read_user_json
 
 log = logging.getLogger("gan_explorer.library")
 MAX_LIBRARY_BYTES = 16 * 1024**2  # 512 directions of a 1024-dimensional w are about 11 MB of JSON
@@ -126,10 +126,7 @@ class DirectionLibrary:
 
     def _read(self, path: Path) -> list[NamedDirection]:
         """The directions of a library file: bounded in bytes and directions, each one checked."""
-        try:
-            data = read_user_json(path, MAX_LIBRARY_BYTES, "direction library")
-        except UserFileError as exc:
-            raise GanExplorerError(f"{exc.args[0]} (not a usable direction library)") from None
+        data = read_user_json(path, MAX_LIBRARY_BYTES, "direction library")  # one line naming the file
         try:
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
