@@ -119,6 +119,7 @@ MAX_LAYERS = 1024                   # ws rows, layer indices, truncation cutoff
 MAX_WIDTH = 65536                   # z, w, a direction, a condition
 MAX_EDITS = 4096                    # z edits, W offsets
 MAX_PSI = 100.0                     # |truncation psi|: far beyond any use, far below overflow
+NOISE_MODES = ("const", "random", "none")  # the renderers' (models/stylegan.py), named here without torch
 
 
 class StateError(ConfigError, ValueError):
@@ -191,8 +192,6 @@ def _ws(value) -> tuple:
 
 
 def _checked_state(values: dict) -> LatentState:
-    from gan_explorer.core.models.stylegan import NOISE_MODES
-
     out = {}
     if "seed" in values:
         out["seed"] = _int("seed", values["seed"], *SEED_RANGE)

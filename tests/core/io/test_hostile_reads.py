@@ -194,6 +194,10 @@ def test_a_state_is_validated_whether_typed_or_restored():
                                                                 for k, v in bad.items()}})
     # One line for the window, and a ValueError for readers that set a damaged file aside (bookmarks).
     assert issubclass(StateError, ConfigError) and issubclass(StateError, ValueError)
+    from gan_explorer.core.latent.state import NOISE_MODES
+    from gan_explorer.core.models.stylegan import NOISE_MODES as RENDERED
+
+    assert NOISE_MODES == RENDERED  # the validator knows the modes without loading torch
 
 
 # --- the direction library ----------------------------------------------------------------------------------
