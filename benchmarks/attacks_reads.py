@@ -92,7 +92,7 @@ def main() -> int:
             if args.verbose:
                 print(f"{'held' if row['held'] else 'BROKE':5s} {row['class']:6s} {name:36s} "
                       f"{row.get('seconds', '-')!s:>6s} s {row.get('peak_mb', '-')!s:>5s} MB  "
-                      f"{row['why'] or row.get('text', '')}"[:230], flush=True)
+                      f"{' '.join((row['why'] or row.get('text', '')).split())}"[:230], flush=True)
     print("\n| class | tried | held |\n|---|---|---|")
     for klass, what in attacks.CLASSES.items():
         mine = [r for r in rows if r["class"] == klass]
