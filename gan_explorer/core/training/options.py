@@ -19,7 +19,7 @@ CONDITIONAL_FAMILIES = ("dcgan", "wgan-gp", "stylegan", "vae")
 MAX_RESOLUTION = 4096  # no family trains beyond 1024 px; 20000 is a typo that would take gigabytes
 INT_LIMITS = {"seed": (0, 2**32 - 1), "batch": (0, 65536), "workers": (0, 256), "snapshot_ticks": (1, 10**6),
               "resolution": (0, MAX_RESOLUTION), "n_critic": (1, 1000), "pool_size": (0, 10**5),
-              "nan_patience": (1, 10**6), "max_rollbacks": (0, 1000), "metrics_num": (1, 10**7),
+              "nan_patience": (1, 10**6), "max_rollbacks": (0, 1000), "metrics_num": (2, 50_000),
               "start_resolution": (4, MAX_RESOLUTION)}
 # Options that may change when a run is resumed; anything else must match options.json.
 RESUMABLE_CHANGES = ("kimg", "device", "workers", "tick_kimg", "snapshot_ticks", "progress",

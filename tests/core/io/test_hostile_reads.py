@@ -283,6 +283,10 @@ def test_counts_are_checked_in_the_core_functions_the_window_calls_too():
         with pytest.raises(ConfigError) as info:
             call()
         assert "\n" not in str(info.value)
+    from gan_explorer.core.training.options import TrainingOptions
+
+    with pytest.raises(ConfigError, match="--metrics-num 1000000000000: must be from 2 to 50000"):
+        TrainingOptions(family="dcgan", data="faces:16", metrics_num=10**12).validate()  # each snapshot's evaluation
     check_evaluation(5000, 2000, 1000, 0.7, 3, "faces:64")
     check_probe(2000, 10, 64, 32, 0, 1.0)
     check_map(2000, 32, 0, 1.0)
