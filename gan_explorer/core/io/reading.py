@@ -175,9 +175,6 @@ def is_regular_file(path) -> bool:
         return False
 
 
-__all__ = ["UserFileError", "open_regular", "read_bounded", "read_user_file", "read_user_text", "read_user_json",
-           "parse_json_text", "check_depth", "read_npy", "is_regular_file", "kind_of", "read_png_text"]
-
 
 # --- PNG text chunks ---------------------------------------------------------------------------------
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -248,3 +245,7 @@ def _png_text(path, kind: bytes, body: bytes, keyword: str, max_bytes: int) -> s
         return body.decode(encoding)
     except UnicodeDecodeError:
         raise UserFileError(path, f"its {keyword} text is damaged (not UTF-8)") from None
+
+
+__all__ = ["UserFileError", "open_regular", "read_bounded", "read_user_file", "read_user_text", "read_user_json",
+           "parse_json_text", "check_depth", "read_npy", "is_regular_file", "kind_of", "read_png_text"]
