@@ -19,7 +19,7 @@ from gan_explorer.core.explorer import log as app_log
 from gan_explorer.core.explorer.log import configure_logging
 from gan_explorer.core.paths import log_path
 from gan_explorer.gui.session_bridge import SessionBridge, subscribe
-from gan_explorer.gui.training_monitor import TrainingWorkspace
+from gan_explorer.gui.training_monitor import TrainingWorkspace, settings_list
 from gan_explorer.gui.widgets.bookmarks_panel import BookmarksPanel
 from gan_explorer.gui.widgets.breed_panel import BreedPanel
 from gan_explorer.gui.widgets.image_view import ImageView, array_to_qimage
@@ -72,15 +72,6 @@ class VerticalScrollArea(QScrollArea):
         if watched is self.widget() and event.type() == QEvent.LayoutRequest:
             self.updateGeometry()  # its minimum width may have changed: so has ours
         return super().eventFilter(watched, event)
-
-
-def settings_list(value) -> list[str]:
-    """QSettings reads a one-item list back as a plain string (and nothing as None): normalise."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
 
 
 class MainWindow(QMainWindow):
@@ -156,8 +147,10 @@ class MainWindow(QMainWindow):
             if str(device) in available_devices():
                 self.viewer.set_device(str(device))
         self._update_enabled()
-        if app_log.problem:
-            self._message(app_log.problem)
+        # What could not be restored (the log's folder, runs set aside) is said, never a traceback.
+        problems = [p for p in (app_log.problem, self.workspace.restore_message) if p]
+        if problems:
+            self._message("; ".join(problems))
 
     # ----- layout -------------------------------------------------------------------------
     def _build_docks(self):

@@ -10,13 +10,17 @@ its title row instead of a legend drawn over them.
 
 from __future__ import annotations
 
+import html
+import logging
+import os
 import shlex
+import stat
 import threading
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QRect, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtGui import QImage, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
     QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy, QSplitter, QVBoxLayout, QWidget,
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import (
 
 import pyqtgraph as pg
 
+from gan_explorer.core.errors import escape_text, one_line
 from gan_explorer.core.training.monitor import (
     DatasetPreview, RunList, RunState, RunUpdate, event_text, preview_dataset, run_dir_of,
 )
@@ -33,6 +38,22 @@ from gan_explorer.gui.widgets.slider_bank import QuietComboBox, QuietDoubleSpinB
 
 POLL_MS = 500
 FIT_IMAGE_MIN = 64  # the preview and the sample grid shrink to this before the page would scroll
+MAX_SAMPLES_BYTES = 64 * 1024**2      # a sample grid larger than this is not shown
+MAX_SAMPLES_PIXELS = 4096 * 4096      # nor one of more pixels (a 4x4 grid of 1024 px images is this)
+log = logging.getLogger(__name__)
+
+
+def settings_list(value) -> list[str]:
+    """A list of strings as QSettings reads it back, normalised: a one-item list comes back as a
+    plain string, nothing as None, and a settings file edited (or damaged) by hand may hold any
+    other type there (a number, a byte array, a point): only its strings are kept."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, str) and v]
+    return []
 
 
 class DatasetPreviewer(QObject):
@@ -136,14 +157,31 @@ class TrainingWorkspace(QWidget):
         self.plot_items: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._titles: dict[str, str] = {}
+        self._samples_seen = None  # the sample grid shown: (path, inode, size, mtime)
+        self._failing: set[str] = set()  # runs whose poll failed (logged once)
         self._build()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.poll)
         self.timer.start(POLL_MS)
-        saved = self.settings.value("runs", []) or []
-        for path in [saved] if isinstance(saved, str) else saved:  # QSettings gives one item as a str
-            if Path(path).is_dir():
-                self.attach(path)
+        self.restore_message = self._restore_runs()  # '' or the one line saying which runs were set aside
+
+    def _restore_runs(self) -> str:
+        """Watch the runs remembered from the last session. One that cannot be watched any more (no
+        longer a folder, unreadable) is set aside: forgotten, and named in the line returned, so
+        that a damaged run never stops the window from starting."""
+        set_aside = []
+        for path in settings_list(self.settings.value("runs")):
+            if not os.path.isdir(path):
+                set_aside.append(f"{escape_text(path, 200)} (not a folder)")
+            elif self.attach(path) is None:
+                set_aside.append(f"{escape_text(path, 200)} ({self.status_label.text()})")
+        if not set_aside:
+            return ""
+        self._remember()
+        message = escape_text(f"Runs set aside (not watched any more): {'; '.join(set_aside)}", 1000)
+        self.status_label.setText(message)
+        log.warning("%s", message)
+        return message
 
     @property
     def runs(self) -> dict[str, RunState]:
@@ -343,6 +381,8 @@ class TrainingWorkspace(QWidget):
                 self.status_label.setText(str(exc))
                 return None
         run = self.attach(run_dir_of(arguments))
+        if run is None:
+            return None
         problem = run.launch(arguments)
         if problem:
             self.status_label.setText(problem)
@@ -356,8 +396,8 @@ class TrainingWorkspace(QWidget):
 
     def stop(self):
         if self.current is not None:
-            self.current.request_stop()
-            self.status_label.setText(f"Stopping {self.current.path} (a final snapshot is being written)…")
+            problem = self.current.request_stop()  # '' or None, or why the run could not be asked
+            self.status_label.setText(problem or f"Stopping {self.current.path} (a final snapshot is being written)…")
 
     def toggle_pause(self):
         if self.current is None:
@@ -374,21 +414,45 @@ class TrainingWorkspace(QWidget):
             self.sigExplore.emit(str(snapshot))
 
     # ----- attaching and watching -----------------------------------------------------------
-    def attach(self, path) -> RunState:
+    def attach(self, path) -> RunState | None:
+        """Watch the run directory `path`, and remember it for the next start once it was read;
+        None, with the status line saying why, where it cannot be watched (nothing remembered)."""
         known = len(self.run_list_model)
-        run = self.run_list_model.attach(path)
+        try:
+            run = self.run_list_model.attach(path)
+        except (OSError, ValueError) as exc:  # a name no folder can have (a NUL), a loop of links
+            self.status_label.setText(f"Cannot watch {escape_text(str(path), 300)}: {one_line(exc)}")
+            return None
         if len(self.run_list_model) > known:
             item = QListWidgetItem(run.name)
             item.setData(Qt.UserRole, run.path)
             item.setToolTip(run.path)
             self.run_list.addItem(item)
             self.compare.addItem(f"compare with: {run.name}", run.path)
-            self.settings.setValue("runs", self.run_list_model.paths())
         for i in range(self.run_list.count()):
             if self.run_list.item(i).data(Qt.UserRole) == run.path:
                 self.run_list.setCurrentRow(i)
-        self._poll_run(run)
+        if not self._poll_run(run):
+            self._forget(run)
+            return None
+        self._remember()
         return run
+
+    def _remember(self):
+        self.settings.setValue("runs", self.run_list_model.paths())
+
+    def _forget(self, run: RunState):
+        """Stop watching `run` (it could not be read): out of the list, the comparisons and the settings."""
+        self.run_list_model.runs.pop(run.path, None)
+        for i in reversed(range(self.run_list.count())):
+            if self.run_list.item(i).data(Qt.UserRole) == run.path:
+                self.run_list.takeItem(i)
+        for i in reversed(range(self.compare.count())):
+            if self.compare.itemData(i) == run.path:
+                self.compare.removeItem(i)
+        if self.current is run:
+            self.current = None
+        self._remember()
 
     def _select(self, item, _previous=None):
         if item is None:
@@ -409,8 +473,17 @@ class TrainingWorkspace(QWidget):
         for run in self.run_list_model:
             self._poll_run(run)
 
-    def _poll_run(self, run: RunState):
-        update: RunUpdate = run.poll()
+    def _poll_run(self, run: RunState) -> bool:
+        """Read what `run` wrote since the last poll (a few bounded reads: RunReader) and show it.
+        False, with the status line saying why, where its files could not be read."""
+        try:
+            update: RunUpdate = run.poll()
+        except Exception as exc:  # a run's files never take the window down (reading them is validated)
+            if run.path not in self._failing:  # logged once, not at every poll
+                self._failing.add(run.path)
+                log.exception("polling %s", run.path)
+            self.status_label.setText(f"{escape_text(run.name, 200)}: cannot be read ({one_line(exc)})")
+            return False
         if run is self.current:
             for line in update.log_lines:
                 self.log.appendPlainText(line)
@@ -427,11 +500,13 @@ class TrainingWorkspace(QWidget):
             self._update_buttons(run)
         if update.changed:
             self.sigRunUpdated.emit(run.path)
+        return True
 
     def _add_event(self, event):
         item = QListWidgetItem(event_text(event))
-        if event.get("snapshot"):
-            item.setData(Qt.UserRole, event["snapshot"])
+        snapshot = event.get("snapshot")
+        if isinstance(snapshot, str) and snapshot and Path(snapshot).name == snapshot:  # a file of the run only
+            item.setData(Qt.UserRole, snapshot)
         if event.get("event") == "error":
             item.setForeground(Qt.red)
         self.events.addItem(item)
@@ -462,8 +537,27 @@ class TrainingWorkspace(QWidget):
         self.pause_btn.setText("Continue" if run.pause_requested() else "Pause")
         samples = run.reader.latest_samples()
         if samples is not None:
-            self.samples.set_picture(QPixmap(str(samples)))
+            self._show_samples(samples)
         self._update_buttons(run, status)
+
+    def _show_samples(self, path: Path):
+        """The newest sample grid, decoded only when it changed, and only a regular file of a
+        sample grid's size: a FIFO or a huge picture in a run's folder never stalls the window."""
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            return
+        seen = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
+        if seen == self._samples_seen:
+            return
+        self._samples_seen = seen
+        image = QImage()
+        if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_SAMPLES_BYTES:
+            reader = QImageReader(str(path))
+            size = reader.size()  # from the header: a picture too large is never decoded
+            if size.isValid() and size.width() * size.height() <= MAX_SAMPLES_PIXELS:
+                image = reader.read()
+        self.samples.set_picture(QPixmap.fromImage(image) if not image.isNull() else None)
 
     def _update_buttons(self, run, status: str | None = None):
         """Buttons that would do nothing in the run's state are disabled."""
@@ -539,8 +633,8 @@ class TrainingWorkspace(QWidget):
 def plot_title(group: str, names: list[tuple[str, tuple]], label: str = "") -> str:
     """A plot's title row, which is also its legend: the group, then each curve's name in its colour
     ('Loss  — D/loss  — G/loss'). `label` says what Metrics were measured on."""
-    head = f"<b>{group}</b>" + (f": {label}" if label else "")
-    keys = "&nbsp;&nbsp;".join(f"<span style='color: rgb{colour}'>&#9473;&nbsp;{name}</span>"
+    head = f"<b>{html.escape(group)}</b>" + (f": {html.escape(label)}" if label else "")
+    keys = "&nbsp;&nbsp;".join(f"<span style='color: rgb{colour}'>&#9473;&nbsp;{html.escape(name)}</span>"
                                for name, colour in names)
     return f"{head}&nbsp;&nbsp;&nbsp;{keys}" if keys else head
 

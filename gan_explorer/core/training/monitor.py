@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
+import math
 import os
 import subprocess
 import sys
@@ -28,8 +28,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gan_explorer.core.errors import escape_text
+from gan_explorer.core.io.reading import is_regular_file
 from gan_explorer.core.metrics.report import metrics_text
-from gan_explorer.core.training.run_dir import RunDirectory, tail_jsonl
+from gan_explorer.core.training.run_dir import JsonlTail, LineTail, RunDirectory
 
 ENDING_EVENTS = ("finished", "aborted", "error")
 STARTING_EVENTS = ("started", "resumed", "restarted")  # a (re)started process writes one of these first
@@ -41,6 +43,56 @@ HIDDEN_SERIES = {
     "Timing/total_sec",  # grows without bound: it would flatten the other timing curves
     "Metrics/kid_std",   # KID's spread over subsets: part of the KID value's text, not a curve of its own
 }
+# What a watched run's files may hold, as the monitor keeps them (the files are anyone's: a damaged
+# or hostile run must not freeze or fill the window). A tick has about 50 keys, an event a few.
+MAX_RECORD_KEYS = 1000   # a record with more is skipped (with a note)
+MAX_KEY_CHARS = 200      # a longer key is dropped from its record
+MAX_TEXT_CHARS = 2000    # a longer string value (an error's message, a traceback) is cut
+MAX_ITEMS = 100          # a list or object inside a record with more items is replaced by a summary
+OPTIONS_BYTES = 1024**2  # options.json is read up to this size
+LOG_LINE_BYTES = 64 * 1024  # a longer line of log.txt is skipped (with a note)
+LOG_READ_BYTES = 1024**2    # log.txt read per poll at most
+KEPT_LOG_LINES = 5000       # the log panel's lines kept in memory (the panel keeps as many)
+
+
+def number(value, default=0.0) -> float:
+    """A finite float from a value read from a run's files; `default` for anything else (text, a
+    list, NaN, infinity, an integer too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    try:
+        value = float(value)
+    except OverflowError:
+        return default
+    return value if math.isfinite(value) else default
+
+
+def kept_value(value, nested: bool = False):
+    """A record's value as the monitor keeps it: strings cut to MAX_TEXT_CHARS, integers too large
+    for a float dropped (None), a list or object one level deep with at most MAX_ITEMS items, and
+    anything bigger or deeper replaced by a short summary."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT_CHARS else value[:MAX_TEXT_CHARS] + "…"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 64:
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if nested or len(value) > MAX_ITEMS:
+        return f"({'a list' if isinstance(value, list) else 'an object'} of {len(value):,} items)"
+    if isinstance(value, list):
+        return [kept_value(v, True) for v in value]
+    return {k[:MAX_KEY_CHARS]: kept_value(v, True) for k, v in value.items()}
+
+
+def kept_record(record: dict) -> dict | None:
+    """A stats / events / metrics record as the monitor keeps it (see kept_value); None for one
+    with more than MAX_RECORD_KEYS keys."""
+    if len(record) > MAX_RECORD_KEYS:
+        return None
+    return {k: kept_value(v) for k, v in record.items() if len(k) <= MAX_KEY_CHARS}
 
 
 def ending_of(event: dict) -> str | None:
@@ -57,7 +109,12 @@ def ending_of(event: dict) -> str | None:
 def event_text(event: dict, limit: int = 300) -> str:
     """One line of the events list: time, what happened (as `ending_of` names it), the details."""
     kind = ending_of(event) or event.get("event", "?")
-    stamp = time.strftime("%H:%M:%S", time.localtime(event.get("timestamp", 0)))
+    stamp, seconds = "--:--:--", number(event.get("timestamp"), None)  # none, or not a time: dashes
+    if seconds is not None:
+        try:
+            stamp = time.strftime("%H:%M:%S", time.localtime(seconds))
+        except (OverflowError, OSError, ValueError):  # a time far outside what the clock can show
+            pass
     detail = {k: v for k, v in event.items() if k not in ("event", "timestamp", "traceback")}
     if kind == "stopped":
         detail.pop("reason", None)  # "stopped" says it
@@ -65,8 +122,8 @@ def event_text(event: dict, limit: int = 300) -> str:
         values = metrics_text(detail.pop("values"))
         kept = {k: detail[k] for k in ("kimg", "snapshot", "failed") if detail.get(k) is not None}
         text = f"{stamp}  metric  {values}" + "".join(f", {k}={v}" for k, v in kept.items())
-        return text[:limit]
-    return (f"{stamp}  {kind}  " + ", ".join(f"{k}={v}" for k, v in detail.items()))[:limit]
+        return escape_text(text, limit)
+    return escape_text(f"{stamp}  {kind}  " + ", ".join(f"{k}={v}" for k, v in detail.items()), limit)
 
 
 def train_command(arguments: list[str]) -> list[str]:
@@ -79,7 +136,7 @@ def train_command(arguments: list[str]) -> list[str]:
 def run_is_active(path) -> bool:
     """True while a training process holds the run directory's lock."""
     lock = Path(path) / ".lock"
-    if not lock.exists():
+    if not is_regular_file(lock):  # none; or a FIFO, a device, a folder: no trainer's (opening a FIFO blocks)
         return False
     with open(lock, "a") as f:
         try:
@@ -94,50 +151,68 @@ def run_is_active(path) -> bool:
 
 
 class RunReader:
+    """Reads a run directory as it grows. Each poll is a few bounded reads (JsonlTail: regular files
+    only, at most a few MB a file, overlong and malformed lines skipped), cheap enough for the UI
+    thread whatever the files hold; what was skipped or refused is in `notes` (RunState puts them
+    in the run's log)."""
+
     def __init__(self, path: str | os.PathLike):
         self.run = RunDirectory(path, writer=False)
         self.path = self.run.path
         self.stats: list[dict] = []
         self.events: list[dict] = []
-        self._stats_offset = 0
-        self._events_offset = 0
         self.metrics: list[dict] = []  # metrics.jsonl lines (quality measured at snapshots)
-        self._metrics_offset = 0
+        self.rewound = False  # the last poll found stats.jsonl rewritten: `stats` were read again
+        self.notes: list[str] = []
+        self._tails = {"stats": JsonlTail(self.run.stats_path), "events": JsonlTail(self.run.events_path),
+                       "metrics": JsonlTail(self.path / "metrics.jsonl")}
+        self._options_seen = None  # (inode, size, mtime) of the options.json read
+        self._options: dict = {}
+
+    def _read(self, name: str) -> list[dict]:
+        tail, kept = self._tails[name], getattr(self, name)
+        records, too_big = [], 0
+        for record in tail.records():
+            record = kept_record(record)
+            if record is None:
+                too_big += 1
+            else:
+                records.append(record)
+        self.notes.extend(tail.take_notes())
+        if too_big:
+            self.notes.append(f"{tail.path.name}: {too_big} record{'s' if too_big > 1 else ''} skipped "
+                              f"(more than {MAX_RECORD_KEYS} keys)")
+        if tail.rewound:
+            kept.clear()
+        kept.extend(records)
+        return list(kept) if tail.rewound else records
 
     def poll(self) -> tuple[list[dict], list[dict]]:
         """New (stats, events) since the last poll. A stats file rewritten shorter (a resumed
-        run drops ticks it will redo) is read again from the start."""
-        try:
-            size = self.run.stats_path.stat().st_size
-        except FileNotFoundError:
-            size = 0
-        if size < self._stats_offset:
-            self.stats, self._stats_offset = [], 0
-            stats, self._stats_offset = tail_jsonl(self.run.stats_path, 0)
-            self.stats.extend(stats)
-            stats = list(self.stats)
-        else:
-            stats, self._stats_offset = tail_jsonl(self.run.stats_path, self._stats_offset)
-            self.stats.extend(stats)
-        events, self._events_offset = tail_jsonl(self.run.events_path, self._events_offset)
-        self.events.extend(events)
-        return stats, events
+        run drops ticks it will redo) is read again from the start (`rewound`)."""
+        stats = self._read("stats")
+        self.rewound = self._tails["stats"].rewound
+        return stats, self._read("events")
 
     def poll_metrics(self) -> list[dict]:
         """New lines of metrics.jsonl (written when snapshots are evaluated: `train --metrics`,
         `gan-explorer metrics --run-dir`), each with `Progress/kimg` and `Metrics/*` values."""
-        lines, self._metrics_offset = tail_jsonl(self.path / "metrics.jsonl", self._metrics_offset)
-        self.metrics.extend(lines)
+        lines = self._read("metrics")
+        self.rewound = self.rewound or self._tails["metrics"].rewound
         return lines
+
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
 
     def growth(self) -> dict | None:
         """Where a progressive (pggan) run stands at its last tick: {'resolution': px, 'alpha':
         fade-in 0..1, 'phase': 'fade-in' or 'stable'}; None for a run that does not grow."""
         for record in reversed(self.stats):
             if "Progress/resolution" in record:
-                return {"resolution": int(record["Progress/resolution"]),
-                        "alpha": float(record.get("Progress/alpha", 1.0)),
-                        "phase": str(record.get("Progress/phase", ""))}
+                return {"resolution": int(number(record["Progress/resolution"])),
+                        "alpha": number(record.get("Progress/alpha", 1.0), 1.0),
+                        "phase": str(record.get("Progress/phase", ""))[:20]}
         return None
 
     def latest_samples(self) -> Path | None:
@@ -163,14 +238,38 @@ class RunReader:
     def last_error(self) -> str | None:
         for event in reversed(self.events):
             if event.get("event") == "error":
-                return event.get("message")
+                message = event.get("message")
+                return None if message is None else escape_text(message, MAX_TEXT_CHARS)
         return None
 
     def options(self) -> dict:
+        """The run's options.json, read again only when the file changed; {} where there is none
+        or it cannot be used (a note says why, once). A `kimg` that is not a number is dropped."""
+        from gan_explorer.core.io.reading import UserFileError, read_user_json
+
+        path = self.run.options_path
         try:
-            return json.loads(self.run.options_path.read_text())
+            info = os.stat(path)
         except (OSError, ValueError):
-            return {}
+            self._options_seen, self._options = None, {}
+            return self._options
+        seen = (info.st_ino, info.st_size, info.st_mtime_ns)
+        if seen != self._options_seen:
+            self._options_seen, self._options = seen, {}
+            try:
+                options = read_user_json(path, OPTIONS_BYTES, "run's options.json")
+            except UserFileError as exc:
+                self.notes.append(f"options.json: {exc.reason}; the run's options are not known")
+                return self._options
+            if not isinstance(options, dict):
+                self.notes.append(f"options.json: not the run's options (a JSON {type(options).__name__}); ignored")
+                return self._options
+            if "kimg" in options and number(options["kimg"], -1.0) < 0:
+                self.notes.append(f"options.json: kimg {escape_text(repr(options['kimg']), 60)} is not a length; "
+                                  f"the run's length is not known")
+                options.pop("kimg")
+            self._options = {k: kept_value(v) for k, v in options.items()}
+        return self._options
 
 
 @dataclass
@@ -203,8 +302,9 @@ class RunState:
         self.process: subprocess.Popen | None = None  # a `train` launched from here (detached)
         self.launched_at: float | None = None
         self.seen_active = False
-        self.log: list[str] = []
-        self._log_offset = 0
+        self.log: list[str] = []  # the last KEPT_LOG_LINES lines
+        self._log = LineTail(Path(self.path) / "log.txt", read_bytes=LOG_READ_BYTES, line_bytes=LOG_LINE_BYTES,
+                             carriage_returns=True)
         self.series: dict[str, tuple[list, list]] = {}
         self.metrics_label = ""  # e.g. "FD/KID (gan_explorer features)": what the metrics were measured on
 
@@ -217,50 +317,53 @@ class RunState:
         """Read what the run wrote since the last poll; the curves follow."""
         if self.process is not None and self.process.poll() is not None:
             self.process = None  # reaped: the run directory says how it ended
-        before = len(self.reader.stats)
         stats, events = self.reader.poll()
         update = RunUpdate(stats=stats, events=events, log_lines=self.read_log())
-        update.reset = len(self.reader.stats) < before + len(stats)  # the file was rewritten (resume)
-        self.add_stats(self.reader.stats if update.reset else stats, reset=update.reset)
         update.metrics = self.reader.poll_metrics()
-        self.add_metrics(update.metrics)
+        update.reset = self.reader.rewound  # a file was rewritten (a resume): the curves are rebuilt
+        self.add_stats(self.reader.stats if update.reset else stats, reset=update.reset)
+        if not update.reset:  # (a reset added them all)
+            self.add_metrics(update.metrics)
+        notes = [f"[monitor] {escape_text(note, 500)}" for note in self.reader.take_notes()]
+        if notes:  # what was skipped in the run's files: one line each in the log
+            update.log_lines.extend(notes)
+            self._keep_log(notes)
         for event in events:
             update.ended = ending_of(event) or update.ended
         return update
 
     def read_log(self) -> list[str]:
-        """New lines of RUN/log.txt (the output of a run launched from the window)."""
-        path = Path(self.path) / "log.txt"
-        try:
-            with open(path, "rb") as f:
-                f.seek(self._log_offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-        self._log_offset += end
-        lines = [l for l in data[:end].decode(errors="replace").replace("\r", "\n").splitlines() if l.strip()]
-        self.log.extend(lines)
+        """New lines of RUN/log.txt (the output of a run launched from the window), a bounded read
+        at a time (LineTail); what was skipped there is said in a line of its own."""
+        lines = [line.decode(errors="replace") if whole else
+                 f"{escape_text(line[:200].decode(errors='replace'), None)}… [monitor: a line longer than "
+                 f"{LOG_LINE_BYTES:,} bytes, cut]" for _, line, whole in self._log.lines()]
+        lines += [f"[monitor] {escape_text(note, 500)}" for note in self._log.take_notes()]
+        self._keep_log(lines)
         return lines
+
+    def _keep_log(self, lines):
+        self.log.extend(lines)
+        del self.log[:-KEPT_LOG_LINES]
 
     def add_metrics(self, lines):
         """Quality measured at snapshots: the `Metrics/*` values of metrics.jsonl lines, by kimg."""
         for line in lines:
-            x = line.get("Progress/kimg")
+            x = number(line.get("Progress/kimg"), math.nan)
             for key, value in line.items():
                 if key.startswith("Metrics/") and key not in HIDDEN_SERIES and isinstance(value, (int, float)):
                     xs, ys = self.series.setdefault(key, ([], []))
                     xs.append(x)
                     ys.append(float(value))
             if line.get("label"):
-                self.metrics_label = str(line["label"])
+                self.metrics_label = escape_text(line["label"], 200)
 
     def add_stats(self, records, reset=False):
         if reset:
             self.series.clear()
             self.add_metrics(self.reader.metrics)  # kept: they are not in stats.jsonl
         for record in records:
-            x = record.get("Progress/kimg")
+            x = number(record.get("Progress/kimg"), math.nan)
             for key, value in record.items():
                 if "/" not in key or key.startswith("Progress/") or key in HIDDEN_SERIES \
                         or not isinstance(value, (int, float)):
@@ -284,7 +387,7 @@ class RunState:
         now = time.time() if now is None else now
         if status in ("interrupted", "not started") and self.launched_at and not self.seen_active \
                 and now - self.launched_at < STARTING_GRACE_S:
-            ended = any(ending_of(e) and e.get("timestamp", 0) >= self.launched_at for e in self.reader.events)
+            ended = any(ending_of(e) and number(e.get("timestamp")) >= self.launched_at for e in self.reader.events)
             if not ended:
                 return "starting"
         return status
@@ -292,7 +395,7 @@ class RunState:
     def kimg(self) -> tuple[float, float]:
         """(trained, total) kimg: the last tick's and the options' (0 when not known yet)."""
         last = self.reader.stats[-1] if self.reader.stats else {}
-        return float(last.get("Progress/kimg", 0.0)), float(self.reader.options().get("kimg", 0) or 0)
+        return number(last.get("Progress/kimg")), number(self.reader.options().get("kimg"))
 
     def latest_metrics(self) -> str:
         """The last measured quality, e.g. 'FD 41.0, KID 0.0123 ± 0.0008 at 0.24 kimg' ('' if none)."""
@@ -300,7 +403,7 @@ class RunState:
             return ""
         line = self.reader.metrics[-1]
         text = metrics_text({k: v for k, v in line.items() if k.startswith("Metrics/")})
-        return f"{text} at {line.get('Progress/kimg', 0):g} kimg" if text else ""
+        return f"{text} at {number(line.get('Progress/kimg')):g} kimg" if text else ""
 
     def status_text(self, status: str | None = None) -> str:
         """'run: running, 0.128 / 50 kimg, ETA 0h12m03s' plus the last quality measured and, for a
@@ -309,8 +412,9 @@ class RunState:
         kimg, total = self.kimg()
         text = f"{self.name}: {status}, {kimg:.3f} / {total:g} kimg"
         last = self.reader.stats[-1] if self.reader.stats else {}
-        if last.get("Timing/sec_per_kimg") and total and status == "running":
-            eta = (total - kimg) * last["Timing/sec_per_kimg"]
+        sec_per_kimg = number(last.get("Timing/sec_per_kimg"))
+        if sec_per_kimg > 0 and total and status == "running":
+            eta = min(max(total - kimg, 0.0) * sec_per_kimg, 1e9)  # 1e9 s: 31 years, as far as an ETA means anything
             text += f", ETA {int(eta // 3600)}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s"
         metrics = self.latest_metrics()
         if metrics:

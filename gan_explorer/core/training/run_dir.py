@@ -381,26 +381,167 @@ def read_state(path: str | os.PathLike) -> dict:
     text = read_user_text(run.options_path, 1024**2, "run's options.json")  # bounded; one line otherwise
 
 
-def read_jsonl(path: str | os.PathLike, offset: int = 0) -> list[dict]:
-    """Complete records from byte `offset`; a last line without its newline is left for later."""
-    records, _ = tail_jsonl(path, offset)
+JSONL_READ_BYTES = 4 * 1024**2  # read per poll at most (a monitor on the UI thread); the rest comes next poll
+JSONL_LINE_BYTES = 1024**2  # a longer line is not parsed (a record, even an error's, is a few KB)
+LINE_HEAD_BYTES = 400  # what is kept of a line too long to read: its start, for a note
+
+
+class LineTail:
+    """Follows a file a process appends lines to (stats.jsonl, events.jsonl, log.txt) from a byte
+    offset, one bounded read at a time, so that a watcher can call it on the UI thread:
+
+    - only a regular file is opened (links followed; checked before and after a non-blocking open):
+      a FIFO or a device there is noted once and never read;
+    - each `lines()` reads at most `read_bytes`; what is left comes with the next call;
+    - a line longer than `line_bytes` comes only as its first LINE_HEAD_BYTES, once, and the rest
+      of it is passed over however long it grows (a file of zeros, a 10 MB message); a last line
+      without its end waits for the next call;
+    - a file found shorter than what was read of it (rewritten: a resume drops ticks it will redo)
+      is read again from its start, and `rewound` says so.
+
+    What was refused or skipped is in `notes` (one line each): the caller takes them."""
+
+    def __init__(self, path: str | os.PathLike, offset: int = 0, read_bytes: int = JSONL_READ_BYTES,
+                 line_bytes: int = JSONL_LINE_BYTES, carriage_returns: bool = False):
+        self.path = Path(path)
+        self.offset = offset
+        self.read_bytes, self.line_bytes = read_bytes, min(line_bytes, read_bytes - 1)
+        self.carriage_returns = carriage_returns  # a lone \r ends a line too (a progress bar's redraws)
+        self.rewound = False
+        self.notes: list[str] = []
+        self._skipping = False  # inside a line too long to read: passed over up to its end
+        self._refused = ""  # why the file is not read (noted once, not at every call)
+
+    def _read(self) -> bytes:
+        """At most `read_bytes` from `offset` of the regular file; b'' (with a note) otherwise."""
+        from gan_explorer.core.io.reading import UserFileError, open_regular
+
+        try:
+            os.stat(self.path)
+            with open_regular(self.path, self.path.name) as f:
+                if os.fstat(f.fileno()).st_size < self.offset:
+                    self.offset, self._skipping, self.rewound = 0, False, True
+                f.seek(self.offset)
+                data = f.read(self.read_bytes)
+        except FileNotFoundError:  # not written yet (or gone: what comes next is new)
+            if self.offset:
+                self.offset, self._skipping, self.rewound = 0, False, True
+            return b""
+        except UserFileError as exc:
+            return self._refuse(exc.reason)
+        except (OSError, ValueError) as exc:
+            return self._refuse(f"cannot be read ({escape_text(getattr(exc, 'strerror', None) or exc, 200)})")
+        self._refused = ""
+        return data.replace(b"\r", b"\n") if self.carriage_returns else data
+
+    def _refuse(self, reason: str) -> bytes:
+        if reason != self._refused:
+            self.notes.append(f"{self.path.name}: {reason}; not read")
+        self._refused = reason
+        return b""
+
+    def lines(self) -> list[tuple[int, bytes, bool]]:
+        """(offset, line, whole) for each line ended since the last call, from one bounded read. A
+        line longer than `line_bytes` comes once, as its first LINE_HEAD_BYTES with `whole` False."""
+        self.rewound = False
+        data = self._read()
+        start = 0
+        if self._skipping:
+            start = data.find(b"\n") + 1
+            if not start:
+                self.offset += len(data)
+                return []
+            self._skipping = False
+        end = max(data.rfind(b"\n") + 1, start)
+        lines = []
+        while start < end:
+            stop = data.index(b"\n", start)
+            if stop - start > self.line_bytes:
+                lines.append((self.offset + start, data[start:start + LINE_HEAD_BYTES], False))
+            elif data[start:stop].strip():
+                lines.append((self.offset + start, data[start:stop], True))
+            start = stop + 1
+        if len(data) - end > self.line_bytes:  # an unfinished line already too long to read
+            lines.append((self.offset + end, data[end:end + LINE_HEAD_BYTES], False))
+            self._skipping, end = True, len(data)
+        self.offset += end
+        return lines
+
+    def note_skipped(self, skipped: list[str], why: str):
+        """One note for the lines skipped by one call: how many, why, and the first few."""
+        if skipped:
+            more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+            self.notes.append(f"{self.path.name}: {len(skipped)} line{'s' if len(skipped) > 1 else ''} skipped "
+                              f"({why}): {'; '.join(skipped[:3])}{more}")
+
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
+
+
+EVENT_HEAD = b'{"event": "'  # how every events.jsonl line starts (json.dumps, keys sorted)
+
+
+def _event_kind(head: bytes) -> str | None:
+    """The kind of event a line starts as ('error' for b'{"event": "error", "message": ...'), or None."""
+    if not head.startswith(EVENT_HEAD):
+        return None
+    kind = head[len(EVENT_HEAD):].split(b'"', 1)[0]
+    return kind.decode() if 0 < len(kind) <= 40 and kind.replace(b"_", b"").isalpha() else None
+
+
+class JsonlTail(LineTail):
+    """A LineTail of JSON records. A line that is not a JSON object (damaged, a list, nested too
+    deeply, a number too long to read) is skipped with a note; so is a line too long to read, but
+    one that starts as an event does (`{"event": "error", ...`, as run directories write them,
+    keys sorted) still counts as that event, without its details: a run that ended on a 10 MB
+    error message still says 'error'."""
+
+    def records(self) -> list[dict]:
+        from gan_explorer.core.io.reading import parse_json_text
+
+        records, damaged, too_long = [], [], []
+        for at, line, whole in self.lines():
+            if not whole:
+                too_long.append(f"at byte {at:,}")
+                kind = _event_kind(line)
+                if kind:
+                    records.append({"event": kind, "message": f"(not read: a line longer than {self.line_bytes:,} bytes)"})
+                continue
+            try:
+                record = parse_json_text(line.decode("utf-8"))
+            except ValueError as exc:  # UnicodeDecodeError included
+                damaged.append(f"at byte {at:,}: {escape_text(str(exc).splitlines()[0] if str(exc) else exc, 120)}")
+                continue
+            if not isinstance(record, dict):
+                damaged.append(f"at byte {at:,}: a JSON {_json_kind(record)}, not a record")
+                continue
+            records.append(record)
+        self.note_skipped(too_long, f"longer than {self.line_bytes:,} bytes")
+        self.note_skipped(damaged, "not records")
+        return records
+
+
+def _json_kind(value) -> str:
+    return {list: "list", str: "string", bool: "true/false", type(None): "null"}.get(type(value), "number")
+
+
+def read_jsonl(path: str | os.PathLike, offset: int = 0, notes: list | None = None) -> list[dict]:
+    """Every complete record from byte `offset` (bounded reads until the end; a last line without
+    its newline is left for later); what was skipped goes to `notes` when given."""
+    tail, records = JsonlTail(path, offset), []
+    while True:
+        start = tail.offset
+        records.extend(tail.records())
+        if tail.offset == start and not tail.rewound:
+            break
+    if notes is not None:
+        notes.extend(tail.take_notes())
     return records
 
 
 def tail_jsonl(path: str | os.PathLike, offset: int = 0) -> tuple[list[dict], int]:
-    """(records, new_offset): the complete lines after `offset`, and where the next read starts."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read()
-    except FileNotFoundError:
-        return [], offset
-    end = data.rfind(b"\n") + 1
-    records = []
-    for line in data[:end].splitlines():
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue  # a damaged line (e.g. a disk that filled up mid-write) is skipped
-    return records, offset + end
+    """(records, new_offset): complete lines after `offset` from one bounded read (JsonlTail)."""
+    tail = JsonlTail(path, offset)
+    records = tail.records()
+    return records, tail.offset

@@ -2,8 +2,10 @@
 what a poll finds, the status line, KID with the digits it carries, and a launched process."""
 
 import json
+import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -11,7 +13,7 @@ import gan_explorer.core.training.monitor as monitor
 from gan_explorer.core.metrics.report import mean_and_spread, metrics_text
 from gan_explorer.core.training.loop import training_loop
 from gan_explorer.core.training.monitor import RunList, RunState, ending_of, event_text
-from gan_explorer.core.training.run_dir import RunDirectory
+from gan_explorer.core.training.run_dir import JsonlTail, RunDirectory, read_jsonl
 
 
 def _write(path, records):
@@ -165,3 +167,55 @@ def test_the_metrics_summary_shows_kid_without_a_zero_spread():
     assert lines[1] == "KID (gan_explorer features): 0.0123 (10 subsets of 50)"
     result["kid"]["std"] = 0.0008
     assert summary_lines(result)[1] == "KID (gan_explorer features): 0.0123 ± 0.0008 (10 subsets of 50)"
+
+
+def test_a_jsonl_file_is_read_a_bounded_piece_at_a_time(tmp_path):
+    """Each poll reads at most `read_bytes` (the rest comes next poll), a line longer than
+    `line_bytes` is skipped with one note, a line still being written waits, and a file rewritten
+    shorter (a resume) is read again from its start."""
+    path = tmp_path / "stats.jsonl"
+    lines = [json.dumps({"Progress/tick": i, "pad": "p" * 80}) + "\n" for i in range(60)]
+    lines.insert(30, "z" * 5000 + "\n")
+    lines.insert(10, "[1, 2]\n")  # a JSON list: not a record
+    path.write_text("".join(lines) + '{"Progress/tick": 60')
+    tail = JsonlTail(path, read_bytes=1000, line_bytes=500)
+    records, offsets = [], [0]
+    for _ in range(40):
+        records += tail.records()
+        offsets.append(tail.offset)
+    assert [r["Progress/tick"] for r in records] == list(range(60))
+    assert max(b - a for a, b in zip(offsets, offsets[1:])) <= 1000
+    notes = tail.take_notes()
+    assert len(notes) == 2 and "1 line skipped (not records): at byte" in notes[0] and "a JSON list" in notes[0]
+    assert "1 line skipped (longer than 500 bytes)" in notes[1]
+    with open(path, "a") as f:
+        f.write("}\n")
+    assert tail.records() == [{"Progress/tick": 60}]
+    path.write_text(json.dumps({"Progress/tick": 0}) + "\n")
+    assert tail.records() == [{"Progress/tick": 0}] and tail.rewound
+
+
+def test_reading_a_run_file_that_is_a_fifo_never_blocks(tmp_path):
+    """read_jsonl (a trainer resuming, `metrics --run-dir`) and a RunState's poll on FIFOs: a
+    note, no records, no wait (the thread's timeout only detects a hang)."""
+    run_dir = _run_dir(tmp_path, stats=[{"Progress/kimg": 0.5, "Loss/G/loss": 1.0}])
+    for name in ("events.jsonl", "log.txt", "metrics.jsonl"):
+        (run_dir / name).unlink(missing_ok=True)
+        os.mkfifo(run_dir / name)
+    done = []
+
+    def read():
+        notes = []
+        records = read_jsonl(run_dir / "events.jsonl", notes=notes)
+        run = RunState(run_dir)
+        done.append((records, notes, run.poll()))
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert done, "reading a FIFO hung"
+    records, notes, update = done[0]
+    assert records == [] and notes == ["events.jsonl: not a regular file (a FIFO); not read"]
+    assert len(update.stats) == 1
+    assert sorted(line for line in update.log_lines) == [
+        f"[monitor] {name}: not a regular file (a FIFO); not read" for name in ("events.jsonl", "log.txt", "metrics.jsonl")]
