@@ -583,7 +583,9 @@ def cmd_bench(args):
 
     results = run_benchmark(args.name, quick=args.quick, fixture=args.fixture)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        from gan_explorer.core.io.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(results, indent=2))  # refuses links, FIFOs, devices
 
 
 def _wants_gui(argv) -> bool:

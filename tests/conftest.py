@@ -32,6 +32,19 @@ TINY = {
 }
 
 
+PRECIOUS = b"the user's thesis\n"  # the bytes of `users_file`
+
+
+@pytest.fixture
+def users_file(tmp_path):
+    """A file of the user's outside any output (home/thesis.docx): a test plants a link to it where
+    the project writes and checks that it keeps its bytes (issue #26)."""
+    path = tmp_path / "home" / "thesis.docx"
+    path.parent.mkdir()
+    path.write_bytes(PRECIOUS)
+    return path
+
+
 @pytest.fixture
 def tiny_options():
     return {k: dict(v) for k, v in TINY.items()}

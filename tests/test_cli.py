@@ -10,6 +10,7 @@ from gan_explorer.core.generate import parse_seeds
 from gan_explorer.core.io.checkpoint import load_model
 from gan_explorer.core.latent import mix_styles
 from gan_explorer.core.io.images import to_uint8
+from tests.conftest import PRECIOUS
 
 
 @pytest.fixture
@@ -351,3 +352,83 @@ def test_probe_train_forwards_to_the_features_train_function(tmp_path, monkeypat
     out = tmp_path / "f.safetensors"
     assert main(["probe", "train", "--out", str(out), "--steps", "3", "--no-progress"]) == 0
     assert [(a.out, a.steps, a.batch, a.no_progress) for a in seen] == [(str(out), 3, 64, True)]
+
+
+# ---- issue #26: no command writes through a link or blocks on a FIFO where an output goes -------
+
+
+
+def _picture(tmp_path):
+    path = tmp_path / "face.png"
+    Image.new("RGB", (16, 16), "gray").save(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_project_never_writes_its_noise_through_a_link_or_into_a_fifo(model_file, tmp_path, users_file, capsys,
+                                                                    kind):
+    import os
+
+    noise = tmp_path / "latent.noise.npz"
+    os.symlink(users_file, noise) if kind == "symlink" else os.mkfifo(noise)
+    assert main(["project", str(model_file), str(_picture(tmp_path)), "--out", str(tmp_path / "latent.npy"),
+                 "--noise", "optimize", "--steps", "2", "--loss", "l2", "--encoder", "none", "--no-progress",
+                 "--device", "cpu"]) == 2
+    _one_error_line(capsys, "latent.noise.npz: is a " + ("symbolic link" if kind == "symlink" else "FIFO"))
+    assert users_file.read_bytes() == PRECIOUS
+
+
+def test_project_writes_its_optimised_noise_atomically(model_file, tmp_path):
+    out = tmp_path / "latent.npy"
+    assert main(["project", str(model_file), str(_picture(tmp_path)), "--out", str(out), "--noise", "optimize",
+                 "--steps", "2", "--loss", "l2", "--encoder", "none", "--no-progress", "--device", "cpu"]) == 0
+    with np.load(tmp_path / "latent.noise.npz") as noise:
+        assert len(noise.files) > 0 and noise["arr_0"].ndim == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_metrics_json_is_never_written_through_a_link(model_file, tmp_path, users_file, capsys):
+    import os
+
+    os.symlink(users_file, tmp_path / "m.json")
+    assert main(["metrics", str(model_file), "--data", "faces:16", "--num", "8", "--metrics", "fd", "--features",
+                 "random", "--no-cache", "--no-progress", "--device", "cpu", "--json", str(tmp_path / "m.json")]) == 2
+    _one_error_line(capsys, "m.json: is a symbolic link")
+    assert users_file.read_bytes() == PRECIOUS
+
+
+def test_bench_json_is_never_written_through_a_link(tmp_path, users_file, capsys, monkeypatch):
+    import os
+
+    import gan_explorer.bench as bench
+
+    monkeypatch.setattr(bench, "run_benchmark", lambda name, quick=False, fixture=None: {"name": name})
+    os.symlink(users_file, tmp_path / "b.json")
+    assert main(["bench", "synthesis", "--json", str(tmp_path / "b.json")]) == 2
+    _one_error_line(capsys, "b.json: is a symbolic link")
+    assert users_file.read_bytes() == PRECIOUS
+    assert main(["bench", "synthesis", "--json", str(tmp_path / "ok.json")]) == 0
+    assert json.loads((tmp_path / "ok.json").read_text()) == {"name": "synthesis"}
+
+
+@pytest.mark.parametrize("name", ["factors.json", "factors.csv", "img00000001.png"])
+def test_dataset_faces_never_writes_through_a_link_already_in_the_folder(tmp_path, users_file, capsys, name):
+    import os
+
+    out = tmp_path / "faces"
+    out.mkdir()
+    os.symlink(users_file, out / name)
+    assert main(["dataset", "faces", "--count", "2", "--resolution", "16", "--out", str(out)]) == 2
+    assert f"{name}: is a symbolic link" in capsys.readouterr().err
+    assert users_file.read_bytes() == PRECIOUS
+
+
+def test_dataset_faces_into_a_folder_with_a_fifo_says_so_at_once(tmp_path, capsys):
+    import os
+
+    out = tmp_path / "faces"
+    out.mkdir()
+    os.mkfifo(out / "factors.csv")
+    assert main(["dataset", "faces", "--count", "2", "--resolution", "16", "--out", str(out)]) == 2
+    assert "factors.csv: is a FIFO" in capsys.readouterr().err
+    assert not list(out.glob("img*.png"))  # refused before any image was made

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -100,7 +99,9 @@ def cmd_metrics(args):
     finally:
         bar.close()
     if args.json:
-        Path(args.json).write_text(json.dumps(output, indent=2))
+        from gan_explorer.core.io.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(output, indent=2))  # refuses links, FIFOs, devices
         print(f"wrote {args.json}")
 
 

@@ -79,8 +79,20 @@ def cmd_project(args):
         pictures = _folder_pictures(args)
         model = open_model(args.model, device=resolve_device(args.device))
         return _project_folder(args, model, pictures)
+    _check_outputs(args)
     model = open_model(args.model, device=resolve_device(args.device))
     _project(args, model, crop)
+
+
+def _check_outputs(args):
+    """Every file one projection writes, refused before anything slow where it is a link, a FIFO,
+    a device or a folder (the writes refuse them too: this only says so at once)."""
+    from gan_explorer.core.io.atomic import check_output_path
+
+    noise = Path(args.out).with_suffix(".noise.npz") if args.noise == "optimize" else None
+    for path in (args.out, args.out_image, args.json, noise):
+        if path is not None:
+            check_output_path(path)
 
 
 def _parse_crop(text):
@@ -141,7 +153,7 @@ def _project_folder(args, model, pictures):
 
     from gan_explorer.core.generate import render_ws, require_latent_model
     from gan_explorer.core.io.images import save_image
-    from gan_explorer.core.latent.files import load_latent, save_latent
+    from gan_explorer.core.latent.files import load_latent, save_latent, save_noise
     from gan_explorer.core.latent.losses import psnr_uint8
     from gan_explorer.core.latent.projection import check_batch, check_pictures, largest_batch, load_target, project
 
@@ -184,7 +196,7 @@ def _project_folder(args, model, pictures):
             if image_dir is not None:
                 save_image(image_dir / f"{name}.png", rendered)
             if result.noise is not None:
-                np.savez(out.with_suffix(".noise.npz"), *[n[i] for n in result.noise])
+                save_noise(out.with_suffix(".noise.npz"), [n[i] for n in result.noise])
             print(f"wrote {out}: {picture.name}, PSNR {value:.2f} dB (start {float(result.start_psnr[i]):.2f} dB)")
             report.append({"picture": str(picture), "latent": str(out), "psnr": value,
                            "psnr_with_noise": float(result.psnr[i]), "start_psnr": float(result.start_psnr[i]),
@@ -234,7 +246,7 @@ def _project(args, model, crop):
 
     from gan_explorer.core.generate import render_ws, require_latent_model
     from gan_explorer.core.io.images import save_image, to_uint8
-    from gan_explorer.core.latent.files import load_latent, save_latent
+    from gan_explorer.core.latent.files import load_latent, save_latent, save_noise
     from gan_explorer.core.latent.losses import psnr_uint8
     from gan_explorer.core.latent.projection import load_target, project
 
@@ -268,7 +280,7 @@ def _project(args, model, crop):
         save_image(args.out_image, rendered)
     if result.noise is not None:
         noise_path = Path(args.out).with_suffix(".noise.npz")
-        np.savez(noise_path, *[n[0] for n in result.noise])
+        save_noise(noise_path, [n[0] for n in result.noise])
     if args.video:
         from gan_explorer.core.io.video import export_frames
 

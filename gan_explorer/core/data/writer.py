@@ -13,7 +13,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from gan_explorer.core.data.faces import FACTOR_NAMES, FACTOR_RANGES, factors_for, render_face
-from gan_explorer.core.io.atomic import atomic_path
+from gan_explorer.core.io.atomic import atomic_path, atomic_write_bytes, check_output_path
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # zip entries carry no wall-clock time: same seed, same bytes
 
@@ -32,12 +32,17 @@ class _ZipSink:
 
 
 class _FolderSink:
+    """Each file written atomically: a link, FIFO or device already in the folder under one of
+    our names is refused (one line), never written through."""
+
     def __init__(self, path: Path):
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
+        for name in ("factors.csv", "factors.json"):  # written last: refused before any image is made
+            check_output_path(path / name)
 
     def write(self, name: str, data: bytes):
-        (self.path / name).write_bytes(data)
+        atomic_write_bytes(self.path / name, data, sync=False)  # a dataset is made again by its seed
 
     def close(self):
         pass

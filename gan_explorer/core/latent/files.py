@@ -40,8 +40,17 @@ def save_latent(path: str | os.PathLike, ws: torch.Tensor, **info) -> None:
         atomic_write_text(path, json.dumps({"ws": array.tolist(), **info}))
     else:
         with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
+            with open(tmp, "wb") as f:  # the temporary atomic_path made: never a link or a FIFO
                 np.save(f, array)
+
+
+def save_noise(path: str | os.PathLike, noises) -> None:
+    """The noise images `project --noise optimize` found, as an .npz (arr_0, arr_1, ... in layer
+    order), written atomically: a link, a FIFO or a device at `path` is refused, never written through."""
+    arrays = [np.asarray(n.detach().cpu().numpy() if isinstance(n, torch.Tensor) else n) for n in noises]
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, *arrays)
 
 
 def read_npy(path: str | os.PathLike, max_elements: int, hint: str = "") -> np.ndarray:

@@ -28,7 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gan_explorer.core.errors import escape_text
+from gan_explorer.core.errors import GanExplorerError, OutputError, escape_text
+from gan_explorer.core.io.atomic import open_append, open_in_place
 from gan_explorer.core.io.reading import is_regular_file
 from gan_explorer.core.metrics.report import metrics_text
 from gan_explorer.core.training.run_dir import JsonlTail, LineTail, RunDirectory
@@ -138,7 +139,11 @@ def run_is_active(path) -> bool:
     lock = Path(path) / ".lock"
     if not is_regular_file(lock):  # none; or a FIFO, a device, a folder: no trainer's (opening a FIFO blocks)
         return False
-    with open(lock, "a") as f:
+    try:  # the trainer's own lock file: never through a link, never a FIFO (which would block)
+        fd = open_in_place(lock, create=False)
+    except OutputError:
+        return False  # not a lock any trainer of ours holds (it refuses to start on such a .lock)
+    with os.fdopen(fd, "a") as f:
         try:
             # Shared: monitors never block each other; a trainer starting meanwhile retries.
             fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -449,7 +454,11 @@ class RunState:
         Path(self.path).mkdir(parents=True, exist_ok=True)
         command = train_command(arguments)
         log = Path(self.path) / "log.txt"
-        with open(log, "ab") as f:
+        try:
+            f = open_append(log)  # a link, a FIFO or a hard link is refused, never written through
+        except GanExplorerError as exc:
+            return str(exc)
+        with f:
             f.write(("$ " + " ".join(command) + "\n").encode())
             f.flush()
             detach = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS} \
@@ -463,15 +472,25 @@ class RunState:
         self.seen_active = False
         return ""
 
-    def request_stop(self):
-        """Ask the run to stop: it writes a final snapshot and ends with 'stopped'."""
-        RunDirectory(self.path).request_stop()
+    def request_stop(self) -> str:
+        """Ask the run to stop: it writes a final snapshot and ends with 'stopped'. Returns '' or
+        the one line saying why it could not be asked (its control folder is a link, read-only)."""
+        return _control(lambda: RunDirectory(self.path).request_stop())
 
     def pause_requested(self) -> bool:
         return self.reader.run.pause_requested()
 
-    def set_paused(self, paused: bool):
-        RunDirectory(self.path).set_paused(paused)
+    def set_paused(self, paused: bool) -> str:
+        """Pause or continue the run; returns '' or why it could not be asked (as request_stop)."""
+        return _control(lambda: RunDirectory(self.path).set_paused(paused))
+
+
+def _control(request) -> str:
+    try:
+        request()
+    except GanExplorerError as exc:
+        return str(exc)
+    return ""
 
 
 class RunList:

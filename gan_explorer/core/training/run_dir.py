@@ -11,11 +11,16 @@
                         sha256 of its contents inside: a state whose bytes changed is refused
   training-state-prev.pt  the state before it: a resume falls back to it when the newest is
                         corrupt (and says so)
-  control/stop, control/pause   files the loop polls
+  control/stop, control/pause   files the loop polls (Stop and Pause in the window make them; so
+                        may a user's `touch`): `control` must be a real folder of the run, never
+                        a link (a trainer refuses to start, Stop and Pause refuse to write)
 
 Files are replaced atomically; jsonl lines are appended with one write each, so a reader
 that skips a last line without a newline never sees half a record, and a line cut short (a
-kill or a full disk mid-write) is terminated before the next one is appended.
+kill or a full disk mid-write) is terminated before the next one is appended. Every write goes
+through core/io/atomic.py: a link, a FIFO or a device where a file of the run goes is refused,
+never written through, and the only files a trainer deletes are its own temporaries, by the
+exact names they are given (never a user's `.notes.tmp`).
 
 One trainer per directory: an exclusive flock on `.lock`. Worker processes forked by the
 DataLoader close their copy of that descriptor at once, so a trainer killed with -9 frees the
@@ -30,19 +35,27 @@ import hashlib
 import io
 import json
 import os
+import re
+import stat
 import time
 import zipfile
 from pathlib import Path
 
 import torch
 
-from gan_explorer.core.errors import GanExplorerError, escape_text
-from gan_explorer.core.io.atomic import append_line, atomic_write_bytes, atomic_write_text, output_error
+from gan_explorer.core.errors import GanExplorerError, OutputError, escape_text
+from gan_explorer.core.io.atomic import (
+    append_line, atomic_write_bytes, atomic_write_text, create_marker, link_into_place, open_in_place, output_error,
+    remove_stale_temporaries,
+)
 from gan_explorer.core.training.options import TrainingOptions
 
 LOCK_PATIENCE_S = 1.0  # how long a starting trainer waits out a monitor's momentary probe
 STATE_KEYS = ("trainer", "cur_nimg", "tick", "total_sec", "rollbacks", "rng")  # what a resume needs
 CHECKSUM_KEY = "checksum"
+# The files a trainer replaces atomically: the only names whose leftover temporaries it deletes.
+OWN_FILES = re.compile(r"options\.json|stats\.jsonl|training-state(-prev)?\.pt|"
+                       r"(network-snapshot-\d{6}(\.\d{3})?\.safetensors)|(samples-\d{6}(\.\d{3})?\.png)")
 
 # Lock descriptors this process holds; a forked child (a DataLoader worker) closes its copies.
 _HELD_LOCKS: set[int] = set()
@@ -149,10 +162,13 @@ class RunDirectory:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self.control_path.mkdir(exist_ok=True)
-            # Append mode: a process that fails to get the lock must not erase the holder's PID.
-            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
         except OSError as exc:
-            raise output_error(self.path, exc) from None
+            if not (exc.errno == errno.EEXIST and os.path.lexists(self.control_path)):
+                raise output_error(self.path, exc) from None
+        self._control_folder()  # a link to a user's folder: refused before anything is written
+        # Append mode: a process that fails to get the lock must not erase the holder's PID. Never
+        # through a link, never a FIFO or a file with other names (it is truncated below).
+        fd = open_in_place(self.path / ".lock")
         # A monitor's run_is_active() holds a shared lock for an instant: retry briefly before
         # concluding that another trainer owns the run.
         deadline = time.monotonic() + LOCK_PATIENCE_S
@@ -173,12 +189,9 @@ class RunDirectory:
         _HELD_LOCKS.add(fd)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
-        # A process killed mid-write leaves its hidden temp file (never the real one): tidy up.
-        for stale in self.path.glob(".*.tmp*"):
-            try:
-                stale.unlink()
-            except OSError:
-                pass
+        # A process killed mid-write leaves its hidden temp file (never the real one): tidy up
+        # those of the run's own files, by their exact names, and nothing else.
+        remove_stale_temporaries(self.path, OWN_FILES.fullmatch)
 
     def _read_owner(self) -> str:
         try:
@@ -268,14 +281,8 @@ class RunDirectory:
     def _keep_previous(self):
         """training-state.pt -> training-state-prev.pt, atomically, while the current one stays
         in place (a hard link, or a copy where links are not supported)."""
-        tmp = self.path / f".{self.prev_state_path.name}.{os.getpid()}.tmp"
         try:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            os.link(self.state_path, tmp)
-            os.replace(tmp, self.prev_state_path)
+            link_into_place(self.state_path, self.prev_state_path)
         except OSError:
             atomic_write_bytes(self.prev_state_path, self.state_path.read_bytes())
 
@@ -303,31 +310,65 @@ class RunDirectory:
         raise StateError("; ".join(reasons) + "; no good state is left: start over with --restart "
                          "(moves this run aside) or use a new --run-dir")
 
-    # Control files.
+    # Control files: only in the run's own `control` folder. A link there (to a user's folder,
+    # where a file named `stop` may be the user's) is refused, not followed: honouring only the
+    # markers Stop/Pause made would break the documented `touch RUN/control/stop`.
+    def _control_folder(self, create: bool = False) -> Path | None:
+        """The control folder; None where there is none yet (made with `create`). A link, or
+        anything but a folder, is one OutputError line."""
+        if create:
+            try:
+                self.control_path.mkdir(parents=True, exist_ok=True)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise output_error(self.control_path, exc) from None
+        try:
+            info = os.lstat(self.control_path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise output_error(self.control_path, exc) from None
+        if not stat.S_ISDIR(info.st_mode):
+            what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
+            raise OutputError(f"{escape_text(str(self.control_path), 300)}: is {what}; the run's control folder "
+                              f"must be its own (remove it: the run makes a new one)")
+        return self.control_path
+
+    def _marker(self, name: str) -> bool:
+        try:
+            folder = self._control_folder()
+        except OutputError:
+            return False  # never read a user's folder as requests (the trainer refused it at start)
+        return folder is not None and os.path.lexists(folder / name)
+
     def stop_requested(self) -> bool:
-        return (self.control_path / "stop").exists()
+        return self._marker("stop")
 
     def pause_requested(self) -> bool:
-        return (self.control_path / "pause").exists()
+        return self._marker("pause")
 
     def clear_stop(self):
-        if self.writer:
+        if self.writer and self._marker("stop"):
             try:
-                (self.control_path / "stop").unlink()
+                os.unlink(self.control_path / "stop")  # the name in our own folder; a link is not followed
             except FileNotFoundError:
                 pass
 
     def request_stop(self):
-        self.control_path.mkdir(parents=True, exist_ok=True)
-        (self.control_path / "stop").touch()
+        create_marker(self._control_folder(create=True) / "stop")
 
     def set_paused(self, paused: bool):
-        self.control_path.mkdir(parents=True, exist_ok=True)
-        pause = self.control_path / "pause"
+        folder = self._control_folder(create=True)
         if paused:
-            pause.touch()
-        elif pause.exists():
-            pause.unlink()
+            create_marker(folder / "pause")
+        else:
+            try:
+                os.unlink(folder / "pause")
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise output_error(folder / "pause", exc) from None
 
 
 def load_run_options(run_dir) -> TrainingOptions | None:
@@ -335,6 +376,9 @@ def load_run_options(run_dir) -> TrainingOptions | None:
     run = RunDirectory(run_dir, writer=False)
     if not run.options_path.is_file():
         return None
+    from gan_explorer.core.io.reading import read_user_text
+
+    text = read_user_text(run.options_path, 1024**2, "run's options.json")  # bounded; one line otherwise
     try:
         return TrainingOptions.from_json(text)
     except (ValueError, TypeError) as exc:
@@ -376,9 +420,6 @@ def read_state(path: str | os.PathLike) -> dict:
         if stored != actual:
             raise StateError(f"{shown}: corrupt training state (its contents do not match their sha256 checksum)")
     return state
-    from gan_explorer.core.io.reading import read_user_text
-
-    text = read_user_text(run.options_path, 1024**2, "run's options.json")  # bounded; one line otherwise
 
 
 JSONL_READ_BYTES = 4 * 1024**2  # read per poll at most (a monitor on the UI thread); the rest comes next poll

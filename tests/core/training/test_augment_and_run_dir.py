@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import torch
 
 from gan_explorer.core.training.augment import AdaptiveAugment, diff_augment
@@ -90,16 +93,29 @@ def test_a_monitor_probing_the_lock_never_makes_a_starting_trainer_fail(tmp_path
 
 
 def test_stale_temp_files_of_a_killed_writer_are_removed(tmp_path):
+    """Only the temporaries atomic writes of the run's own files leave (their exact shape, as
+    mkstemp names them); a user's `.thesis.docx.tmp` in the run directory is never deleted (issue #26)."""
+    import tempfile
+
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    stale = run_dir / ".training-state.pt.abc123.tmp.pt"
-    stale.write_bytes(b"half")
+    stale = [Path(tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{Path(name).suffix}", dir=run_dir)[1])
+             for name in ("training-state.pt", "options.json", "network-snapshot-000004.safetensors")]
     kept = run_dir / "stats.jsonl"
     kept.write_text("{}\n")
+    users = [run_dir / name for name in (".thesis.docx.tmp", ".notes.tmp.txt", ".options.json.tmp",
+                                         ".training-state.pt.tmp", ".thesis.docx.abcdefgh.tmp.docx")]
+    for path in users:
+        path.write_bytes(b"the user's")
+    elsewhere = tmp_path / "elsewhere.pt"
+    elsewhere.write_bytes(b"the user's")
+    os.symlink(elsewhere, run_dir / ".training-state.pt.abcdefgh.tmp.pt")  # a link is never a temporary of ours
     run = RunDirectory(run_dir)
     run.acquire()
     run.release()
-    assert not stale.exists() and kept.exists()
+    assert not any(p.exists() for p in stale) and kept.exists()
+    assert all(p.read_bytes() == b"the user's" for p in users)
+    assert (run_dir / ".training-state.pt.abcdefgh.tmp.pt").is_symlink() and elsewhere.read_bytes() == b"the user's"
 
 
 def test_run_options_are_read_back_by_the_run_directory_module(tmp_path, tiny):
