@@ -40,8 +40,11 @@ import torch
 from gan_explorer.core.backends.cache import SynthesisCache
 from gan_explorer.core.backends.graph import (
     ENGINES, ExportError, GraphRenderer, cache_dir, cached_graphs, engine_available, model_content_hash,
+    read_small_json,
 )
 from gan_explorer.core.backends.preview import preview_resolution, preview_resolutions
+from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.io.atomic import atomic_write_text
 
 __all__ = ["ENGINES", "EagerRenderer", "ExportError", "GraphRenderer", "SynthesisCache", "cache_dir",
            "engine_available", "model_content_hash", "open_renderer", "preview_resolution", "preview_resolutions"]
@@ -117,8 +120,10 @@ def open_renderer(model, prefer: str = "auto", cache_root=None):
     folder = next(iter(renderers.values())).folder
     choice_file = folder / f"choice-{torch.get_num_threads()}threads.json"
     try:
-        choice = json.loads(choice_file.read_text())
-    except (OSError, ValueError):
+        choice = read_small_json(choice_file)  # a regular file only: a planted FIFO never blocks
+    except (OSError, ValueError, RecursionError):
+        choice = None
+    if not isinstance(choice, dict) or not isinstance(choice.get("ms"), dict):
         choice = None
     if not choice or choice.get("engine") not in (*renderers, "eager"):
         with torch.no_grad():
@@ -126,9 +131,9 @@ def open_renderer(model, prefer: str = "auto", cache_root=None):
             times = _frame_ms({"eager": EagerRenderer(model), **renderers}, ws)
         choice = {"engine": min(times, key=times.get), "ms": times}
         try:
-            choice_file.write_text(json.dumps(choice))
-        except OSError:
-            pass
+            atomic_write_text(choice_file, json.dumps(choice))  # never through a link planted there
+        except (OSError, GanExplorerError) as exc:
+            log.info("could not remember the fastest renderer in %s: %s", choice_file, exc)
     if choice["engine"] == "eager":
         return EagerRenderer(model, f"eager measured fastest ({choice['ms']})")
     return renderers[choice["engine"]]

@@ -6,13 +6,22 @@ an exporter can write with constant kernels; the per-layer noise images are grap
 'const', 'none' and 'random' (drawn in eager's order from the same generator) all match eager.
 Graphs are cached in the user's cache folder, per model identity (core/io/identity.py), graph
 format and app version; a folder an earlier version named by its own hash is found and renamed.
+
+A cached graph is not trusted: each file is written atomically, graph.json (written last, and
+atomically) records the sha256 of both graphs, and a load checks those hashes and then renders one
+image through the graphs and eagerly and compares them. A missing, truncated, cut or planted file
+fails one of these checks, and the graphs are exported again (once; a fresh export that still
+disagrees with eager is an ExportError: the model renders eagerly, saying why).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import os
+import stat
 import time
 import warnings
 from pathlib import Path
@@ -22,11 +31,19 @@ import torch
 from torch import nn
 
 import gan_explorer
+from gan_explorer.core.io.atomic import atomic_path, atomic_write_text
 from gan_explorer.core.io.identity import find_or_migrate, identity_key, legacy_graph_key, model_identity
 from gan_explorer.core.models import stylegan as stylegan_module
 
 GRAPH_FORMAT = 1  # bump when the exported graph changes, so stale cached graphs are not reused
 ENGINES = ("openvino", "onnxruntime")
+GRAPH_FILES = ("mapping.onnx", "synthesis.onnx")
+MAX_INFO_BYTES = 1 << 20  # graph.json is a few hundred bytes
+# How far a loaded graph may be from eager on one image (outputs in [-1, 1]) and on its ws (relative
+# to their size) before it is exported again: a sound graph is within 1e-4, a planted one off by ~1.
+AGREEMENT_ATOL = 1e-2
+
+log = logging.getLogger("gan_explorer.backends")
 
 
 class ExportError(RuntimeError):
@@ -139,30 +156,89 @@ def export_graphs(model, folder: Path) -> dict:
         for name, module, args, inputs in [("mapping", _MappingGraph(model.mapping), mapping_args, mapping_inputs),
                                            ("synthesis", _SynthesisGraph(model.synthesis), (ws, *noises),
                                             synthesis_inputs)]:
-            tmp = folder / f"{name}.onnx.tmp{os.getpid()}"
-            try:
-                torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=["out"],
-                                  dynamic_axes={k: {0: "batch"} for k in inputs + ["out"]},
-                                  opset_version=17, dynamo=False)
-            except Exception as exc:
-                tmp.unlink(missing_ok=True)
-                raise ExportError(f"could not export the {name} network: {str(exc).strip().splitlines()[0]}") from exc
-            os.replace(tmp, folder / f"{name}.onnx")
-    info = {"synthesis_inputs": synthesis_inputs, "export_s": time.perf_counter() - t0}
-    (folder / "graph.json").write_text(json.dumps(info))
+            with atomic_path(folder / f"{name}.onnx") as tmp:  # its own temporary, renamed when whole
+                try:
+                    torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=["out"],
+                                      dynamic_axes={k: {0: "batch"} for k in inputs + ["out"]},
+                                      opset_version=17, dynamo=False)
+                except Exception as exc:
+                    raise ExportError(f"could not export the {name} network: "
+                                      f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}") from exc
+    info = {"format": GRAPH_FORMAT, "synthesis_inputs": synthesis_inputs, "export_s": time.perf_counter() - t0,
+            "sha256": {name: file_sha256(folder / name) for name in GRAPH_FILES}}
+    atomic_write_text(folder / "graph.json", json.dumps(info))  # last: it vouches for the files above
     return info
 
 
-def cached_graphs(model, root: Path | None = None) -> Path:
-    """The folder with this model's exported graphs, exporting them the first time."""
+def _open_regular(path: Path) -> int:
+    """A read descriptor of a regular file (a FIFO or a device planted in the cache never blocks)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    return fd
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with os.fdopen(_open_regular(path), "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_small_json(path: Path, limit: int = MAX_INFO_BYTES):
+    """A small JSON file of the cache (graph.json, a choice file); OSError or ValueError otherwise."""
+    with os.fdopen(_open_regular(path), "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path.name}: larger than {limit} bytes")
+    return json.loads(data)
+
+
+def graph_info(folder: Path) -> dict | None:
+    """graph.json where it is whole and the graphs beside it are the files it vouches for
+    (their sha256); None where anything is missing, cut, damaged or different."""
+    try:
+        info = read_small_json(folder / "graph.json")
+        if not (isinstance(info, dict) and info.get("format") == GRAPH_FORMAT and isinstance(info.get("sha256"), dict)
+                and isinstance(info.get("synthesis_inputs"), list)
+                and all(isinstance(name, str) for name in info["synthesis_inputs"])):
+            return None
+        if any(info["sha256"].get(name) != file_sha256(folder / name) for name in GRAPH_FILES):
+            return None
+    except (OSError, ValueError, RecursionError):
+        return None
+    return info
+
+
+def _graphs(model, root: Path | None = None, rebuild: bool = False) -> tuple[Path, dict]:
+    """(folder, graph.json) of this model's exported graphs: exported the first time, and again
+    where the cached ones fail their hashes (or `rebuild`)."""
     _check_exportable(model)
     graphs = Path(root or cache_dir()) / "graphs"
     folder = graphs / graph_key(model)
     folder = find_or_migrate(folder, _legacy_folders(model, graphs)) or folder
-    if not ((folder / "graph.json").is_file() and (folder / "synthesis.onnx").is_file()
-            and (folder / "mapping.onnx").is_file()):
+    info = None if rebuild else graph_info(folder)
+    if info is None:
+        if not rebuild and (folder / "graph.json").exists():
+            log.warning("cached graphs in %s do not match their record: exporting them again", folder)
         export_graphs(model, folder)
-    return folder
+        info = graph_info(folder)
+        if info is None:
+            raise ExportError(f"{folder}: the graphs just exported do not match their record (another process "
+                              f"writing the same cache?)")
+    return folder, info
+
+
+def cached_graphs(model, root: Path | None = None) -> Path:
+    """The folder with this model's exported graphs, exporting them the first time (and again
+    where a cached graph's hash is not the one recorded when it was exported)."""
+    return _graphs(model, root)[0]
+
+
+class GraphMismatch(ExportError):
+    """Graphs that load but do not render what eager renders."""
 
 
 class _Session:
@@ -207,12 +283,38 @@ class GraphRenderer:
         self.engine = engine
         self.name = engine
         self.reason = ""  # as EagerRenderer's: nothing fell back
-        self.folder = cached_graphs(model, root)
-        info = json.loads((self.folder / "graph.json").read_text())
-        self._synthesis_inputs = info["synthesis_inputs"]
         threads = threads or torch.get_num_threads()
-        self._mapping = _Session(engine, self.folder / "mapping.onnx", threads)
-        self._synthesis = _Session(engine, self.folder / "synthesis.onnx", threads)
+        self.folder, info = _graphs(model, root)
+        try:
+            self._load(info, threads)
+        except Exception as exc:  # a graph that passed its hashes yet fails: export it again, once
+            log.warning("cached graphs in %s failed their check (%s): exporting them again", self.folder,
+                        (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            self.folder, info = _graphs(model, root, rebuild=True)
+            self._load(info, threads)
+
+    def _load(self, info: dict, threads: int):
+        self._synthesis_inputs = info["synthesis_inputs"]
+        self._mapping = _Session(self.engine, self.folder / "mapping.onnx", threads)
+        self._synthesis = _Session(self.engine, self.folder / "synthesis.onnx", threads)
+        self._check_agreement()
+
+    def _check_agreement(self):
+        """One image (and its ws) through the graphs and eagerly: GraphMismatch unless they agree."""
+        model = self.model
+        with torch.no_grad():
+            z = model.sample_z(1, 0)
+            ws = model.map(z)
+            ws_graph = self.map(z)
+            image = model.synthesize(ws, "const")
+            image_graph = self.synthesize(ws, "const")
+        for what, graph, eager, scale in (("mapping", ws_graph, ws, max(1.0, float(ws.abs().max()))),
+                                          ("synthesis", image_graph, image, 1.0)):
+            if graph.shape != eager.shape:
+                raise GraphMismatch(f"the {what} graph gives {tuple(graph.shape)}, eager {tuple(eager.shape)}")
+            diff = float((graph.to(eager.dtype) - eager).abs().max())
+            if not diff <= AGREEMENT_ATOL * scale:  # NaN fails too
+                raise GraphMismatch(f"the {what} graph differs from eager by {diff:.3g} on one image")
 
     def map(self, z, truncation_psi=1.0, truncation_cutoff=None, c=None):
         from gan_explorer.core.latent.ops import truncate

@@ -3,6 +3,9 @@
 The engines come with the `fast` extra (`pip install -e '.[test,fast]'`); without one, the
 engine tests are skipped with that reason and only the fallback tests run."""
 
+import hashlib
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ from gan_explorer.core import backends
 from gan_explorer.core.io.models import open_model
 from gan_explorer.core.models import build_model
 from gan_explorer.resources import demo_model
-from tests.conftest import TINY
+from tests.conftest import PRECIOUS, TINY
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stylegan_official"
 INSTALLED = [e for e in backends.ENGINES if backends.engine_available(e)]
@@ -117,8 +120,10 @@ def test_graphs_cached_under_the_old_hash_are_found_and_renamed(tmp_path):
     model = _noisy(build_model("stylegan", **TINY["stylegan"]))
     old = tmp_path / "graphs" / legacy_graph_key(model, GRAPH_FORMAT)
     old.mkdir(parents=True)
-    for name in ("graph.json", "mapping.onnx", "synthesis.onnx"):
-        (old / name).write_text(name)  # stand-ins: a complete folder is used as it is
+    for name in ("mapping.onnx", "synthesis.onnx"):
+        (old / name).write_text(name)  # stand-ins: a complete folder, its files as recorded, is used as it is
+    (old / "graph.json").write_text(json.dumps({"format": GRAPH_FORMAT, "synthesis_inputs": ["ws"], "sha256": {
+        name: hashlib.sha256(name.encode()).hexdigest() for name in ("mapping.onnx", "synthesis.onnx")}}))
     folder = cached_graphs(model, tmp_path)
     assert folder.name == graph_key(model) and folder.name.startswith(identity_key(memory_identity(model)))
     assert (folder / "synthesis.onnx").read_text() == "synthesis.onnx" and not old.exists()
@@ -168,3 +173,78 @@ def test_a_conditional_model_maps_each_class_on_the_engine_as_eager(engine, tmp_
             ws = model.map(z, 0.7, c=c)
             assert torch.allclose(renderer.map(z, 0.7, c=c), ws, atol=1e-5)
             _assert_equal_to_eager(model, renderer, ws)
+
+
+# --- The cache does not trust its contents (issue #26) -------------------------------------------------
+
+class _ConstantImage(torch.nn.Module):
+    """A planted synthesis graph: every input stays an input, the output is one grey image."""
+
+    def forward(self, ws, *noises):
+        used = sum(n.mean(dim=(1, 2, 3)) for n in noises) + ws.mean(dim=(1, 2))
+        return torch.zeros(ws.shape[0], 3, 16, 16) + used[:, None, None, None] * 0 + 0.99
+
+
+def _plant(model, folder, record_hash):
+    from gan_explorer.core.backends.graph import noise_inputs
+
+    inputs = json.loads((folder / "graph.json").read_text())["synthesis_inputs"]
+    torch.onnx.export(_ConstantImage(), (torch.zeros(2, model.num_ws, model.w_dim), *noise_inputs(model, 2)),
+                      str(folder / "synthesis.onnx"), input_names=inputs, output_names=["out"],
+                      dynamic_axes={k: {0: "batch"} for k in inputs + ["out"]}, opset_version=17, dynamo=False)
+    if record_hash:  # the planter rewrites the record too: only the agreement check can tell
+        info = json.loads((folder / "graph.json").read_text())
+        info["sha256"]["synthesis.onnx"] = hashlib.sha256((folder / "synthesis.onnx").read_bytes()).hexdigest()
+        (folder / "graph.json").write_text(json.dumps(info))
+
+
+def _truncate(name, keep=0.5):
+    def damage(model, folder):
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[:int(len(data) * keep)])
+    return damage
+
+
+@needs_engine
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda m, f: _plant(m, f, record_hash=False), id="planted"),
+    pytest.param(lambda m, f: _plant(m, f, record_hash=True), id="planted-with-its-hash"),
+    pytest.param(_truncate("synthesis.onnx"), id="truncated-synthesis"),
+    pytest.param(_truncate("mapping.onnx", 0.1), id="truncated-mapping"),
+    pytest.param(_truncate("graph.json"), id="graph.json-cut-mid-write"),
+])
+def test_a_damaged_or_planted_cached_graph_is_exported_again(tiny, tmp_path, damage):
+    model, _ = tiny
+    folder = backends.cached_graphs(model, tmp_path)
+    damage(model, folder)
+    renderer = backends.GraphRenderer(model, INSTALLED[0], root=tmp_path)
+    assert renderer.name == INSTALLED[0] and renderer.folder == folder  # rebuilt, not left on eager for good
+    with torch.no_grad():
+        ws = model.map(model.z_from_seeds([4]))
+    _assert_equal_to_eager(model, renderer, ws)
+    info = json.loads((folder / "graph.json").read_text())
+    for name in ("mapping.onnx", "synthesis.onnx"):
+        assert info["sha256"][name] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    assert sorted(p.name for p in folder.iterdir()) == ["graph.json", "mapping.onnx", "synthesis.onnx"]
+
+
+@needs_engine
+def test_a_graph_that_still_disagrees_after_a_fresh_export_renders_eagerly_with_one_line(tiny, tmp_path,
+                                                                                        monkeypatch):
+    from gan_explorer.core.backends import graph
+
+    model, _ = tiny
+    monkeypatch.setattr(graph, "AGREEMENT_ATOL", -1.0)  # nothing agrees: as an exporter that is wrong
+    with pytest.raises(graph.GraphMismatch, match="differs from eager"):
+        backends.GraphRenderer(model, INSTALLED[0], root=tmp_path)
+    renderer = backends.open_renderer(model, "auto", cache_root=tmp_path)
+    assert renderer.name == "eager" and "differs from eager" in renderer.reason and "\n" not in renderer.reason
+
+
+@needs_engine
+def test_the_remembered_choice_is_never_written_through_a_link(tiny, tmp_path, users_file):
+    model, _ = tiny
+    folder = backends.cached_graphs(model, tmp_path)
+    os.symlink(users_file, folder / f"choice-{torch.get_num_threads()}threads.json")
+    backends.open_renderer(model, "auto", cache_root=tmp_path)
+    assert users_file.read_bytes() == PRECIOUS
