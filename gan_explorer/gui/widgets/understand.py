@@ -29,6 +29,8 @@ class JobBar(QWidget):
         self.cancel_btn.setEnabled(False)
         self.bar = QProgressBar()
         self.bar.setMaximumHeight(16)
+        self.handle = None  # the job followed now
+        self.cancel_btn.clicked.connect(self.cancel)
         row.addWidget(self.run_btn)
         row.addWidget(self.bar, 1)
         row.addWidget(self.cancel_btn)
@@ -49,12 +51,11 @@ class JobBar(QWidget):
             self.handle = None
             on_done(h)
 
-        try:
-            self.cancel_btn.clicked.disconnect()
-        except (RuntimeError, TypeError):
-            pass
-        self.cancel_btn.clicked.connect(handle.cancel)
         return follow(self, handle, self.progress, done)
+
+    def cancel(self):
+        if self.handle is not None:
+            self.handle.cancel()
 
     def progress(self, p):
         self.bar.setMaximum(max(p.total, 1))
