@@ -61,6 +61,11 @@ class JobBar(QWidget):
         self.bar.setMaximum(max(p.total, 1))
         self.bar.setValue(p.done)
 
+    def clear(self):
+        """Another model opened: the bar no longer tells of the previous model's job."""
+        self.bar.setMaximum(100)
+        self.bar.setValue(0)
+
 
 def help_button(text: str) -> QToolButton:
     button = QToolButton()
@@ -450,3 +455,11 @@ class UnderstandPanel(QTabWidget):
         self.setTabPosition(QTabWidget.North)
         self.setDocumentMode(True)
         self.setAttribute(Qt.WA_StyledBackground, True)
+        subscribe(self, v.events.model_opened, self._model_opened)
+
+    def _model_opened(self, info):
+        """No bar tells of the previous model's jobs."""
+        for index in range(self.count()):
+            panel = self.widget(index)
+            if hasattr(panel, "job"):
+                panel.job.clear()
