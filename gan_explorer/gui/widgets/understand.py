@@ -458,8 +458,10 @@ class UnderstandPanel(QTabWidget):
         subscribe(self, v.events.model_opened, self._model_opened)
 
     def _model_opened(self, info):
-        """No bar tells of the previous model's jobs."""
+        """No bar tells of the previous model's jobs; a translation model (CycleGAN) has no latent to map,
+        probe or measure: nothing here applies to it."""
         for index in range(self.count()):
             panel = self.widget(index)
+            panel.setEnabled(not info.is_translation)
             if hasattr(panel, "job"):
                 panel.job.clear()
