@@ -5,6 +5,8 @@ math here."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -95,6 +97,10 @@ class MapPanel(QWidget):
             self.method.addItem(name.upper() if name != "tsne" else "t-SNE", name)
         self.method.setToolTip("PCA keeps distances along the main axes; t-SNE and UMAP keep neighbours "
                                "(scikit-learn / umap-learn)")
+        if importlib.util.find_spec("umap") is None:  # optional: offered only when installed
+            umap = self.method.model().item(self.method.findData("umap"))
+            umap.setEnabled(False)
+            umap.setToolTip("UMAP needs umap-learn: pip install umap-learn")
         for w in (self.num, self.space, self.method):
             row.addWidget(w)
         row.addWidget(help_button(HELP["latent_map"]))
