@@ -2,17 +2,24 @@
 
 The file is named by the model's identity (core/io/identity.py); a file an earlier version named
 by its own key is found and moved to the new name.
+
+A write that fails (the file a link, a read-only or missing folder, a full disk) is one
+OutputError line naming the file and the reason; the bookmarks stay in memory as they are, so the
+next change saves them all. A bookmark whose thumbnail is damaged keeps its state and name and
+loses only the thumbnail (`warning` says how many), instead of emptying the panel.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import os
 import time
 from pathlib import Path
 
+from gan_explorer.core.errors import GanExplorerError, OutputError, escape_text
 from gan_explorer.core.paths import default_data_dir
 from gan_explorer.core.explorer.state import LatentState, state_from_dict, state_to_dict
 from gan_explorer.core.io.atomic import atomic_write_text
@@ -55,6 +62,7 @@ class Bookmarks:
                 state_from_dict(item["state"])
                 str(item["name"])
             self.items = items
+            self._drop_damaged_thumbnails()
         except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
             aside = self.path.with_name(f"{self.path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json")
             try:
@@ -66,6 +74,23 @@ class Bookmarks:
             self.warning = f"The bookmarks file {self.path} is damaged ({exc}); {kept}. Starting with none."
             log.warning(self.warning)
             self.items = []
+
+    def _drop_damaged_thumbnails(self):
+        """A thumbnail that is not base64 text is dropped (its bookmark stays), said once."""
+        damaged = 0
+        for item in self.items:
+            thumbnail = item.get("thumbnail") or ""
+            try:
+                if not isinstance(thumbnail, str):
+                    raise TypeError
+                base64.b64decode(thumbnail, validate=True)
+            except (TypeError, ValueError, binascii.Error):
+                item["thumbnail"] = ""
+                damaged += 1
+        if damaged:
+            self.warning = (f"{damaged} bookmark thumbnail(s) in {escape_text(str(self.path), 300)} were damaged and "
+                            f"are left out; the bookmarks themselves are kept")
+            log.warning(self.warning)
 
     def add(self, state: LatentState, name: str = "", thumbnail_png: bytes = b"") -> dict:
         item = {"name": name or f"seed {state.seed}", "created": time.time(), "state": state_to_dict(state),
@@ -95,9 +120,19 @@ class Bookmarks:
         return state_from_dict(self.items[index]["state"])
 
     def thumbnail(self, index: int) -> bytes:
-        return base64.b64decode(self.items[index].get("thumbnail") or b"")
+        try:
+            return base64.b64decode(self.items[index].get("thumbnail") or b"", validate=True)
+        except (TypeError, ValueError, binascii.Error):  # set after loading: never empties the panel
+            return b""
 
     def _save(self):
+        """Write every bookmark; OutputError (one line) where it cannot, the items kept as they are."""
+        shown = escape_text(str(self.path), 300)
         if getattr(self, "_read_only", False):
-            raise OSError(f"{self.path}: the damaged bookmarks file could not be moved aside; not overwriting it")
-        atomic_write_text(self.path, json.dumps({"model": self.model_path, "bookmarks": self.items}))
+            raise OutputError(f"{shown}: the damaged bookmarks file could not be moved aside; not overwriting it "
+                              f"(move it away: the bookmarks of this session are kept until then)")
+        try:
+            atomic_write_text(self.path, json.dumps({"model": self.model_path, "bookmarks": self.items}))
+        except (GanExplorerError, OSError) as exc:
+            raise OutputError(f"Bookmarks not saved: {escape_text(str(exc), 400)}; they are kept in this session "
+                              f"and saved with the next change") from None

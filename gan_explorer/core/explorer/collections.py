@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.explorer.events import EventGroup
 from gan_explorer.core.explorer.handles import JobHandle
 from gan_explorer.core.explorer.jobs import BookmarkSheet, Interpolate, RenderBatch
@@ -59,19 +60,24 @@ class BookmarksModel:
     def add(self, name: str = "", thumbnail_png: bytes = b""):
         if self.store is None:
             return
-        self.store.add(self.latent.state, name, thumbnail_png)
-        self.events.changed.emit(self)
+        self._change(self.store.add, self.latent.state, name, thumbnail_png)
 
     def remove(self, index: int):
-        self.store.remove(index)
-        self.events.changed.emit(self)
+        self._change(self.store.remove, index)
 
     def rename(self, index: int, name: str):
-        self.store.rename(index, name)
-        self.events.changed.emit(self)
+        self._change(self.store.rename, index, name)
 
     def move(self, source: int, target: int):
-        self.store.move(source, target)
+        self._change(self.store.move, source, target)
+
+    def _change(self, change, *args):
+        """A change is made in memory whatever happens to the file: a failed write is one message
+        (the store keeps the bookmarks, and the next change saves them)."""
+        try:
+            change(*args)
+        except GanExplorerError as exc:
+            self.events.message.emit(str(exc))
         self.events.changed.emit(self)
 
     def go_to(self, index: int):

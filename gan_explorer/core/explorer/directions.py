@@ -105,10 +105,11 @@ class DirectionsModel:
         if self.library is None:
             self.events.message.emit("This model has no file to key a direction library by")
             return None
+        before = list(self.library.directions)
         try:
             direction = self.library.add(make_direction(name, vector, sigma, layers, strength, source))
         except GanExplorerError as exc:
-            self.events.message.emit(str(exc))
+            self._failed(exc, before)
             return None
         self.events.library_changed.emit(self.library)
         return direction
@@ -121,8 +122,18 @@ class DirectionsModel:
 
     def remove(self, name: str):
         if self.library is not None:
-            self.library.remove(name)
+            try:
+                self.library.remove(name)
+            except GanExplorerError as exc:  # removed in memory; the next change saves the library
+                self.events.message.emit(str(exc))
             self.latent.clear_offsets(f"lib:{name}")
+            self.events.library_changed.emit(self.library)
+
+    def _failed(self, exc: GanExplorerError, before: list):
+        """A library change that raised: its one line, and the list shown again where the change
+        was made in memory but not saved (the library keeps it; the next change saves it)."""
+        self.events.message.emit(str(exc))
+        if self.library.directions != before:
             self.events.library_changed.emit(self.library)
 
     def set_library_value(self, name: str, value_sigma: float):
@@ -163,10 +174,11 @@ class DirectionsModel:
         if self.library is None:
             self.events.message.emit("This model has no file to key a direction library by")
             return []
+        before = list(self.library.directions)
         try:
             names = self.library.import_file(path)
         except GanExplorerError as exc:
-            self.events.message.emit(str(exc))
+            self._failed(exc, before)
             return []
         self.events.library_changed.emit(self.library)
         self.events.message.emit(f"Imported {len(names)} direction(s)")

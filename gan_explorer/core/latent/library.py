@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_explorer.core.errors import ConfigError, GanExplorerError, escape_text, shorten
+from gan_explorer.core.errors import ConfigError, GanExplorerError, OutputError, escape_text, shorten
 from gan_explorer.core.io.atomic import atomic_write_text
 from gan_explorer.core.io.reading import read_user_json
 
@@ -195,7 +195,13 @@ class DirectionLibrary:
                                    f"not be set aside; not overwriting it (move it away, then try again)")
         data = {"format": FORMAT, "model_sha256": self.content_hash, "w_dim": self.w_dim,
                 "directions": [asdict(d) | {"vector": list(d.vector)} for d in self.directions]}
-        atomic_write_text(Path(path or self.path), json.dumps(data))
+        try:
+            atomic_write_text(Path(path or self.path), json.dumps(data))
+        except GanExplorerError as exc:
+            if path is not None:  # an export: the writer's own line says it all
+                raise
+            raise OutputError(f"Direction library not saved: {exc}; the change is kept in this session and saved "
+                              f"with the next one") from None
 
     def export(self, path) -> Path:
         self.save(path)
