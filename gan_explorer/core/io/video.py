@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from gan_explorer.core.errors import GanExplorerError
+from gan_explorer.core.errors import GanExplorerError, OutputError, escape_text
 from gan_explorer.core.io.atomic import atomic_path
 from gan_explorer.core.io.images import save_image
 
@@ -91,6 +91,9 @@ def _write_png_folder(path: Path, frames, metadata):
     """PNG frames go to a hidden folder beside `path`, renamed into place only when complete."""
     from gan_explorer.core.io.images import png_info
 
+    if path.is_symlink() or (path.exists() and not path.is_dir()):  # never frames into a linked folder
+        what = "a symbolic link" if path.is_symlink() else "not a folder"
+        raise OutputError(f"{escape_text(str(path), 300)}: is {what}; choose a new folder for the frames")
     if path.exists() and any(path.iterdir()):
         raise GanExplorerError(f"{path}: the folder is not empty; choose a new folder for the frames")
     path.parent.mkdir(parents=True, exist_ok=True)

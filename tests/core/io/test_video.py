@@ -38,3 +38,22 @@ def test_bad_export_requests(tmp_path):
         export_frames([], tmp_path / "a.gif")
     with pytest.raises(GanExplorerError, match="unknown format"):
         export_frames(_frames(), tmp_path / "a.avi")
+
+
+def test_frames_never_go_into_a_linked_folder_and_a_linked_file_is_never_replaced(tmp_path, users_file):
+    """Issue #26: PNG frames into a link to a user's (empty) folder, a GIF onto a link to a user's file."""
+    import os
+
+    from gan_explorer.core.errors import OutputError
+    from tests.conftest import PRECIOUS
+
+    users_folder = tmp_path / "users_folder"
+    users_folder.mkdir()
+    os.symlink(users_folder, tmp_path / "frames")
+    with pytest.raises(OutputError, match="symbolic link"):
+        export_frames(_frames(), tmp_path / "frames", fps=10)
+    os.symlink(users_file, tmp_path / "a.gif")
+    with pytest.raises(OutputError, match="symbolic link"):
+        export_frames(_frames(), tmp_path / "a.gif", fps=10)
+    assert list(users_folder.iterdir()) == [] and users_file.read_bytes() == PRECIOUS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "frames", "home", "users_folder"]
