@@ -60,11 +60,6 @@ EXPECTED_ERRORS: dict[str, str] = {}
 # Bugs outside the widgets that this test found and that are not fixed yet: pattern -> where. A walk
 # that meets one goes on to the end and is then reported as an expected failure naming it; remove
 # the entry once the bug is fixed.
-KNOWN_BUGS = {
-    r"matmul: Input operand 1 has a mismatch": "core/latent/directions.py activation_pca_directions: a "
-    "conditional generator without a mapping (the DCGAN demo) gets z-space directions [k, z_dim] for a w of "
-    "concat(z, c) [w_dim = z_dim + c_dim]",
-}
 JOB_TIMEOUT_MS = 120_000
 # Models whose images cost a lot on a CPU (StyleGAN3's filtered up- and downsampling): the Understand
 # dock's jobs are cancelled as soon as they start instead of being run or stopped at their first report.
@@ -87,11 +82,7 @@ class ErrorRecords(logging.Handler):
 
 
 def expected(message: str) -> bool:
-    return any(re.search(pattern, message) for pattern in (*EXPECTED_ERRORS, *KNOWN_BUGS))
-
-
-def known_bugs(messages) -> set[str]:
-    return {where for pattern, where in KNOWN_BUGS.items() for m in messages if re.search(pattern, m)}
+    return any(re.search(pattern, message) for pattern in EXPECTED_ERRORS)
 
 
 def tiny_cyclegan(path: Path) -> Path:
@@ -469,7 +460,7 @@ class Walk:
         self.click(panel.find_btn)
         if w.explorer.directions.found is None:
             self.click(panel.bank.reset_btn)
-            return  # failed: a known bug (see KNOWN_BUGS), or the check after the click has failed already
+            return  # failed: the check after the click has failed already (reported at the end)
         self.drag(panel.bank.sliders[0], 100)
         bank = panel.bank
         self.step("directions: last page", lambda: bank.page.setValue(bank.page.maximum()))  # fewer strips to render
@@ -841,6 +832,3 @@ def test_every_control_clicked(path, sync, make_window, qtbot, tmp_path, monkeyp
         logger.removeHandler(records)
     errors = [f"{r.name}: {r.getMessage()}" for r in records.records if not expected(r.getMessage())]
     assert not errors, "ERROR records in the log:\n" + "\n".join(errors)
-    bugs = known_bugs([r.getMessage() for r in records.records] + walk.errors)
-    if bugs:
-        pytest.xfail("known bugs met: " + "; ".join(sorted(bugs)))

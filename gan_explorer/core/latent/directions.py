@@ -109,6 +109,9 @@ def activation_pca_directions(model, k: int = 20, samples: int = 3000, seed: int
     u, *_ = np.linalg.lstsq(coords, z.double().numpy(), rcond=None)  # coords @ u ~ z; u: [k, z_dim]
     directions = u / np.linalg.norm(u, axis=1, keepdims=True).clip(1e-12)
     w = model.map(z.to(model._device()))[:, 0].cpu().double().numpy()
+    if w.shape[1] > directions.shape[1]:
+        # A conditional model's w is concat(z, c): the directions move z and leave the condition alone.
+        directions = np.pad(directions, ((0, 0), (0, w.shape[1] - directions.shape[1])))
     return directions.astype(np.float32), _sigma_along(w, directions)
 
 
@@ -155,10 +158,15 @@ def sefa_directions(model, k: int = 20, samples: int = 2000, seed: int = 0):
         a = first_layer_matrix(model)
     if a is None:
         raise GanExplorerError(f"SeFa needs style layers or a first linear layer; the {model.family} family has neither")
+    conditioned = not model.capabilities.has_mapping and a.shape[1] > model.z_dim
+    if conditioned:  # w is concat(z, c): factorise the z columns, leave the condition alone
+        a = a[:, :model.z_dim]
     a = a / np.linalg.norm(a, axis=1, keepdims=True).clip(1e-8)
     eigenvalues, vectors = np.linalg.eigh(a.T @ a)
     order = np.argsort(eigenvalues)[::-1][:k]
     directions = vectors[:, order].T.astype(np.float32)
+    if conditioned:
+        directions = np.pad(directions, ((0, 0), (0, model.w_dim - model.z_dim)))
     # Spread of sampled w along each direction, so sliders move in units of sigma.
     w = _sample_ws(model, samples, seed)[:, 0].cpu().numpy()
     return directions, _sigma_along(w, directions)

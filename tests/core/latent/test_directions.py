@@ -77,3 +77,14 @@ def test_translation_family_has_no_directions():
     for method in METHODS.values():
         with pytest.raises(GanExplorerError, match="translates images"):
             method(model, k=2)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_a_conditional_model_without_mapping_gets_directions_in_its_w(method):
+    """w is concat(z, c): the directions have w's width and leave the condition alone (PCA failed with
+    a matmul shape error on the glasses DCGAN)."""
+    torch.manual_seed(0)
+    model = build_model("dcgan", **TINY["dcgan"], c_dim=1, c_names=("glasses",)).eval()
+    directions, sigma = METHODS[method](model, k=5)
+    assert directions.shape == (len(sigma), model.w_dim) and model.w_dim == model.z_dim + 1
+    assert np.allclose(directions[:, model.z_dim:], 0) and np.all(sigma > 0)
