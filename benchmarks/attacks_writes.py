@@ -287,26 +287,31 @@ def _bench_without_running_one():
 
 
 PROJECT = ["--steps", "2", "--loss", "l2", "--encoder", "none", "--no-progress", "--device", "cpu"]
+
+
+def _project(*extra):
+    return lambda t: ["project", tiny_model_file(t), _picture(t), "--out", t / "latent.npy", *extra, *PROJECT]
+
+
+def _faces(t):
+    return ["dataset", "faces", "--count", "2", "--resolution", "16", "--out", t / "faces"]
+
+
 # (what, the output planted, kind, the command line given the temporary folder)
 CLI_OUTPUTS = [
-    ("project --noise optimize: OUT.noise.npz", "latent.noise.npz", "symlink",
-     lambda t: ["project", tiny_model_file(t), _picture(t), "--out", t / "latent.npy", "--noise", "optimize", *PROJECT]),
-    ("project --noise optimize: OUT.noise.npz", "latent.noise.npz", "FIFO",
-     lambda t: ["project", tiny_model_file(t), _picture(t), "--out", t / "latent.npy", "--noise", "optimize", *PROJECT]),
-    ("project: --out latent.npy", "latent.npy", "symlink",
-     lambda t: ["project", tiny_model_file(t), _picture(t), "--out", t / "latent.npy", *PROJECT]),
+    ("project --noise optimize: OUT.noise.npz", "latent.noise.npz", "symlink", _project("--noise", "optimize")),
+    ("project --noise optimize: OUT.noise.npz", "latent.noise.npz", "FIFO", _project("--noise", "optimize")),
+    ("project: --out latent.npy", "latent.npy", "symlink", _project()),
     ("metrics --json", "m.json", "symlink",
      lambda t: ["metrics", tiny_model_file(t), "--data", "faces:16", "--num", "8", "--metrics", "fd", "--features",
                 "random", "--no-cache", "--no-progress", "--device", "cpu", "--json", t / "m.json"]),
     ("bench --json", "b.json", "symlink",
      lambda t: _bench_without_running_one() or ["bench", "synthesis", "--quick", "--json", t / "b.json"]),
-    ("dataset faces --out FOLDER: factors.json in it", "faces/factors.json", "symlink",
-     lambda t: ["dataset", "faces", "--count", "2", "--resolution", "16", "--out", t / "faces"]),
-    ("dataset faces --out FOLDER: img00000000.png in it", "faces/img00000000.png", "symlink",
-     lambda t: ["dataset", "faces", "--count", "2", "--resolution", "16", "--out", t / "faces"]),
-    ("dataset faces --out FOLDER: factors.csv in it", "faces/factors.csv", "FIFO",
-     lambda t: ["dataset", "faces", "--count", "2", "--resolution", "16", "--out", t / "faces"]),
-    ("generate --out", "g.png", "symlink", lambda t: ["generate", tiny_model_file(t), "--seeds", "1", "--out", t / "g.png"]),
+    ("dataset faces --out FOLDER: factors.json in it", "faces/factors.json", "symlink", _faces),
+    ("dataset faces --out FOLDER: img00000000.png in it", "faces/img00000000.png", "symlink", _faces),
+    ("dataset faces --out FOLDER: factors.csv in it", "faces/factors.csv", "FIFO", _faces),
+    ("generate --out", "g.png", "symlink",
+     lambda t: ["generate", tiny_model_file(t), "--seeds", "1", "--out", t / "g.png"]),
 ]
 
 
