@@ -441,10 +441,19 @@ class MainWindow(QMainWindow):
         self.view.update()
 
     def _central_changed(self, index):
-        """The explorer's docks make room while the training workspace is shown."""
+        """The explorer's docks make room while the training workspace is shown; coming back shows
+        the docks that were open when the user left (one closed with its x stays closed)."""
         exploring = self.central.widget(index) is self.view
-        for dock in self.findChildren(QDockWidget):
-            dock.setVisible(exploring)
+        docks = self.findChildren(QDockWidget)
+        if not exploring:
+            if getattr(self, "_docks_shown", None) is None:  # leaving the Explore page: remember them
+                self._docks_shown = [d for d in docks if not d.isHidden()]
+            for dock in docks:
+                dock.setVisible(False)
+            return
+        shown, self._docks_shown = getattr(self, "_docks_shown", None), None
+        for dock in docks:
+            dock.setVisible(dock in shown if shown is not None else not dock.isHidden())
 
     def _tab_picked(self, index: int):
         if not self._updating_tabs and index >= 0 and self.tabs.isTabEnabled(index):

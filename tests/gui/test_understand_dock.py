@@ -37,7 +37,7 @@ def test_layer_view_and_ablation(make_window, qtbot, tiny_model_file):
     assert panel.layer_viewer.table.rowCount() == 0  # listing costs a forward pass: not until the panel is shown
     panel.list_layers()
     assert panel.layer_viewer.table.rowCount() > 3  # every layer of the open model
-    name = panel.layer_viewer.table.item(2, 0).text() if panel.layer_viewer.table.item(2, 0) else None
+    name = panel.layer_viewer.layers[2][0]  # the full name (the table shows the distinguishing part)
     assert name
     handle = panel.show_layer(name, -1, False, True)
     assert handle.ok and handle.result.layer.name == name and handle.result.grid.ndim in (2, 3)

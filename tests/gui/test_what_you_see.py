@@ -215,3 +215,15 @@ def test_the_seed_box_says_when_the_image_is_an_explicit_latent(make_window, qtb
     assert window.latent_panel.seed.text().startswith("(latent)")
     window.latent_panel.seed.setValue(5)
     assert window.latent_panel.seed.text() == "5" and not window.state.ws
+
+
+def test_a_closed_dock_stays_closed_after_a_visit_to_train(make_window, qtbot, tiny_model_file):
+    window = make_window()
+    window.show()
+    open_and_wait(qtbot, window, tiny_model_file)
+    window.understand_dock.close()
+    window.central.setCurrentWidget(window.train_page)
+    assert window.latent_dock.isHidden() and window.slider_dock.isHidden()
+    window.central.setCurrentWidget(window.view)
+    assert window.understand_dock.isHidden()
+    assert not window.latent_dock.isHidden() and not window.slider_dock.isHidden()
