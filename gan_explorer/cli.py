@@ -483,6 +483,17 @@ def _parse_key_values(items, flag):
     return options
 
 
+def _ending_word(run_dir, status: str) -> str:
+    """'stopped' when the run ended on the user's Stop (the loop says 'aborted' for any early end)."""
+    from gan_explorer.core.training.monitor import ending_of
+    from gan_explorer.core.training.run_dir import read_jsonl
+
+    if status != "aborted":
+        return status
+    events = read_jsonl(Path(run_dir) / "events.jsonl")
+    return (ending_of(events[-1]) if events else None) or status
+
+
 def cmd_train(args):
     from gan_explorer.core.errors import ConfigError
     from gan_explorer.core.metrics.evaluate import parse_metrics
@@ -517,7 +528,7 @@ def cmd_train(args):
             start_resolution=args.start_resolution, phase_kimg=args.phase_kimg, fade_kimg=args.fade_kimg,
             condition=args.condition)
     status = training_loop(args.run_dir, options, restart=args.restart)
-    print(f"training {status}: {_show(args.run_dir)}")
+    print(f"training {_ending_word(args.run_dir, status)}: {_show(args.run_dir)}")
 
 
 def cmd_dataset_faces(args):

@@ -432,3 +432,17 @@ def test_dataset_faces_into_a_folder_with_a_fifo_says_so_at_once(tmp_path, capsy
     assert main(["dataset", "faces", "--count", "2", "--resolution", "16", "--out", str(out)]) == 2
     assert "factors.csv: is a FIFO" in capsys.readouterr().err
     assert not list(out.glob("img*.png"))  # refused before any image was made
+
+
+def test_train_says_stopped_after_the_users_stop(tmp_path, capsys):
+    """The loop returns 'aborted' for any early end; the line a user reads (and the Train tab's
+    log shows) says 'stopped' when the run ended on their Stop."""
+    from gan_explorer.core.training.run_dir import RunDirectory
+
+    run = tmp_path / "run"
+    RunDirectory(run).request_stop()
+    assert main(["train", "--family", "dcgan", "--data", "faces:16", "--resolution", "16", "--kimg", "0.064",
+                 "--batch", "8", "--tick-kimg", "0.016", "--workers", "0", "--device", "cpu", "--no-progress",
+                 "--run-dir", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "training stopped:" in out and "aborted" not in out

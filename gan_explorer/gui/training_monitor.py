@@ -403,7 +403,10 @@ class TrainingWorkspace(QWidget):
         if self.current is None:
             return
         paused = self.current.pause_requested()
-        self.current.set_paused(not paused)
+        problem = self.current.set_paused(not paused)  # '' or None, or why the run could not be asked
+        if problem:
+            self.status_label.setText(problem)
+            return
         self.pause_btn.setText("Pause" if paused else "Continue")
 
     def explore(self, path=None):
