@@ -143,7 +143,7 @@ def test_typed_conditions_are_checked_like_the_cli(make_window, qtbot, tmp_path)
     mixing = window.mixing
     mixing.cols.setText("glasses=nan; glasses=1")
     mixing.render_btn.click()
-    assert "glasses=nan" in mixing.error.text() and "finite" in mixing.error.text()
+    assert "glasses" in mixing.error.text() and "nan" in mixing.error.text() and "finite" in mixing.error.text()
     window.latent_panel.condition._set_condition((0.0, 1.0, 0.5, 0.5, 0.5, 0.5))
     status = window.viewer.status_text()
     assert "smile 1, glasses 0, hair_color 0.5, skin_tone 0.5, …" in status  # the changed factor first, then 3

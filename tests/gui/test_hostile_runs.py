@@ -158,7 +158,7 @@ def test_the_window_starts_with_a_malformed_remembered_run(tiny_model_file, tmp_
 # each opened through Open run... and polled. A watchdog ends the child past 1.5 GB, so that a
 # regression fails the test rather than the machine.
 CHILD = r"""
-import json, os, resource, sys, threading, time
+import json, os, sys, threading, time
 from pathlib import Path
 
 def watchdog():
@@ -190,7 +190,9 @@ for i, run_dir in enumerate(sys.argv[2:]):
                                "watched": list(ws.runs)}
     ws.shutdown()
     ws.deleteLater()
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# The child's own high-water mark (VmHWM): getrusage's ru_maxrss keeps the forking pytest's across exec.
+with open("/proc/self/status") as status:
+    out["peak_rss_mb"] = int(next(line.split()[1] for line in status if line.startswith("VmHWM"))) / 1024
 print(json.dumps(out))
 """
 
