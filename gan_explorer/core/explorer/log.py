@@ -52,4 +52,7 @@ def configure_logging(data_dir: str | os.PathLike | None = None, level=logging.I
 
 def _file_handler(path: Path) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True)
+    for name in [path] + [path.with_name(f"{path.name}.{i}") for i in range(1, 4)]:  # the log and its rotations
+        if name.is_symlink() or (name.exists() and not name.is_file()):
+            raise OSError(f"{name.name} is a link or not a regular file (the log never writes through one)")
     return logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
