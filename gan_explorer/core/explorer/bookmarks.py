@@ -22,7 +22,7 @@ from pathlib import Path
 from gan_explorer.core.errors import GanExplorerError, OutputError, escape_text
 from gan_explorer.core.paths import default_data_dir
 from gan_explorer.core.explorer.state import LatentState, state_from_dict, state_to_dict
-from gan_explorer.core.io.atomic import atomic_write_text
+from gan_explorer.core.io.atomic import atomic_write_bytes, atomic_write_text
 from gan_explorer.core.io.identity import find_or_migrate, identity_key, legacy_bookmark_keys
 
 log = logging.getLogger("gan_explorer.bookmarks")
@@ -58,11 +58,10 @@ class Bookmarks:
             items = data["bookmarks"]
             if not isinstance(items, list):
                 raise ValueError("'bookmarks' is not a list")
-            for item in items:
-                state_from_dict(item["state"])
-                str(item["name"])
-            self.items = items
+            self.items = [item for item in items if _valid(item)]
             self._drop_damaged_thumbnails()
+            if len(self.items) < len(items):
+                self._keep_aside_copy(len(items) - len(self.items))
         except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
             aside = self.path.with_name(f"{self.path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json")
             try:
@@ -74,6 +73,20 @@ class Bookmarks:
             self.warning = f"The bookmarks file {self.path} is damaged ({exc}); {kept}. Starting with none."
             log.warning(self.warning)
             self.items = []
+
+    def _keep_aside_copy(self, damaged: int):
+        """Some bookmarks are damaged: the good ones are used, and the file as it was is copied aside
+        first, so the next save loses nothing that could still be recovered by hand."""
+        aside = self.path.with_name(f"{self.path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        try:
+            atomic_write_bytes(aside, self.path.read_bytes())
+            kept = f"the file as it was is kept as {escape_text(str(aside), 300)}"
+        except (OSError, GanExplorerError) as exc:
+            kept = f"the file could not be copied aside ({escape_text(str(exc), 200)}); it is not overwritten"
+            self._read_only = True
+        note = f"{damaged} damaged bookmark(s) in {escape_text(str(self.path), 300)} are left out; {kept}"
+        self.warning = f"{self.warning}; {note}" if self.warning else note
+        log.warning(note)
 
     def _drop_damaged_thumbnails(self):
         """A thumbnail that is not base64 text is dropped (its bookmark stays), said once."""
@@ -136,3 +149,13 @@ class Bookmarks:
         except (GanExplorerError, OSError) as exc:
             raise OutputError(f"Bookmarks not saved: {escape_text(str(exc), 400)}; they are kept in this session "
                               f"and saved with the next change") from None
+
+
+def _valid(item) -> bool:
+    """One bookmark entry: a JSON object with a name and a state the validator accepts."""
+    try:
+        state_from_dict(item["state"])
+        str(item["name"])
+        return isinstance(item, dict)
+    except (ValueError, KeyError, TypeError, GanExplorerError):
+        return False

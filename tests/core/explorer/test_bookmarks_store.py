@@ -125,3 +125,21 @@ def test_one_damaged_thumbnail_costs_only_that_thumbnail(tmp_path, bad):
     assert shown == [("good", b"\x89PNG one", 7), ("bad", b"", 7), ("also good", b"", 7)]
     assert len(messages) == 1 and "1 bookmark thumbnail" in messages[0] and "\n" not in messages[0]
     assert base64.b64decode(json.loads(again.store.path.read_text())["bookmarks"][0]["thumbnail"]) == b"\x89PNG one"
+
+
+def test_one_damaged_bookmark_costs_only_itself_and_the_file_is_kept_aside(tmp_path):
+    """One bookmark with a state the validator refuses used to set the whole file aside (all gone)."""
+    store = Bookmarks(MODEL, tmp_path, IDENTITY)
+    for seed in (1, 2, 3):
+        store.add(LatentState(seed=seed), f"b{seed}")
+    data = json.loads(store.path.read_text())
+    data["bookmarks"][1]["state"]["truncation_psi"] = "lots"
+    store.path.write_text(json.dumps(data))
+    original = store.path.read_bytes()
+    again = Bookmarks(MODEL, tmp_path, IDENTITY)
+    assert [again.name(i) for i in range(len(again.items))] == ["b1", "b3"]
+    assert "1 damaged bookmark" in again.warning
+    (aside,) = store.path.parent.glob("*.damaged-*.json")
+    assert aside.read_bytes() == original  # the damaged entry can still be recovered by hand
+    again.add(LatentState(seed=4), "b4")
+    assert [b["name"] for b in json.loads(store.path.read_text())["bookmarks"]] == ["b1", "b3", "b4"]
