@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOPS = ("gan_explorer", "tests", "benchmarks", ".ci", "build.spec", "pyproject.toml", "README.md")
 BINARY = {".pkl", ".pt", ".npy", ".npz", ".png", ".jpg", ".safetensors", ".zip", ".pyc"}
 
-# A path into a `shared` folder beside the repository: "../shared", parent / "shared", "..", "shared".
+# A path into a `shared` folder beside the repository (a parent folder's "shared", in any spelling).
 SIBLING = re.compile(r"""\.\.[\\/]+shared\b|/\s*["']shared["']|["']\.\.["']\s*,\s*["']shared["']""")
 
 
@@ -32,7 +32,7 @@ def test_nothing_reads_a_shared_folder_beside_the_repository():
                 readers.append(str(path.relative_to(ROOT)))
         except UnicodeDecodeError:
             continue
-    assert not readers, f"these read ../shared, which a fresh clone does not have: {readers}"
+    assert not readers, f"these read the shared folder beside the checkout, which a fresh clone does not have: {readers}"
 
 
 def test_the_official_fixtures_are_in_the_repository():
