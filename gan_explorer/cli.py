@@ -401,7 +401,7 @@ def _picture_provenance(args, model):
     if Path(args.latent).suffix.lower() != ".png":
         return None
     from gan_explorer.core.explorer.provenance import read_picture_provenance
-    from gan_explorer.core.explorer.session import file_content_hash
+    from gan_explorer.core.io.identity import file_identity as file_content_hash
 
     provenance = read_picture_provenance(args.latent)
     if provenance is None:
@@ -418,7 +418,7 @@ def _picture_provenance(args, model):
 def _export_info(args, model, seed, ws, provenance=None, **extra):
     """The PNG text chunk of a CLI export: the model, the app, the latent (as the window writes it)."""
     from gan_explorer.core.explorer.provenance import export_metadata
-    from gan_explorer.core.explorer.session import file_content_hash
+    from gan_explorer.core.io.identity import file_identity as file_content_hash
     from gan_explorer.core.explorer.state import LatentState
     from gan_explorer.core.io.images import png_info
 

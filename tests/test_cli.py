@@ -304,7 +304,7 @@ def test_generate_and_mix_outputs_remember_how_they_were_made(tmp_path):
 
     from gan_explorer.cli import main
     from gan_explorer.core.explorer.provenance import read_picture_provenance
-    from gan_explorer.core.explorer.session import file_content_hash
+    from gan_explorer.core.io.identity import file_identity as file_content_hash
     from gan_explorer.core.io.checkpoint import save_model
     from gan_explorer.core.models import build_model
     from tests.conftest import TINY

@@ -597,7 +597,7 @@ def test_exported_png_remembers_its_latent_and_dropping_it_restores_it(make_wind
     from PIL import Image
 
     from gan_explorer.core.explorer.provenance import GENERATED_NOTICE, read_picture_provenance
-    from gan_explorer.core.explorer.session import file_content_hash
+    from gan_explorer.core.io.identity import file_identity as file_content_hash
 
     window = make_window()
     open_and_wait(qtbot, window, tiny_model_file)

@@ -37,7 +37,7 @@ from gan_explorer.core.errors import Cancelled, GanExplorerError, one_line
 from gan_explorer.core.explorer.handles import JobHandle, JobProgress
 from gan_explorer.core.explorer.events import EventGroup
 from gan_explorer.core.explorer.jobs import Job
-from gan_explorer.core.io.identity import file_identity, model_identity
+from gan_explorer.core.io.identity import model_identity
 from gan_explorer.core.explorer.requests import DeviceChange, ModelFailure, ModelInfo, RenderRequest
 from gan_explorer.core.explorer.state import LatentState
 from gan_explorer.core.render import Renderer
@@ -45,9 +45,6 @@ from gan_explorer.core.render import Renderer
 log = logging.getLogger("gan_explorer.session")
 
 W_STD_SAMPLES = 2000  # sampled w per model for the W sliders' sigma
-
-
-file_content_hash = file_identity  # the name earlier code and tests used
 
 
 @torch.no_grad()
