@@ -17,6 +17,7 @@ import torch
 from gan_explorer.core.errors import one_line
 from gan_explorer.core.io.images import to_uint8
 from gan_explorer.core.latent.state import LatentState  # noqa: F401  (callers name it from here too)
+from gan_explorer.core.synthesis_edits import has_synthesis_edits, synthesis_edits
 from gan_explorer.core.latent.ws import (  # noqa: F401  (callers name them from here too)
     condition_for_state, map_state, ws_for_state, z_for_state,
 )
@@ -97,8 +98,9 @@ class Renderer:
         generator = None
         if state.noise_mode == "random":
             generator = torch.Generator(device=ws.device).manual_seed(int(state.noise_seed))
-        if self.cache is None:
-            return model.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator), None
+        if self.cache is None or has_synthesis_edits(state):
+            with synthesis_edits(model, state):
+                return model.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator), None
         from gan_explorer.core.backends import preview_resolution
 
         resolution = preview_resolution(model, PREVIEW_BUDGET_MS, self.last_full_ms) if preview else None

@@ -28,6 +28,24 @@ class WOffset(NamedTuple):
     amount: float = 0.0        # how far, in w units (sliders convert from sigma)
 
 
+class SEdit(NamedTuple):
+    """One StyleSpace channel's edit: `amount` added to channel `channel` of the style vector that
+    modulated convolution `layer` receives (its index among the synthesis network's affines)."""
+
+    layer: int
+    channel: int
+    amount: float
+
+
+class Bend(NamedTuple):
+    """One network-bending transform: `op` applied to the feature maps after synthesis layer `layer`
+    (`params` are the op's numbers, e.g. a scale factor, a translation, channel indices)."""
+
+    layer: int
+    op: str
+    params: tuple = ()
+
+
 @dataclass(frozen=True)
 class LatentState:
     """Everything that decides the current image; immutable, so history can hold it as is."""
@@ -47,6 +65,12 @@ class LatentState:
     condition: tuple = ()                  # c of a conditional model (one-hot class or factor values);
                                            # empty, or a width the model does not take: its default
     mix_condition: tuple = ()              # the condition `mix_seed`'s styles are drawn under (empty: ours)
+    # Edits that act inside synthesis, not on ws (applied by core/synthesis_edits.py):
+    s_edits: tuple[SEdit, ...] = ()        # StyleSpace: deltas added to the styles modulated convs receive
+    bends: tuple[Bend, ...] = ()           # network bending: transforms of feature maps during synthesis
+    tuning: str = ""                       # a pivotal tuning of the weights: its content hash ("" = none)
+    blend: tuple = ()                      # a blended network: (other model's content hash, weight per
+                                           # resolution, ...); empty = the model alone
 
     def with_changes(self, **changes) -> "LatentState":
         return replace(self, **changes)
@@ -78,21 +102,25 @@ class LatentState:
         text = f"seed {self.seed}"
         if self.mix_seed >= 0 and self.mix_layers:
             text += f" × {self.mix_seed} (mix)"
-        if self.z_edits or self.w_offsets or self.z:
+        if self.z_edits or self.w_offsets or self.z or self.s_edits or self.bends:
             text += " (edited)"
         return text
 
     def base(self, **changes) -> "LatentState":
-        """The seed, truncation, noise and transform of this state without any edit."""
+        """The seed, truncation, noise and transform of this state without any edit (the network it
+        renders through, tuned or blended, stays)."""
         kept = LatentState(seed=self.seed, truncation_psi=self.truncation_psi,
                            truncation_cutoff=self.truncation_cutoff, noise_mode=self.noise_mode,
-                           noise_seed=self.noise_seed, transform=self.transform, condition=self.condition)
+                           noise_seed=self.noise_seed, transform=self.transform, condition=self.condition,
+                           tuning=self.tuning, blend=self.blend)
         return replace(kept, **changes)
 
 
 def state_to_dict(state: LatentState) -> dict:
     data = dataclasses.asdict(state)
     data["w_offsets"] = [list(o) for o in state.w_offsets]
+    data["s_edits"] = [list(e) for e in state.s_edits]
+    data["bends"] = [[b[0], b[1], list(b[2]) if len(b) > 2 else []] for b in state.bends]
     return data
 
 
@@ -119,6 +147,8 @@ MAX_LAYERS = 1024                   # ws rows, layer indices, truncation cutoff
 MAX_WIDTH = 65536                   # z, w, a direction, a condition
 MAX_EDITS = 4096                    # z edits, W offsets
 MAX_PSI = 100.0                     # |truncation psi|: far beyond any use, far below overflow
+MAX_BEND_PARAMS = 4096             # numbers one bend takes (channel lists included)
+MAX_HASH = 128                      # a content hash's hex digits (sha256 is 64)
 NOISE_MODES = ("const", "random", "none")  # the renderers' (models/stylegan.py), named here without torch
 
 
@@ -183,6 +213,30 @@ def _offset(i, item) -> WOffset:
     return offset
 
 
+def _s_edit(i, item) -> SEdit:
+    name = f"s_edits[{i}]"
+    item = _sequence(name, item, 3)
+    if len(item) != 3:
+        raise StateError(f"latent state: {name} is not a (layer, channel, amount) triple")
+    return SEdit(_int(f"{name} layer", item[0], 0, MAX_LAYERS - 1), _int(f"{name} channel", item[1], 0, MAX_WIDTH - 1),
+                 _float(f"{name} amount", item[2]))
+
+
+def _bend(i, item) -> Bend:
+    name = f"bends[{i}]"
+    item = _sequence(name, item, 3)
+    if len(item) < 2 or not isinstance(item[1], str) or not 0 < len(item[1]) <= 40:
+        raise StateError(f"latent state: {name} is not a (layer, operation, parameters) triple")
+    params = _floats(f"{name} parameters", item[2] if len(item) > 2 else (), MAX_BEND_PARAMS)
+    return Bend(_int(f"{name} layer", item[0], 0, MAX_LAYERS - 1), item[1], params)
+
+
+def _hash(name, value) -> str:
+    if not isinstance(value, str) or len(value) > MAX_HASH or any(ch not in "0123456789abcdef" for ch in value):
+        raise StateError(f"latent state: {name} {_show(value)} is not a content hash (lower-case hex)")
+    return value
+
+
 def _ws(value) -> tuple:
     rows = _sequence("ws", value, MAX_LAYERS)
     out = tuple(_floats(f"ws[{i}]", row) for i, row in enumerate(rows))
@@ -234,4 +288,14 @@ def _checked_state(values: dict) -> LatentState:
     for name in ("condition", "mix_condition"):
         if name in values:
             out[name] = _floats(name, values[name])
+    if "s_edits" in values:
+        out["s_edits"] = tuple(_s_edit(i, e) for i, e in enumerate(_sequence("s_edits", values["s_edits"], MAX_EDITS)))
+    if "bends" in values:
+        out["bends"] = tuple(_bend(i, b) for i, b in enumerate(_sequence("bends", values["bends"], MAX_EDITS)))
+    if "tuning" in values:
+        out["tuning"] = _hash("tuning", values["tuning"])
+    if "blend" in values:
+        blend = _sequence("blend", values["blend"], MAX_LAYERS + 1)
+        if blend:
+            out["blend"] = (_hash("blend model", blend[0]),) + _floats("blend weights", blend[1:], MAX_LAYERS)
     return LatentState(**out)
