@@ -339,6 +339,8 @@ def cmd_generate(args):
     from gan_explorer.core.io.atomic import check_output_path
     from gan_explorer.core.io.images import make_grid, save_image
     from gan_explorer.core.latent.files import load_latent
+    from gan_explorer.core.latent.state import LatentState
+    from gan_explorer.core.synthesis_edits import synthesis_edits
 
     _check_truncation(args)
     _in_range("--cols", args.cols, 1, 4096)
@@ -366,13 +368,15 @@ def cmd_generate(args):
     else:
         ws = None
         names = [f"seed{s:04d}" for s in seeds]
+    edited = provenance.state if provenance is not None else LatentState()
     # Rendered a batch at a time; with --out-dir each image is written as it comes, so memory stays
     # that of one batch however many seeds were asked for.
     batch, kept = 8, []
     for start in range(0, len(names), batch):
         chunk = ws[start:start + batch] if ws is not None else \
             ws_for_seeds(model, seeds[start:start + batch], args.truncation_psi, args.truncation_cutoff, c)
-        images = render_ws(model, chunk, noise_mode=args.noise_mode, noise_seed=args.noise_seed + start)
+        with synthesis_edits(model, edited):  # a picture's S edits, bends, tuning or blend
+            images = render_ws(model, chunk, noise_mode=args.noise_mode, noise_seed=args.noise_seed + start)
         if args.out_dir:
             for i, (name, image) in enumerate(zip(names[start:start + batch], images)):
                 info = _export_info(args, model, seeds[start + i] if seeds else None,
