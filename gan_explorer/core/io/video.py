@@ -25,13 +25,15 @@ FORMATS = ("gif", "mp4", "png")
 
 
 def export_frames(frames, path: str | os.PathLike, fps: float = 30.0, progress=None, should_stop=lambda: False,
-                  size: int | None = None, count: int | None = None, metadata: dict | None = None) -> Path:
+                  size: int | None = None, count: int | None = None, metadata: dict | None = None,
+                  audio=None) -> Path:
     """Encode `frames` (an iterable of HWC uint8 arrays) to `path`: .gif, .mp4, or a folder of PNGs.
 
     size: resize frames to size x size (Lanczos) before encoding; count: how many frames to expect
     (for progress when `frames` is a generator); metadata: JSON-able provenance written into the file
-    (GIF comment, MP4 comment tag, PNG text chunks). `should_stop()` returning True (or raising)
-    stops the export and removes what was written.
+    (GIF comment, MP4 comment tag, PNG text chunks); audio: a WAV file this program wrote, muxed
+    into an MP4 as its AAC sound track (refused for other formats). `should_stop()` returning True
+    (or raising) stops the export and removes what was written.
     """
     path = Path(path)
     kind = path.suffix.lower().lstrip(".") or "png"
@@ -43,6 +45,8 @@ def export_frames(frames, path: str | os.PathLike, fps: float = 30.0, progress=N
             raise GanExplorerError("nothing to export: no frames")
     if kind == "mp4":
         _check_ffmpeg()
+    if audio is not None and kind != "mp4":
+        raise GanExplorerError(f"{path}: only an MP4 carries a sound track (export .mp4)")
     comment = json.dumps(metadata, separators=(",", ":")) if metadata else ""
 
     def stream():
@@ -66,7 +70,7 @@ def export_frames(frames, path: str | os.PathLike, fps: float = 30.0, progress=N
         if kind == "gif":
             _write_gif(tmp, stream(), fps, comment)
         else:
-            _write_mp4(tmp, stream(), fps, comment)
+            _write_mp4(tmp, stream(), fps, comment, audio)
     return path
 
 
@@ -125,13 +129,14 @@ def _write_gif(path, frames, fps, comment):
     Path(path).write_bytes(buffer.getvalue())
 
 
-def _write_mp4(path, frames, fps, comment):
+def _write_mp4(path, frames, fps, comment, audio=None):
     import imageio.v2 as imageio
 
     # Odd sizes are padded by imageio to what the encoder needs (macro blocks of 2 for yuv420p).
-    params = ["-metadata", f"comment={comment}"] if comment else None
+    params = ["-metadata", f"comment={comment}"] if comment else []
+    sound = {"audio_path": str(audio), "audio_codec": "aac"} if audio is not None else {}
     writer = imageio.get_writer(str(path), format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=8,
-                                macro_block_size=2, ffmpeg_log_level="error", output_params=params)
+                                macro_block_size=2, ffmpeg_log_level="error", output_params=params or None, **sound)
     try:
         for frame in frames:
             writer.append_data(frame)
