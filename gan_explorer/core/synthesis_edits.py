@@ -24,7 +24,11 @@ def has_synthesis_edits(state: LatentState) -> bool:
 def _appliers() -> tuple:
     """(state field, apply) pairs, in the order they wrap synthesis: the network first (blend,
     tuning), then what acts on its styles and features. Each feature module adds its line here."""
-    return ()
+    from gan_explorer.core.latent.stylespace import apply_s_edits
+
+    return (
+        ("s_edits", apply_s_edits),
+    )
 
 
 @contextmanager
