@@ -6,11 +6,20 @@ They are imported explicitly here (not by name strings) so a frozen executable s
 
 from __future__ import annotations
 
-from gan_explorer.commands import map as map_command, probe as probe_command
+from gan_explorer.commands import animate as animate_command
+from gan_explorer.commands import map as map_command
 from gan_explorer.commands import metrics as metrics_command
+from gan_explorer.commands import probe as probe_command
 from gan_explorer.commands import project as project_command
 
-COMMAND_MODULES: tuple = (map_command, probe_command, metrics_command, project_command)
+# One line each, in the order `gan-explorer --help` lists them.
+COMMAND_MODULES: tuple = (
+    map_command,
+    probe_command,
+    metrics_command,
+    project_command,
+    animate_command,
+)
 
 
 def register_all(subparsers) -> None:
