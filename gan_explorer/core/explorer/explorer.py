@@ -15,6 +15,7 @@ models it shows:
 - `mixing`, `breeding`       grids around the current latent (grids.py)
 - `pictures`    encode, project, translate, save and restore pictures and latents (pictures.py)
 - `analyses`    the Understand dock's jobs (analyses.py)
+- `perform`     OSC / MIDI control from outside and presets (core/perform/control.py)
 
 The session reports on its worker thread unless it was given a `deliver` function; the Qt bridge
 passes one that queues everything to the GUI thread.
@@ -30,6 +31,7 @@ from gan_explorer.core.explorer.latent import LatentModel
 from gan_explorer.core.explorer.pictures import PicturesModel
 from gan_explorer.core.explorer.session import ExplorerSession
 from gan_explorer.core.explorer.viewer import Viewer
+from gan_explorer.core.perform.control import PerformModel
 
 
 class Explorer:
@@ -46,5 +48,6 @@ class Explorer:
         self.breeding = BreedingModel(self.viewer, self.latent)
         self.pictures = PicturesModel(self.viewer, self.latent)
         self.analyses = AnalysesModel(self.viewer, self.latent)
-        for model in (self.directions, self.bookmarks, self.keyframes, self.pictures):
+        self.perform = PerformModel(self.viewer, self.latent, self.directions, self.keyframes, data_dir)
+        for model in (self.directions, self.bookmarks, self.keyframes, self.pictures, self.perform):
             model.events.message.connect(self.viewer.events.message.emit)  # one status line for all

@@ -1,0 +1,90 @@
+"""The address table: each address is a pure function of the state, in the units its slider shows;
+anything else is refused with the reason it is counted under."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gan_explorer.core.latent.state import LatentState, SEdit
+from gan_explorer.core.perform.addresses import (
+    AddressError, Keyframe, LibraryEntry, Target, address_of_change, addresses, apply_message, cc_value,
+    describe_table, keyframe_state, match,
+)
+
+TARGET = Target(z_dim=8, w_dim=4, num_ws=6, w_sigma=(0.5, 2.0, 1.0, 1.0),
+                library={"big smile": LibraryEntry((0.0, 1.0, 0.0, 0.0), 0.25, (2, 3))})
+
+
+def test_each_address_sets_its_parameter_in_slider_units():
+    s = LatentState(seed=3, z_edits=((1, 0.5),))
+    assert apply_message(s, TARGET, "/seed", [7]) == LatentState(seed=7)  # z edits go with the seed, as the box
+    assert apply_message(s, TARGET, "/psi", [0.7]).truncation_psi == 0.7
+    assert apply_message(s, TARGET, "/cutoff", [0]).truncation_cutoff is None  # 0 = all layers
+    assert apply_message(s, TARGET, "/cutoff", [4]).truncation_cutoff == 4
+    assert apply_message(s, TARGET, "/noise", [1]).noise_mode == "random"
+    assert apply_message(s, TARGET, "/noise", ["none"]).noise_mode == "none"
+    assert apply_message(s, TARGET, "/noise/seed", [12]).noise_seed == 12
+    assert apply_message(s, TARGET, "/z/4", [1.5]).z_edits == ((1, 0.5), (4, 1.5))
+    (w,) = apply_message(s, TARGET, "/w/1", [1.5]).w_offsets
+    assert (w.key, w.dim, w.amount, w.layer_start, w.layer_end) == ("w:1", 1, 3.0, 0, 5)  # 1.5 σ of σ = 2
+    for name in ("big smile", "big_smile"):  # a space is written '_' in an address
+        (d,) = apply_message(s, TARGET, f"/direction/{name}", [2.0]).w_offsets
+        assert (d.key, d.amount, d.layer_start, d.layer_end, d.direction) == ("lib:big smile", 0.5, 2, 3,
+                                                                                (0.0, 1.0, 0.0, 0.0))
+    assert apply_message(s, TARGET, "/s/2/17", [0.25]).s_edits == (SEdit(2, 17, 0.25),)
+    assert apply_message(s, TARGET, "/z/1", [0]).z_edits == ()  # back to 0 removes the edit
+    edited = LatentState(seed=3, z_edits=((1, 0.5),), s_edits=(SEdit(0, 1, 1.0),), mix_seed=4, mix_layers=(1,))
+    assert apply_message(edited, TARGET, "/reset", []) == LatentState(seed=3)
+
+
+@pytest.mark.parametrize("address, params, reason", [
+    ("/nope", [1], "unknown"), ("/z/x", [1.0], "unknown"), ("psi", [1.0], "unknown"), ("/" + "a" * 300, [], "unknown"),
+    ("/psi", ["high"], "type"), ("/psi", [], "type"), ("/psi", [1.0, 2.0], "type"), ("/psi", [True], "type"),
+    ("/seed", [1.5], "type"), ("/psi", [math.nan], "range"), ("/psi", [math.inf], "range"),
+    ("/seed", [-1], "range"), ("/seed", [2**32], "range"), ("/z/8", [1.0], "range"), ("/w/4", [1.0], "range"),
+    ("/z/0", [1e6], "range"), ("/cutoff", [7], "range"), ("/noise", [3], "range"), ("/noise", ["loud"], "range"),
+    ("/direction/frown", [1.0], "range"), ("/keyframe", [0.5], "range"), ("/preset/a", [], "range"),
+])
+def test_bad_messages_are_refused_with_their_reason(address, params, reason):
+    with pytest.raises(AddressError) as caught:
+        apply_message(LatentState(), TARGET, address, params)
+    assert caught.value.reason == reason
+
+
+def test_keyframe_position_is_a_keyframe_at_whole_numbers_and_a_w_plus_lerp_between():
+    a, b = LatentState(seed=1, truncation_psi=0.5), LatentState(seed=2)
+    ws_a, ws_b = np.zeros((6, 4), np.float32), np.ones((6, 4), np.float32)
+    target = Target(z_dim=8, w_dim=4, num_ws=6, keyframes=(Keyframe(a, ws_a), Keyframe(b, ws_b)))
+    assert keyframe_state(target, 0) == a and keyframe_state(target, 1) == b and keyframe_state(target, 9) == b
+    between = apply_message(LatentState(), target, "/keyframe", [0.25])
+    np.testing.assert_allclose(np.asarray(between.ws), np.full((6, 4), 0.25))
+    assert between.seed == 1 and between.truncation_psi == 0.5
+
+
+def test_a_knob_sweeps_the_sliders_range():
+    psi, _ = match("/psi")
+    z, _ = match("/z/3")
+    cutoff, _ = match("/cutoff")
+    assert cc_value(psi, TARGET, 0) == -1.0 and cc_value(psi, TARGET, 127) == 2.0
+    assert cc_value(z, TARGET, 127) == 3.0 and cc_value(z, TARGET, 0) == -3.0
+    assert cc_value(cutoff, TARGET, 127) == 6 and isinstance(cc_value(cutoff, TARGET, 64), int)
+
+
+def test_the_address_a_control_move_changed():
+    s = LatentState(seed=3)
+    assert address_of_change(s, s.with_changes(seed=4)) == "/seed"
+    assert address_of_change(s, s.with_changes(truncation_psi=0.3)) == "/psi"
+    assert address_of_change(s, s.with_z_edit(5, 0.1)) == "/z/5"
+    assert address_of_change(s, s.with_w_offset("w:2", 0, 5, dim=2, amount=0.1)) == "/w/2"
+    assert address_of_change(s, s.with_w_offset("lib:big smile", 0, 5, direction=(1.0,), amount=0.1)) \
+        == "/direction/big_smile"
+    assert address_of_change(s, s.with_changes(s_edits=(SEdit(1, 2, 0.5),))) == "/s/1/2"
+    assert address_of_change(s, s.with_changes(seed=4, truncation_psi=0.2)) is None  # two things: not a control
+    assert address_of_change(s, s.with_z_edit(1, 0.1).with_z_edit(2, 0.1)) is None
+
+
+def test_every_address_is_in_the_table():
+    table = describe_table()
+    assert all(f"`{a.pattern}`" in table for a in addresses())
+    assert len(addresses()) >= 13
