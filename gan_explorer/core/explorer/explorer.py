@@ -16,6 +16,8 @@ models it shows:
 - `pictures`    encode, project, translate, save and restore pictures and latents (pictures.py)
 - `analyses`    the Understand dock's jobs (analyses.py)
 - `perform`     OSC / MIDI control from outside and presets (core/perform/control.py)
+- `animation`   sound-driven animation and loops: plan, preview, export (animation.py)
+- `network`     a blend with another model and bends of the feature maps (network.py)
 
 The session reports on its worker thread unless it was given a `deliver` function; the Qt bridge
 passes one that queues everything to the GUI thread.
@@ -24,10 +26,12 @@ passes one that queues everything to the GUI thread.
 from __future__ import annotations
 
 from gan_explorer.core.explorer.analyses import AnalysesModel
+from gan_explorer.core.explorer.animation import AnimationModel
 from gan_explorer.core.explorer.collections import BookmarksModel, KeyframesModel
 from gan_explorer.core.explorer.directions import DirectionsModel
 from gan_explorer.core.explorer.grids import BreedingModel, MixingModel
 from gan_explorer.core.explorer.latent import LatentModel
+from gan_explorer.core.explorer.network import NetworkModel
 from gan_explorer.core.explorer.pictures import PicturesModel
 from gan_explorer.core.explorer.session import ExplorerSession
 from gan_explorer.core.explorer.viewer import Viewer
@@ -49,5 +53,8 @@ class Explorer:
         self.pictures = PicturesModel(self.viewer, self.latent)
         self.analyses = AnalysesModel(self.viewer, self.latent)
         self.perform = PerformModel(self.viewer, self.latent, self.directions, self.keyframes, data_dir)
-        for model in (self.directions, self.bookmarks, self.keyframes, self.pictures, self.perform):
+        self.animation = AnimationModel(self.viewer, self.latent, self.keyframes)
+        self.network = NetworkModel(self.viewer, self.latent)
+        for model in (self.directions, self.bookmarks, self.keyframes, self.pictures, self.perform, self.animation,
+                      self.network):
             model.events.message.connect(self.viewer.events.message.emit)  # one status line for all
