@@ -28,6 +28,7 @@ from gan_explorer.gui.widgets.latent_panel import LatentPanel
 from gan_explorer.gui.widgets.latent_sliders import DirectionsPanel, WPanel, ZPanel
 from gan_explorer.gui.widgets.library_panel import LibraryPanel
 from gan_explorer.gui.widgets.mixing_panel import MixingPanel
+from gan_explorer.gui.widgets.perform_panel import PerformPanel
 from gan_explorer.core.explorer.pictures import LATENT_SUFFIXES, PICTURE_SUFFIXES
 from gan_explorer.gui.widgets.translate_panel import TranslatePanel
 from gan_explorer.gui.widgets.understand import UnderstandPanel
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.log_file = configure_logging(data_dir)
         self.bridge = SessionBridge(sync=sync, data_dir=data_dir, parent=self)
         self.explorer = self.bridge.explorer
+        # OSC and MIDI values arrive on their own threads: queued to this one (also when the session is sync).
+        self.explorer.perform.deliver = self.bridge.sigDeliver.emit
         self.viewer, self.latent = self.explorer.viewer, self.explorer.latent
         self.quiet_errors = False
         self._update_title()
@@ -179,6 +182,13 @@ class MainWindow(QMainWindow):
         self.understand_dock.setWidget(VerticalScrollArea(self.understand))
         self.addDockWidget(Qt.LeftDockWidgetArea, self.understand_dock)
         self.tabifyDockWidget(self.latent_dock, self.understand_dock)
+        # Control from outside (OSC, MIDI), presets and the output window: a third tab on the left.
+        self.perform_panel = PerformPanel(self.explorer.perform, self.viewer)
+        self.perform_dock = QDockWidget("Perform", self)
+        self.perform_dock.setObjectName("perform_dock")
+        self.perform_dock.setWidget(VerticalScrollArea(self.perform_panel))
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.perform_dock)
+        self.tabifyDockWidget(self.understand_dock, self.perform_dock)
         self.latent_dock.raise_()
 
         # A vertical tab bar: every tab stays visible on a 1366x768 screen.
@@ -608,6 +618,7 @@ class MainWindow(QMainWindow):
         self.workspace.shutdown()
         self.gan_lab.shutdown()
         self.interpolation.timer.stop()
+        self.perform_panel.shutdown()  # stops listening for OSC, closes MIDI and the output window
         self.bridge.shutdown()  # cancels a running export or render and joins the worker thread
         super().closeEvent(event)
 

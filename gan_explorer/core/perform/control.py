@@ -8,6 +8,9 @@ That call takes everything waiting, applies it to the current state (pure functi
 core/perform/addresses.py) and sets the state once on the latent model, so a frame is requested
 through the same latest-wins path as a slider drag. However fast messages come, the window's thread
 gets at most one call per turn of its event loop and the mailbox holds at most one entry per address.
+While the frame asked for is not shown yet, values wait in the mailbox (the frame shown takes them):
+the window then does one state change per frame, however many messages came in between, as a slider
+dragged faster than frames render does.
 
 Continuous values (ψ, z, w, directions, morph, keyframe position) form one gesture, as a slider drag
 does (one undo step; preview frames where the model has them); `rest()` ends it and renders the full
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from gan_explorer.core.errors import ConfigError, GanExplorerError, one_line
@@ -34,6 +38,7 @@ log = logging.getLogger("gan_explorer.perform")
 
 MAX_PENDING = 4096        # distinct addresses waiting at once; beyond this a message counts as a flood
 GESTURE = "perform"       # the history's gesture key of a stream of continuous values
+FRAME_WAIT_S = 1.0        # values wait for the frame in flight at most this long (a frame that never comes)
 DROP_REASONS = ("unknown", "type", "range", "malformed", "flood", "no model")
 
 
@@ -80,7 +85,10 @@ class PerformModel:
         self._previous = latent.state
         self._keyframe_job = None
         self._keyframes: tuple = ()
+        self._frame_asked = 0.0  # when the frame of the latest values was asked for; 0: none in flight
         viewer.events.model_opened.connect(self._model_opened)
+        viewer.events.image_shown.connect(self._frame_done)
+        viewer.events.render_failed.connect(self._frame_done)
         directions.events.library_changed.connect(lambda _library: self._rebuild_target())
         keyframes.events.changed.connect(lambda _items: self._refresh_keyframes())
         latent.events.changed.connect(self._state_changed)
@@ -173,7 +181,8 @@ class PerformModel:
                 self.counters.dropped["flood"] += 1
                 return
             self._pending[key] = (entry, args, value)
-            schedule, self._scheduled = not self._scheduled, True
+            stuck = self._frame_asked and time.monotonic() - self._frame_asked > FRAME_WAIT_S
+            schedule, self._scheduled = not self._scheduled or stuck, True
         if schedule:
             self.deliver(self._drain, None)
 
@@ -200,9 +209,13 @@ class PerformModel:
     # --- values applied (the window's thread) ---------------------------------------------------------
     def _drain(self, _value=None):
         with self._lock:
+            if self._frame_asked and time.monotonic() - self._frame_asked <= FRAME_WAIT_S:
+                return  # the frame in flight takes what is waiting when it is shown (_frame_done)
             items = list(self._pending.values())
             self._pending.clear()
             self._scheduled = False
+        if not items:
+            return
         if not self.viewer.explorable:
             self._drop("no model", len(items))
             return
@@ -221,6 +234,7 @@ class PerformModel:
             self.counters.applied += 1
             continuous = continuous and entry.continuous
         self._applying = True
+        self._frame_asked = time.monotonic()  # before: a synchronous session shows the frame inside set_state
         try:
             if continuous:
                 changed = self.latent.set_state(state, GESTURE)
@@ -232,7 +246,20 @@ class PerformModel:
             self._applying = False
         if changed:
             self.counters.updates += 1
+        else:
+            self._frame_asked = 0.0
         self.events.applied.emit(self.counters)
+
+    def _frame_done(self, _result=None):
+        """A frame was shown (or failed): values that came meanwhile are applied now, in one change."""
+        if not self._frame_asked:
+            return
+        self._frame_asked = 0.0
+        with self._lock:
+            waiting = bool(self._pending)
+            self._scheduled = waiting
+        if waiting:
+            self.deliver(self._drain, None)  # (never from inside a change being applied)
 
     def rest(self):
         """Values stopped coming: end the gesture, so the full frame renders (as a slider's release)."""

@@ -69,7 +69,7 @@ class OscReceiver:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="gan_explorer-osc", daemon=True)
         self._thread.start()
-        log.info("OSC listening on %s:%s", *self.address)
+        log.debug("OSC listening on %s:%s", *self.address)
 
     def stop(self, timeout: float = 2.0):
         self._stop.set()
