@@ -637,6 +637,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     try:
         args.func(args)
+        exit_code = getattr(args, "exit_code", 0)  # a command whose outcome is its exit code (verify) sets it
     except GanExplorerError as exc:
         print(f"gan-explorer {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -651,4 +652,4 @@ def main(argv=None) -> int:
     except Terminated:
         print(f"gan-explorer {args.command}: terminated", file=sys.stderr)
         return 143
-    return 0
+    return exit_code

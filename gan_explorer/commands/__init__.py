@@ -11,6 +11,7 @@ from gan_explorer.commands import map as map_command
 from gan_explorer.commands import metrics as metrics_command
 from gan_explorer.commands import probe as probe_command
 from gan_explorer.commands import project as project_command
+from gan_explorer.commands import verify as verify_command
 
 # One line each, in the order `gan-explorer --help` lists them.
 COMMAND_MODULES: tuple = (
@@ -19,6 +20,7 @@ COMMAND_MODULES: tuple = (
     metrics_command,
     project_command,
     animate_command,
+    verify_command,
 )
 
 

@@ -43,12 +43,21 @@ def png_info(metadata: dict | None, **extra):
 
     info = PngInfo()
     info.add_itxt(PROVENANCE_KEY, json.dumps({**metadata, **extra}, separators=(",", ":")))
+    info.provenance = {**metadata, **extra}  # save_image marks and signs what carries provenance
     return info
 
 
 def save_image(path: str | os.PathLike, image: np.ndarray, pnginfo=None) -> None:
     """Write an HWC uint8 image (C = 1 or 3) atomically; the format follows the suffix.
-    `pnginfo` (a PIL PngInfo, e.g. from png_info) adds text chunks to a PNG."""
+    `pnginfo` (a PIL PngInfo, e.g. from png_info) adds text chunks to a PNG. A picture with
+    provenance (png_info's) is an export: it gets the invisible watermark (upscaled first where
+    small) and Content Credentials, in any format (core/trust/export.py)."""
+    provenance = getattr(pnginfo, "provenance", None)
+    if provenance is not None:
+        from gan_explorer.core.trust.export import prepare_picture
+
+        image, provenance = prepare_picture(image, provenance)
+        pnginfo = png_info(provenance)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     suffix = os.path.splitext(os.fspath(path))[1] or ".png"
@@ -56,6 +65,10 @@ def save_image(path: str | os.PathLike, image: np.ndarray, pnginfo=None) -> None
     extra = {"pnginfo": pnginfo} if pnginfo is not None and fmt == "PNG" else {}
     with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp, format=fmt, **extra)
+        if provenance is not None:  # after our text chunk, so the provenance still restores
+            from gan_explorer.core.trust.export import sign
+
+            sign(tmp, provenance, os.path.basename(os.fspath(path)))
 
 
 def contact_sheet(images, captions, cols: int | None = None, tile: int = 128) -> np.ndarray:

@@ -47,6 +47,12 @@ def export_frames(frames, path: str | os.PathLike, fps: float = 30.0, progress=N
         _check_ffmpeg()
     if audio is not None and kind != "mp4":
         raise GanExplorerError(f"{path}: only an MP4 carries a sound track (export .mp4)")
+    marker = None
+    if metadata and kind != "png":  # PNG frames are marked and signed one by one by save_image
+        from gan_explorer.core.trust.export import FrameMarker
+
+        marker = FrameMarker(metadata)
+        metadata = marker.metadata
     comment = json.dumps(metadata, separators=(",", ":")) if metadata else ""
 
     def stream():
@@ -57,7 +63,7 @@ def export_frames(frames, path: str | os.PathLike, fps: float = 30.0, progress=N
             frame = np.ascontiguousarray(frame)
             if size and frame.shape[0] != size:
                 frame = resize_frame(frame, size)
-            yield frame
+            yield marker(frame) if marker else frame
             done += 1
             if progress:
                 progress(done, count or done)
@@ -71,6 +77,10 @@ def export_frames(frames, path: str | os.PathLike, fps: float = 30.0, progress=N
             _write_gif(tmp, stream(), fps, comment)
         else:
             _write_mp4(tmp, stream(), fps, comment, audio)
+        if marker:  # Content Credentials after our comment, before the file is renamed into place
+            from gan_explorer.core.trust.export import sign
+
+            sign(tmp, metadata, path.name)
     return path
 
 
