@@ -31,6 +31,7 @@ from gan_explorer.gui.widgets.mixing_panel import MixingPanel
 from gan_explorer.gui.widgets.perform_panel import PerformPanel
 from gan_explorer.core.explorer.pictures import LATENT_SUFFIXES, PICTURE_SUFFIXES
 from gan_explorer.gui.widgets.translate_panel import TranslatePanel
+from gan_explorer.gui.widgets.channels_panel import ChannelsPanel
 from gan_explorer.gui.widgets.understand import UnderstandPanel
 from gan_explorer.resources import demo_models
 
@@ -204,6 +205,7 @@ class MainWindow(QMainWindow):
         self.breed = BreedPanel(e.breeding, e.bookmarks, viewer)
         self.interpolation = InterpolationPanel(e.keyframes, viewer)
         self.translate_panel = TranslatePanel(e.pictures, viewer)
+        self.channels_panel = ChannelsPanel(e.channels, latent, viewer)
         self._tab_needs = {}
         for panel, title, needs, tip in (
                 (self.z_panel, "Z", "latent", "Sliders over the input noise z"),
@@ -214,6 +216,8 @@ class MainWindow(QMainWindow):
                  "Style mixing: coarse / middle / fine layers from other seeds (or classes)"),
                 (self.breed, "Breed", "latent", "Grow variations, crossbreed parents"),
                 (self.interpolation, "Interpolation", "latent", "Keyframes, playback and animation export"),
+                (self.channels_panel, "Channels", "style_space",
+                 "StyleSpace channels that move one part of the face, each a slider"),
                 (self.translate_panel, "Pictures", "latent_or_translation",
                  "Project or encode a picture into the latent space, or translate it")):
             index = self.tabs.addTab(panel, title)
@@ -294,6 +298,12 @@ class MainWindow(QMainWindow):
                                       "(pip install 'gan-explorer[fast]') and faster than PyTorch on this machine")
         self.engine_action.setChecked(self.settings.value("engine", "eager") == "auto")
         self.engine_action.toggled.connect(self._set_engine)
+        self.bf16_action = device_menu.addAction("Full frames in bf16")  # previews use bf16 where faster anyway
+        self.bf16_action.setCheckable(True)
+        self.bf16_action.setToolTip("Render full frames in bf16 where the CPU computes it natively (AVX512-BF16 / "
+                                    "AMX): faster, within a few 8-bit levels of fp32; elsewhere fp32, said below")
+        self.bf16_action.toggled.connect(lambda on: self.viewer.set_engine(
+            "bf16" if on else "auto" if self.engine_action.isChecked() else "eager"))
         self.engine_label = device_menu.addAction("Rendering with: eager PyTorch")
         self.engine_label.setEnabled(False)
         help_menu = self.menuBar().addMenu("&Help")
@@ -475,6 +485,7 @@ class MainWindow(QMainWindow):
         needs = {"latent": latent, "has_mapping": latent and info.can("has_mapping"),
                  # A conditional model's grid of classes needs no per-layer styles (DCGAN, CVAE).
                  "style_mixing": latent and (info.can("style_mixing") or info.c_dim > 0),
+                 "style_space": latent and info.family in ("stylegan", "stylegan3"),  # StyleSpace channels
                  "latent_or_translation": info is not None}
         self._updating_tabs = True  # the moves Qt makes while tabs switch on and off are not the user's
         for index, need in self._tab_needs.items():

@@ -26,6 +26,7 @@ passes one that queues everything to the GUI thread.
 from __future__ import annotations
 
 from gan_explorer.core.explorer.analyses import AnalysesModel
+from gan_explorer.core.explorer.channels import ChannelsModel
 from gan_explorer.core.explorer.animation import AnimationModel
 from gan_explorer.core.explorer.collections import BookmarksModel, KeyframesModel
 from gan_explorer.core.explorer.directions import DirectionsModel
@@ -52,6 +53,7 @@ class Explorer:
         self.breeding = BreedingModel(self.viewer, self.latent)
         self.pictures = PicturesModel(self.viewer, self.latent)
         self.analyses = AnalysesModel(self.viewer, self.latent)
+        self.channels = ChannelsModel(self.viewer, self.latent)  # StyleSpace channels of a part
         self.perform = PerformModel(self.viewer, self.latent, self.directions, self.keyframes, data_dir)
         self.animation = AnimationModel(self.viewer, self.latent, self.keyframes)
         self.network = NetworkModel(self.viewer, self.latent)
