@@ -7,6 +7,7 @@ They are imported explicitly here (not by name strings) so a frozen executable s
 from __future__ import annotations
 
 from gan_explorer.commands import animate as animate_command
+from gan_explorer.commands import drag as drag_command
 from gan_explorer.commands import map as map_command
 from gan_explorer.commands import metrics as metrics_command
 from gan_explorer.commands import probe as probe_command
@@ -20,6 +21,7 @@ COMMAND_MODULES: tuple = (
     metrics_command,
     project_command,
     animate_command,
+    drag_command,
     verify_command,
 )
 
