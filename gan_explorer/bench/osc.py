@@ -186,7 +186,8 @@ def bench_osc(quick: bool = False) -> dict:
     print(f"  Seed box -> frame  p50 {result['local_p50_ms']:7.1f} ms   p95 {result['local_p95_ms']:7.1f} ms"
           f"   (OSC p50 is {result['ratio_p50']:.2f}x; mean {statistics.mean(local):.1f} ms)")
     print(f"Flood: {result['flood_sent']:,} messages in {result['flood_seconds']:.2f} s ({result['flood_rate']:,.0f}/s); "
-          f"{received:,} received, {coalesced:,} coalesced, {updates:,} frames asked")
+          f"{received:,} received ({int(flood_sent) - received:,} dropped by the kernel: the socket's buffer was full), "
+          f"{coalesced:,} coalesced, {updates:,} frames asked")
     print(f"  UI heartbeat ({HEARTBEAT_MS} ms timer): longest gap {result['flood_gap_max_ms']:.1f} ms, p99 "
           f"{result['flood_gap_p99_ms']:.1f} ms during the flood; idle, as long: {result['idle_gap_max_ms']:.1f} ms, "
           f"p99 {result['idle_gap_p99_ms']:.1f} ms")

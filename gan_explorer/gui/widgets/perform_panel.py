@@ -187,6 +187,7 @@ class PerformPanel(QWidget):
             self.osc_state.setText("off")
         learning = self.perform.learn.armed
         _set_quietly(self.learn_btn, learning)
+        self.learn_btn.setEnabled(self.perform.midi.is_open or learning)  # knobs turn only on an open port
         if learning:
             waiting = "turn a knob" if self.perform.learn.address else "move a slider"
             got = self.perform.learn.address or ""
