@@ -92,8 +92,7 @@ class PerformModel:
         directions.events.library_changed.connect(lambda _library: self._rebuild_target())
         keyframes.events.changed.connect(lambda _items: self._refresh_keyframes())
         latent.events.changed.connect(self._state_changed)
-        if self.midi_map.warning:
-            self.events.message.emit(self.midi_map.warning)
+        self._unsaid = self.midi_map.warning  # said with the first model (nobody listens yet)
 
     # --- switching on and off -----------------------------------------------------------------------
     @property
@@ -363,6 +362,9 @@ class PerformModel:
 
     # --- the target the addresses act on ------------------------------------------------------------
     def _model_opened(self, info: ModelInfo):
+        if self._unsaid:
+            self.events.message.emit(self._unsaid)
+            self._unsaid = ""
         self.presets, self._keyframes, self._keyframe_job = None, (), None
         if not info.is_translation and info.content_hash:
             try:

@@ -94,7 +94,7 @@ class OscReceiver:
             self.datagrams += 1
             try:
                 messages = OscPacket(data).messages
-            except (ParseError, ValueError, IndexError, TypeError, OverflowError) as exc:
+            except (ParseError, Exception) as exc:  # RecursionError too: bundles nested thousands deep
                 if self.on_malformed is not None:
                     self.on_malformed(f"not an OSC packet ({type(exc).__name__})")
                 continue

@@ -88,3 +88,11 @@ def test_every_address_is_in_the_table():
     table = describe_table()
     assert all(f"`{a.pattern}`" in table for a in addresses())
     assert len(addresses()) >= 13
+
+
+def test_the_readme_lists_every_address():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    missing = [a.pattern for a in addresses() if f"| `{a.pattern}` |" not in readme]
+    assert not missing, f"README's performer table lacks {missing}"

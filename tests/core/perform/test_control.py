@@ -141,3 +141,30 @@ def test_keyframe_position_moves_along_the_keyframes(performing):
     perform.receive("/keyframe", (1,))
     mailman.pump()
     assert latent.state == keyframes.items[1].state
+
+
+def test_hostile_packets_are_counted_and_the_receiver_goes_on(performing):
+    import struct
+
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    explorer, _model, mailman = performing
+    perform = explorer.perform
+    perform.start_osc("127.0.0.1", 0)
+    host, port = perform.osc.address
+    builder = OscMessageBuilder("/seed")
+    builder.add_arg(9)
+    nested = builder.build().dgram
+    for _ in range(3000):  # a bundle inside a bundle, 3000 deep: the decoder's recursion gives up
+        nested = b"#bundle\x00" + b"\x00" * 7 + b"\x01" + struct.pack(">i", len(nested)) + nested
+    blob = OscMessageBuilder("/psi")
+    blob.add_arg(b"\x00\x01", OscMessageBuilder.ARG_TYPE_BLOB)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+        raw.sendto(nested, (host, port))
+        raw.sendto(blob.build().dgram, (host, port))
+    SimpleUDPClient(host, port).send_message("/seed", 8)
+    deadline = time.monotonic() + 20
+    while explorer.latent.state.seed != 8 and time.monotonic() < deadline:
+        mailman.pump(timeout=0.5)
+    assert explorer.latent.state.seed == 8 and perform.osc.running
+    assert perform.counters.dropped["malformed"] == 1 and perform.counters.dropped["type"] == 1
