@@ -118,3 +118,15 @@ def predicted_part_maps(model, images: torch.Tensor, regressor=None) -> np.ndarr
         values["background_hue"] = values["background_hue"] % 1.0
         maps.append(face_parts(FaceFactors(**values), resolution))
     return np.stack(maps)
+
+
+def batch_deltas(model, edits_per_image: list[tuple]) -> dict[int, torch.Tensor]:
+    """Per-image S edits -> {style layer: [n, channels] deltas}, for `stylespace.add_to_styles` on a batch."""
+    layers = style_layers(model)
+    deltas: dict[int, torch.Tensor] = {}
+    for i, edits in enumerate(edits_per_image):
+        for e in edits:
+            if e.layer not in deltas:
+                deltas[e.layer] = torch.zeros(len(edits_per_image), layers[e.layer].channels, device=model._device())
+            deltas[e.layer][i, e.channel] += float(e.amount)
+    return deltas
