@@ -21,8 +21,9 @@ same latest-wins render path as a slider drag (core/perform/control.py does that
     /reset                 (none)  remove every edit, as Edit > Reset edits
 
 Names in an address (directions, presets) are matched as written, or with each space written as
-'_'. A feature that adds a parameter adds an address with `register_address` (its module is then
-imported where the window is composed); the table in the README is `describe_table()`.
+'_'. A feature that adds a parameter adds an address with `register_address` and, for MIDI learn,
+a `register_change_finder` (its module is then imported where the window is composed); the table
+in the README is `describe_table()` (a test checks that the README lists every address).
 """
 
 from __future__ import annotations
@@ -398,9 +399,27 @@ for _address in (
 
 
 # --- which address a control's move changed (MIDI learn: move a slider, turn a knob) ---------------
+_CHANGE_FINDERS: list = []
+
+
+def register_change_finder(finder) -> None:
+    """A feature whose addresses act on state fields of its own (blend weights, bends) adds
+    `finder(before, after) -> address or None`, so MIDI learn knows its sliders too."""
+    _CHANGE_FINDERS.append(finder)
+
+
 def address_of_change(before: LatentState, after: LatentState) -> str | None:
     """The address whose value differs between two states one control move apart, or None when the
     change is not one parameter (an undo, a bookmark, a new model)."""
+    found = _window_change(before, after)
+    for finder in _CHANGE_FINDERS if found is None else ():
+        found = finder(before, after)
+        if found is not None:
+            break
+    return found
+
+
+def _window_change(before: LatentState, after: LatentState) -> str | None:
     changed = [name for name in ("seed", "truncation_psi", "truncation_cutoff", "noise_mode", "noise_seed")
                if getattr(before, name) != getattr(after, name)]
     if changed == ["seed"]:

@@ -96,3 +96,17 @@ def test_the_readme_lists_every_address():
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     missing = [a.pattern for a in addresses() if f"| `{a.pattern}` |" not in readme]
     assert not missing, f"README's performer table lacks {missing}"
+
+
+def test_a_feature_adds_an_address_and_learn_finds_its_slider(monkeypatch):
+    from gan_explorer.core.perform import addresses as table
+
+    monkeypatch.setattr(table, "_ADDRESSES", list(table._ADDRESSES))
+    monkeypatch.setattr(table, "_CHANGE_FINDERS", [])
+    table.register_address(table.Address("/transform/angle", "rotate", "degrees",
+                                         lambda s, t, a, v: s.with_changes(transform=(0.0, 0.0, v))))
+    table.register_change_finder(lambda b, a: "/transform/angle" if b.transform != a.transform else None)
+    assert apply_message(LatentState(), TARGET, "/transform/angle", [30.0]).transform == (0.0, 0.0, 30.0)
+    assert address_of_change(LatentState(), LatentState(transform=(0.0, 0.0, 5.0))) == "/transform/angle"
+    with pytest.raises(ValueError):
+        table.register_address(table.Address("/psi", "again", "", lambda s, t, a, v: s))
