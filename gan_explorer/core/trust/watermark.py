@@ -247,7 +247,11 @@ def detect(image: np.ndarray) -> Detection:
     image = np.asarray(image)
     if min(image.shape[:2]) < TILE // 2:
         return Detection(False, "", 0.0, 0.0, 0.0, (0, 0))
-    soft, sync, shift = soft_bits(image)
+    return decide(*soft_bits(image))
+
+
+def decide(soft: np.ndarray, sync: float, shift: tuple[int, int]) -> Detection:
+    """The detection from soft_bits' output: decoded, checked (mark byte, CRC) and thresholded."""
     bits = viterbi(soft)
     agreement = float(np.mean((soft > 0) == encode(bits).astype(bool)))
     data, crc = bits[:-8], bits[-8:]
