@@ -45,6 +45,7 @@ class DragConfig:
     mask_weight: float = 20.0               # lambda: how strongly features outside the mask keep their first values
     template_momentum: float = 0.0          # FreeDrag's adaptive template: share of the old template kept
                                             # each step is 1 - this (0: DragGAN's fixed template)
+    tracking: bool = True                   # False: handles stay where they started (the no-tracking baseline)
 
     def check(self, num_ws: int) -> "DragConfig":
         if not isinstance(self.layers, int) or not 1 <= self.layers <= num_ws:
@@ -181,11 +182,14 @@ class Dragger:
 
     def step(self) -> DragStep:
         """Render, track, and (unless finished) take one optimisation step."""
+        with torch.enable_grad():  # also inside a job, which runs under no_grad
+            return self._step()
+
+    def _step(self) -> DragStep:
         if self.finished:
             raise RuntimeError("this drag is finished")
         ws = torch.cat([self.free, self.fixed], dim=1)
-        with torch.enable_grad():
-            features, image = self.backbone.features_and_image(ws, self.noise_mode, self._noise_generator())
+        features, image = self.backbone.features_and_image(ws, self.noise_mode, self._noise_generator())
         geometry = self.backbone.to_feature
         if self.templates is None:
             with torch.no_grad():
@@ -196,7 +200,7 @@ class Dragger:
                     h, w = features.shape[-2:]
                     self.outside = 1 - F.interpolate(self.mask[None, None].to(features.dtype), size=(h, w),
                                                      mode="area")
-        else:
+        elif self.config.tracking:
             self.handles = track_points(features, self.templates, self.handles, self.r2, self.resolution, geometry)
             if self.config.template_momentum > 0:
                 with torch.no_grad():

@@ -18,6 +18,7 @@ models it shows:
 - `perform`     OSC / MIDI control from outside and presets (core/perform/control.py)
 - `animation`   sound-driven animation and loops: plan, preview, export (animation.py)
 - `network`     a blend with another model and bends of the feature maps (network.py)
+- `drag`        point-based editing: handles, targets, a mask, the running drag (drag.py)
 
 The session reports on its worker thread unless it was given a `deliver` function; the Qt bridge
 passes one that queues everything to the GUI thread.
@@ -30,6 +31,7 @@ from gan_explorer.core.explorer.channels import ChannelsModel
 from gan_explorer.core.explorer.animation import AnimationModel
 from gan_explorer.core.explorer.collections import BookmarksModel, KeyframesModel
 from gan_explorer.core.explorer.directions import DirectionsModel
+from gan_explorer.core.explorer.drag import DragModel
 from gan_explorer.core.explorer.grids import BreedingModel, MixingModel
 from gan_explorer.core.explorer.latent import LatentModel
 from gan_explorer.core.explorer.network import NetworkModel
@@ -57,6 +59,8 @@ class Explorer:
         self.perform = PerformModel(self.viewer, self.latent, self.directions, self.keyframes, data_dir)
         self.animation = AnimationModel(self.viewer, self.latent, self.keyframes)
         self.network = NetworkModel(self.viewer, self.latent)
+        self.drag = DragModel(self.viewer, self.latent)  # point-based editing (DragGAN)
+        self.drag.events.message.connect(self.viewer.events.message.emit)
         for model in (self.directions, self.bookmarks, self.keyframes, self.pictures, self.perform, self.animation,
                       self.network):
             model.events.message.connect(self.viewer.events.message.emit)  # one status line for all
