@@ -25,11 +25,13 @@ def _appliers() -> tuple:
     """(state field, apply) pairs, in the order they wrap synthesis: the network first (blend,
     tuning), then what acts on its styles and features. Each feature module adds its line here."""
     from gan_explorer.core.latent.stylespace import apply_s_edits
+    from gan_explorer.core.latent.tuning import apply as apply_tuning
     from gan_explorer.core.models.bend import apply_bends
     from gan_explorer.core.models.blend import apply_blend
 
     return (
         ("blend", apply_blend),
+        ("tuning", apply_tuning),
         ("s_edits", apply_s_edits),
         ("bends", apply_bends),
     )

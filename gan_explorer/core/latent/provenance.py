@@ -84,6 +84,10 @@ def export_metadata(model_name: str, content_hash: str, state: LatentState, ws: 
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "state": state_to_dict(state)}
     if ws is not None:
         data["ws"] = encode_ws(ws)
+    if state.tuning:  # the tuned weights travel with the picture, so it re-renders on any machine
+        from gan_explorer.core.latent.tuning import embed_tuning
+
+        data["tuning"] = embed_tuning(state.tuning, content_hash)
     data.update(extra)
     return data
 
@@ -102,6 +106,10 @@ def parse_provenance(text: str, source: str = "") -> Provenance:
         model = data.get("model") or {}
         if not isinstance(model, dict):
             raise ValueError(f"'model' is {type(model).__name__}, not an object")
+        if state.tuning and "tuning" in data:  # known from now on: the state renders through it
+            from gan_explorer.core.latent.tuning import tuning_from_embedded
+
+            tuning_from_embedded(data["tuning"], state.tuning, source)
         return Provenance(state, ws, _text(model.get("sha256", "")), _text(model.get("name", "")),
                           _text(data.get("generator", "")), data)
     except KeyError as exc:
