@@ -61,3 +61,31 @@ def test_what_cannot_blend_is_one_line(parents):
     open_partner("ef" * 32, narrower)
     result = Renderer(base).render(RenderRequest(1, LatentState(blend=("ef" * 32, 1.0))))
     assert "differ in architecture" in result.error and "\n" not in result.error
+
+
+def test_a_blended_picture_re_renders_with_its_partner_named(parents, tmp_path, capsys):
+    from PIL import Image
+
+    from gan_explorer.cli import main
+    from gan_explorer.core.explorer.provenance import export_metadata
+    from gan_explorer.core.io.checkpoint import save_model
+    from gan_explorer.core.io.identity import file_identity
+    from gan_explorer.core.io.images import png_info, save_image
+
+    base, other = parents
+    partner_file = save_model(other, tmp_path / "relative.safetensors")
+    state = LatentState(seed=5, blend=(file_identity(partner_file),) + layer_swap(base, 2))
+    open_partner(file_identity(partner_file), other)
+    result = Renderer(base).render(RenderRequest(1, validate_state(state)))
+    image = result.image
+    picture = tmp_path / "blended.png"
+    save_image(picture, image, pnginfo=png_info(export_metadata("demo", "", state, result.ws)))
+    from gan_explorer.core.models import blend
+
+    blend._partners.pop(file_identity(partner_file))   # a fresh process knows no partner
+    again = tmp_path / "again.png"
+    assert main(["generate", DEMO, "--device", "cpu", "--latent", str(picture), "--out", str(again)]) == 2
+    assert "not open" in capsys.readouterr().err
+    assert main(["generate", DEMO, "--device", "cpu", "--latent", str(picture), "--blend-with", str(partner_file),
+                 "--out", str(again)]) == 0
+    assert np.array_equal(np.asarray(Image.open(again)), image)
