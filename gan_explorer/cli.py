@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--out-dir", help="one PNG per seed (seed0000.png, ...)")
     p.add_argument("--cols", type=int, default=None, help="grid columns (default: square-ish)")
     _add_max_images_arg(p)
+    _add_precision_arg(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("mix", help="the style-mixing figure: rows x columns of seeds")
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_truncation_args(p)
     p.add_argument("--out", required=True, help="output PNG")
     _add_max_images_arg(p)
+    _add_precision_arg(p)
     p.set_defaults(func=cmd_mix)
 
     p = sub.add_parser("train", help="train a model; the run directory holds everything (resumes by itself)")
@@ -334,6 +336,22 @@ def _condition(args, model):
                              "c": [float(v) for v in c.tolist()]}}
 
 
+def _add_precision_arg(p):
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: faster where the CPU has it natively (AVX512-BF16/AMX; elsewhere fp32, "
+                        "said on stderr), within a few 8-bit levels of fp32 (default fp32)")
+
+
+def _precision(args, model) -> str:
+    """The precision --precision asks for, or fp32 (said on stderr) where bf16 is not native."""
+    from gan_explorer.core.backends.precision import resolve_precision
+
+    precision, note = resolve_precision(args.precision, model._device())
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return precision
+
+
 def cmd_generate(args):
     from gan_explorer.core.generate import parse_seeds, render_ws, require_latent_model, ws_for_seeds
     from gan_explorer.core.io.atomic import check_output_path
@@ -369,6 +387,7 @@ def cmd_generate(args):
         ws = None
         names = [f"seed{s:04d}" for s in seeds]
     edited = provenance.state if provenance is not None else LatentState()
+    precision = _precision(args, model)
     # Rendered a batch at a time; with --out-dir each image is written as it comes, so memory stays
     # that of one batch however many seeds were asked for.
     batch, kept = 8, []
@@ -376,7 +395,8 @@ def cmd_generate(args):
         chunk = ws[start:start + batch] if ws is not None else \
             ws_for_seeds(model, seeds[start:start + batch], args.truncation_psi, args.truncation_cutoff, c)
         with synthesis_edits(model, edited):  # a picture's S edits, bends, tuning or blend
-            images = render_ws(model, chunk, noise_mode=args.noise_mode, noise_seed=args.noise_seed + start)
+            images = render_ws(model, chunk, noise_mode=args.noise_mode, noise_seed=args.noise_seed + start,
+                               precision=precision)
         if args.out_dir:
             for i, (name, image) in enumerate(zip(names[start:start + batch], images)):
                 info = _export_info(args, model, seeds[start + i] if seeds else None,
@@ -436,7 +456,9 @@ def _export_info(args, model, seed, ws, provenance=None, **extra):
     else:
         state = LatentState(ws=tuple(map(tuple, ws.tolist())), noise_mode=args.noise_mode,
                             noise_seed=args.noise_seed) if ws is not None else LatentState()
-    content_hash = file_content_hash(args.model) if Path(args.model).is_file() else ""
+    if not hasattr(args, "model_sha256"):  # once per command: hashing a 120 MB model took 0.2 s per image
+        args.model_sha256 = file_content_hash(args.model) if Path(args.model).is_file() else ""
+    content_hash = args.model_sha256
     return png_info(export_metadata(Path(args.model).name, content_hash, state, ws,
                                     command=f"gan-explorer {args.command}", **extra))
 
@@ -461,8 +483,8 @@ def cmd_mix(args):
     args.noise_mode = args.noise_mode or "const"
     args.noise_seed = 0
     c, condition_info = _condition(args, model)
-    figure = style_mixing_figure(model, rows, cols, layers,
-                                 args.truncation_psi, args.truncation_cutoff, args.noise_mode, c=c)
+    figure = style_mixing_figure(model, rows, cols, layers, args.truncation_psi, args.truncation_cutoff,
+                                 args.noise_mode, c=c, precision=_precision(args, model))
     save_image(args.out, figure, pnginfo=_export_info(args, model, None, None, mixing={
         "rows": rows, "cols": cols, "layers": list(layers), "truncation_psi": args.truncation_psi},
         **condition_info))

@@ -105,19 +105,25 @@ def ws_for_seeds(model, seeds, truncation_psi=1.0, truncation_cutoff=None, c=Non
 
 
 @torch.no_grad()
-def render_ws(model, ws: torch.Tensor, noise_mode="const", batch_size=8, noise_seed=0) -> np.ndarray:
-    """ws [n, num_ws, w_dim] -> NHWC uint8 images, rendered in batches."""
+def render_ws(model, ws: torch.Tensor, noise_mode="const", batch_size=8, noise_seed=0,
+              precision: str = "fp32") -> np.ndarray:
+    """ws [n, num_ws, w_dim] -> NHWC uint8 images, rendered in batches; ``precision`` 'bf16'
+    autocasts the synthesis (resolve_precision first: it falls back where bf16 is not native)."""
+    from gan_explorer.core.backends.precision import precision_context
+
     device = model._device()
     generator = torch.Generator(device=device).manual_seed(noise_seed) if noise_mode == "random" else None
-    out = [to_uint8(model.synthesize(ws[i:i + batch_size].to(device), noise_mode=noise_mode,
-                                     noise_generator=generator))
-           for i in range(0, len(ws), batch_size)]
+    out = []
+    for i in range(0, len(ws), batch_size):
+        with precision_context(precision, device.type):
+            out.append(to_uint8(model.synthesize(ws[i:i + batch_size].to(device), noise_mode=noise_mode,
+                                                 noise_generator=generator)))
     return np.concatenate(out)
 
 
 @torch.no_grad()
 def style_mixing_figure(model, row_seeds, col_seeds, layers, truncation_psi=1.0,
-                        truncation_cutoff=None, noise_mode="const", c=None) -> np.ndarray:
+                        truncation_cutoff=None, noise_mode="const", c=None, precision="fp32") -> np.ndarray:
     """The StyleGAN paper's figure: column seeds on top, row seeds on the left, and cell (r, c)
     = row seed's ws with `layers` taken from the column seed. Returns one HWC uint8 image.
     c [c_dim]: every seed mapped under this condition (a conditional model; None: its default)."""
@@ -128,7 +134,7 @@ def style_mixing_figure(model, row_seeds, col_seeds, layers, truncation_psi=1.0,
     for r in row_seeds:
         for c in col_seeds:
             cells.append(mix_styles(ws[r][None], ws[c][None], layers)[0])
-    images = render_ws(model, torch.stack(cells), noise_mode=noise_mode)
+    images = render_ws(model, torch.stack(cells), noise_mode=noise_mode, precision=precision)
     h, w, ch = images.shape[1:]
     nr, nc = len(row_seeds), len(col_seeds)
     canvas = np.zeros(((nr + 1) * h, (nc + 1) * w, ch), dtype=np.uint8)

@@ -47,16 +47,19 @@ class RenderResult:
     traceback: str = ""
 
 
-PREVIEW_BUDGET_MS = 150  # a preview frame while a slider moves should take about this long
+PREVIEW_BUDGET_MS = 100  # a preview frame while a slider moves should take about this long
 
 
 class Renderer:
     """Owns a model for one thread; render(request) never raises.
 
-    Full frames of a StyleGAN2 model go through a SynthesisCache (an edit of late layers reuses
-    the early layers' activations; the image is the same bit for bit), or through an exported
-    graph on an inference engine when `use_engine` chose one. A preview request (a slider is
-    moving) stops at a lower block when a full frame would take longer than PREVIEW_BUDGET_MS.
+    Full frames of a StyleGAN2 model take the way measured fastest for this frame: the
+    SynthesisCache (an edit of late layers reuses the early layers' activations; the image is
+    the same bit for bit), an exported graph on an inference engine when `use_engine` chose one,
+    or the plain eager forward; the cache is used only where its measured cost, scaled by the
+    share of the network the edit reaches, is below the other's, so it is never the slower one.
+    A preview request (a slider is moving) stops at the block a PreviewPlanner picks from
+    measured preview times, in bf16 where the CPU has it natively and it measured faster.
     """
 
     def __init__(self, model=None, model_token: int = 0):
@@ -65,22 +68,53 @@ class Renderer:
     def set_model(self, model, model_token: int):
         self.model, self.model_token = model, model_token
         self.cache = None
-        self.engine = None         # a backends renderer for full frames, when one was chosen
+        self.planner = None
+        self._engine = None        # a backends renderer for full frames, when one was chosen
+        self.full_precision = "fp32"  # full frames: fp32 unless the user chose bf16 (use_engine("bf16"))
         self.last_full_ms = 0.0    # the latest full frame's time: what a preview is sized against
+        self.full_ms: dict[str, float] = {}  # 'engine' / 'eager': a full frame; 'cache': per whole network
+        self.last_path = ""        # how the latest frame rendered: 'cache', 'engine', 'eager' or 'preview'
         if model is not None and getattr(model, "family", "") == "stylegan":
             from gan_explorer.core.backends import SynthesisCache
+            from gan_explorer.core.backends.precision import resolve_precision
+            from gan_explorer.core.backends.preview import PreviewPlanner
 
             self.cache = SynthesisCache(model)
+            # bf16 previews only where bf16 is native: elsewhere it is emulated and slower.
+            device = next((p.device for p in model.parameters()), "cpu")
+            precisions = ("fp32", "bf16") if resolve_precision("bf16", device)[0] == "bf16" else ("fp32",)
+            self.planner = PreviewPlanner(model, PREVIEW_BUDGET_MS, precisions)
+
+    @property
+    def engine(self):
+        return self._engine
+
+    @engine.setter
+    def engine(self, renderer):
+        """The session sets None for eager full frames: that also ends a bf16 choice."""
+        self._engine = renderer
+        if renderer is None:
+            self.full_precision = "fp32"
+        self.full_ms.pop("engine", None)
 
     def use_engine(self, prefer: str = "auto") -> str:
-        """Choose how full frames render ('auto', 'eager' or an engine name); returns the one line
-        the Device menu shows (the engine's name, and why it fell back to eager if it did)."""
+        """Choose how full frames render ('auto', 'eager', an engine name, or 'bf16': eager in
+        bf16 where the CPU has it natively); returns the one line the Device menu shows (the
+        engine's name, and why it fell back if it did)."""
         from gan_explorer.core.backends import open_renderer
+        from gan_explorer.core.backends.precision import resolve_precision
 
         if self.model is None:
             return "eager"
+        if prefer == "bf16":
+            self.engine = None
+            device = next((p.device for p in self.model.parameters()), "cpu")
+            self.full_precision, note = resolve_precision("bf16", device)
+            self.full_ms.clear()
+            return f"eager {self.full_precision}" + (f" ({note})" if note else "")
         renderer = open_renderer(self.model, prefer)
         self.engine = None if renderer.name == "eager" else renderer
+        self.full_precision = "fp32"
         return renderer.name + (f" ({renderer.reason})" if renderer.reason else "")
 
     @property
@@ -92,23 +126,58 @@ class Renderer:
             return "cpu"
         return str(next((p.device for p in self.model.parameters()), "cpu"))
 
+    def _full_path(self, ws, state: LatentState) -> str:
+        """'cache', 'engine' or 'eager' for a full frame: the one whose measured cost is lowest.
+        Unmeasured: the cache where it has layers to reuse (or no engine), else the engine."""
+        other = "engine" if self.engine is not None else "eager"
+        share = self.cache.work_share(ws, state.noise_mode, int(state.noise_seed), precision=self.full_precision)
+        if "cache" not in self.full_ms or other not in self.full_ms:
+            return "cache" if share < 1 or other == "eager" and "cache" not in self.full_ms else other
+        return "cache" if share * self.full_ms["cache"] <= self.full_ms[other] else other
+
     def _synthesize(self, ws, state: LatentState, preview: bool):
         """The image tensor and the resolution it stopped at (None: the full image)."""
+        from gan_explorer.core.backends.precision import precision_context
+
         model = self.model
         generator = None
         if state.noise_mode == "random":
             generator = torch.Generator(device=ws.device).manual_seed(int(state.noise_seed))
         if self.cache is None or has_synthesis_edits(state):
+            self.last_path = "eager"
             with synthesis_edits(model, state):
                 return model.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator), None
-        from gan_explorer.core.backends import preview_resolution
+        if preview:
+            resolution, precision = self.planner.choose(self.last_full_ms)
+            if resolution is not None:
+                t0 = time.perf_counter()
+                image = self.cache.synthesize(ws, noise_mode=state.noise_mode, noise_seed=int(state.noise_seed),
+                                              max_resolution=resolution, precision=precision)
+                self.planner.record(resolution, precision, (time.perf_counter() - t0) * 1000)
+                self.last_path = "preview"
+                return image, resolution
+        path = self._full_path(ws, state)
+        t0 = time.perf_counter()
+        if path == "engine":
+            image = self.engine.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator)
+        elif path == "eager":
+            with precision_context(self.full_precision, ws.device.type):
+                image = model.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator)
+        else:
+            share = self.cache.work_share(ws, state.noise_mode, int(state.noise_seed), precision=self.full_precision)
+            image = self.cache.synthesize(ws, noise_mode=state.noise_mode, noise_seed=int(state.noise_seed),
+                                          precision=self.full_precision)
+        ms = (time.perf_counter() - t0) * 1000
+        if path != "cache":
+            self._remember(path, ms)
+        elif share >= 0.5:  # a resume from a late block is too small a sample of the whole network
+            self._remember("cache", ms / share)
+        self.last_path = path
+        return image, None
 
-        resolution = preview_resolution(model, PREVIEW_BUDGET_MS, self.last_full_ms) if preview else None
-        if resolution is None and self.engine is not None:
-            return self.engine.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator), None
-        image = self.cache.synthesize(ws, noise_mode=state.noise_mode, noise_seed=int(state.noise_seed),
-                                      max_resolution=resolution)
-        return image, resolution
+    def _remember(self, path: str, ms: float):
+        old = self.full_ms.get(path)
+        self.full_ms[path] = ms if old is None else 0.5 * ms + 0.5 * old
 
     @torch.no_grad()
     def render(self, request: RenderRequest) -> RenderResult:

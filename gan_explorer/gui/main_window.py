@@ -33,7 +33,6 @@ from gan_explorer.core.explorer.pictures import LATENT_SUFFIXES, PICTURE_SUFFIXE
 from gan_explorer.gui.widgets.translate_panel import TranslatePanel
 from gan_explorer.gui.widgets.channels_panel import ChannelsPanel
 from gan_explorer.gui.widgets.understand import UnderstandPanel
-from gan_explorer.gui.widgets.verify_dialog import add_trust_actions
 from gan_explorer.resources import demo_models
 
 MODEL_FILTER = ("Models, exported pictures and latents (*.safetensors *.pkl *.pt *.pth *.png *.npy *.json);;"
@@ -262,7 +261,6 @@ class MainWindow(QMainWindow):
         self.open_latent_action = file_menu.addAction("Open la&tent…", self._open_latent_dialog)
         self.open_latent_action.setToolTip("A latent saved with Save latent (.npy / .json) or a PNG exported here")
         self.copy_action = file_menu.addAction("&Copy image", self.copy_image, QKeySequence.Copy)
-        add_trust_actions(self, file_menu)  # Verify pictures…, the watermark switch (issue #30)
         file_menu.addSeparator()
         file_menu.addAction("&Quit", self.close, QKeySequence.Quit)
         edit = self.menuBar().addMenu("&Edit")
@@ -300,6 +298,12 @@ class MainWindow(QMainWindow):
                                       "(pip install 'gan-explorer[fast]') and faster than PyTorch on this machine")
         self.engine_action.setChecked(self.settings.value("engine", "eager") == "auto")
         self.engine_action.toggled.connect(self._set_engine)
+        self.bf16_action = device_menu.addAction("Full frames in bf16")  # previews use bf16 where faster anyway
+        self.bf16_action.setCheckable(True)
+        self.bf16_action.setToolTip("Render full frames in bf16 where the CPU computes it natively (AVX512-BF16 / "
+                                    "AMX): faster, within a few 8-bit levels of fp32; elsewhere fp32, said below")
+        self.bf16_action.toggled.connect(lambda on: self.viewer.set_engine(
+            "bf16" if on else "auto" if self.engine_action.isChecked() else "eager"))
         self.bf16_action = device_menu.addAction("Full frames in bf16")  # previews use bf16 where faster anyway
         self.bf16_action.setCheckable(True)
         self.bf16_action.setToolTip("Render full frames in bf16 where the CPU computes it natively (AVX512-BF16 / "

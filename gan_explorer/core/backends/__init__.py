@@ -27,6 +27,12 @@ the first layer that takes w[k]; the image equals a full render bit for bit:
     cache = backends.SynthesisCache(model)          # one per open model, on the render thread
     img = cache.synthesize(ws, noise_mode="const", noise_seed=0, max_resolution=None)
     cache.last_start                                # plan step it resumed from (0: rendered all)
+
+bf16 where the CPU has it natively (AVX512-BF16 / AMX; elsewhere it is emulated, slower, and a
+request falls back to fp32 with a note saying so): see backends/precision.py.
+
+    renderer = backends.EagerRenderer(model, precision="bf16")   # autocast to bf16 around synthesis
+    chosen, note = backends.resolve_precision("bf16", "cpu")
 """
 
 from __future__ import annotations
@@ -42,24 +48,28 @@ from gan_explorer.core.backends.graph import (
     ENGINES, ExportError, GraphRenderer, cache_dir, cached_graphs, engine_available, model_content_hash,
     read_small_json,
 )
-from gan_explorer.core.backends.preview import preview_resolution, preview_resolutions
+from gan_explorer.core.backends.precision import PRECISIONS, native_bf16, precision_context, resolve_precision
+from gan_explorer.core.backends.preview import PreviewPlanner, preview_resolution, preview_resolutions
 from gan_explorer.core.errors import GanExplorerError
 from gan_explorer.core.io.atomic import atomic_write_text
 
-__all__ = ["ENGINES", "EagerRenderer", "ExportError", "GraphRenderer", "SynthesisCache", "cache_dir",
-           "engine_available", "model_content_hash", "open_renderer", "preview_resolution", "preview_resolutions"]
+__all__ = ["ENGINES", "PRECISIONS", "EagerRenderer", "ExportError", "GraphRenderer", "PreviewPlanner",
+           "SynthesisCache", "cache_dir", "engine_available", "model_content_hash", "native_bf16", "open_renderer",
+           "precision_context", "preview_resolution", "preview_resolutions", "resolve_precision"]
 
 log = logging.getLogger("gan_explorer.backends")
 
 
 class EagerRenderer:
-    """The model's own PyTorch forward, without autograd."""
+    """The model's own PyTorch forward, without autograd; ``precision`` 'bf16' autocasts the
+    synthesis (use resolve_precision first: it says where bf16 is not native)."""
 
     name = "eager"
 
-    def __init__(self, model, reason: str = ""):
+    def __init__(self, model, reason: str = "", precision: str = "fp32"):
         self.model = model
         self.reason = reason
+        self.precision = precision
 
     @torch.no_grad()
     def map(self, z, truncation_psi=1.0, truncation_cutoff=None, c=None):
@@ -69,9 +79,10 @@ class EagerRenderer:
 
     @torch.no_grad()
     def synthesize(self, ws, noise_mode="const", noise_generator=None, max_resolution=None):
-        if max_resolution is not None:
-            return self.model.synthesize(ws, noise_mode, noise_generator, max_resolution=max_resolution)
-        return self.model.synthesize(ws, noise_mode=noise_mode, noise_generator=noise_generator)
+        with precision_context(self.precision, ws.device.type):
+            if max_resolution is not None:
+                return self.model.synthesize(ws, noise_mode, noise_generator, max_resolution=max_resolution)
+            return self.model.synthesize(ws, noise_mode=noise_mode, noise_generator=noise_generator)
 
 
 def _one_line(exc: BaseException) -> str:
