@@ -22,6 +22,7 @@ from gan_explorer.gui.session_bridge import SessionBridge, subscribe
 from gan_explorer.gui.training_monitor import TrainingWorkspace, settings_list
 from gan_explorer.gui.widgets.bookmarks_panel import BookmarksPanel
 from gan_explorer.gui.widgets.breed_panel import BreedPanel
+from gan_explorer.gui.widgets.drag_panel import DragPanel
 from gan_explorer.gui.widgets.image_view import ImageView, array_to_qimage
 from gan_explorer.gui.widgets.interpolation_panel import InterpolationPanel
 from gan_explorer.gui.widgets.latent_panel import LatentPanel
@@ -206,6 +207,7 @@ class MainWindow(QMainWindow):
         self.interpolation = InterpolationPanel(e.keyframes, viewer)
         self.translate_panel = TranslatePanel(e.pictures, viewer)
         self.channels_panel = ChannelsPanel(e.channels, latent, viewer)
+        self.drag_panel = DragPanel(e.drag, viewer, self.view)  # point-based editing on the image view
         self._tab_needs = {}
         for panel, title, needs, tip in (
                 (self.z_panel, "Z", "latent", "Sliders over the input noise z"),
@@ -216,6 +218,7 @@ class MainWindow(QMainWindow):
                  "Style mixing: coarse / middle / fine layers from other seeds (or classes)"),
                 (self.breed, "Breed", "latent", "Grow variations, crossbreed parents"),
                 (self.interpolation, "Interpolation", "latent", "Keyframes, playback and animation export"),
+                (self.drag_panel, "Drag", "latent", "Drag points of the image to targets (DragGAN), with a mask"),
                 (self.channels_panel, "Channels", "style_space",
                  "StyleSpace channels that move one part of the face, each a slider"),
                 (self.translate_panel, "Pictures", "latent_or_translation",

@@ -208,9 +208,9 @@ class DragModel:
         job = DragJob(np.asarray(ws, np.float32), self.latent.state, tuple(h for h, _ in complete),
                       tuple(t for _, t in complete), mask, int(self.layers), int(self.steps), self._on_step,
                       self._stop, self._abandon, self.record_path, info.path.rsplit("/", 1)[-1], info.content_hash)
+        self.events.running.emit(True)  # before submit: a synchronous session has finished when it returns
         self._job = self.viewer.submit(job)
         self._job.on_done(self._done)
-        self.events.running.emit(True)
         return self._job
 
     def stop(self):
