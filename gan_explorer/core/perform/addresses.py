@@ -16,6 +16,7 @@ same latest-wins render path as a slider drag (core/perform/control.py does that
     /s/<layer>/<channel>   float   a StyleSpace channel edit (LatentState.s_edits), in style units
     /keyframe              float   position along the interpolation keyframes: 0 = the first, 1.5 =
                                    halfway from the second to the third (lerp in W+)
+    /mix/<group>           int     style mixing: coarse, middle, fine or all layers from this seed (-1: off)
     /preset/<name>         (none)  recall a preset (a number, if sent, must be > 0.5: a MIDI button)
     /morph/<a>/<b>         float   morph from preset a (0) to preset b (1)
     /reset                 (none)  remove every edit, as Edit > Reset edits
@@ -359,6 +360,27 @@ def _reset(state, target, args, value):
     return state.with_changes(z_edits=(), w_offsets=(), mix_seed=-1, mix_layers=(), mix_condition=(), s_edits=())
 
 
+MIX_GROUPS = ("coarse", "middle", "fine", "all")
+
+
+def _mix_layers(group: str, num_ws: int) -> tuple:
+    from gan_explorer.core.latent.ops import layer_groups
+
+    return tuple(range(num_ws)) if group == "all" else tuple(layer_groups(num_ws)[group])
+
+
+def _mix(state, target, args, value):
+    if value < 0:
+        return state.with_changes(mix_seed=-1, mix_layers=(), mix_condition=())
+    return state.with_changes(mix_seed=int(value), mix_layers=_mix_layers(args[0], target.num_ws), mix_condition=())
+
+
+def _mix_check(target, args, value):
+    if args[0] not in MIX_GROUPS:
+        raise AddressError("unknown", f"layer group {args[0][:40]} (coarse, middle, fine or all)")
+    _range(-1, SEED_RANGE[1], "mixing seed")(target, args, value)
+
+
 def _noise_seed_check(target, args, value):
     _range(*NOISE_SEED_RANGE, "noise seed")(target, args, value)
 
@@ -388,6 +410,9 @@ for _address in (
     Address("/keyframe", "position along the interpolation keyframes (lerp in W+)",
             "0 = first keyframe, 1.5 = halfway from the 2nd to the 3rd", lambda s, t, a, v: keyframe_state(t, v),
             cc_range=lambda t: (0.0, max(len(t.keyframes) - 1.0, 0.0)), check=_keyframe_check),
+    Address("/mix/<group>", "style mixing: the layer group (coarse, middle, fine, all) taken from this seed's styles",
+            "a seed, -1 = no mixing", _mix, kind="int", continuous=False, cc_range=lambda t: (-1, 126),
+            check=_mix_check),
     Address("/preset/<name>", "recall a preset", "none (or a number > 0.5)", _recall, kind="trigger",
             continuous=False, cc_range=None, check=_named(lambda t: t.presets, "preset")),
     Address("/morph/<a>/<b>", "morph between two presets", "0 = a, 1 = b", _morph,
@@ -430,6 +455,10 @@ def _window_change(before: LatentState, after: LatentState) -> str | None:
         return simple.get(changed[0])
     if changed:
         return None
+    if (before.mix_seed, before.mix_layers) != (after.mix_seed, after.mix_layers) and after.mix_seed >= 0:
+        num_ws = max(after.mix_layers, default=0) + 1
+        return next((f"/mix/{g}" for g in MIX_GROUPS[:3] if after.mix_layers == _mix_layers(g, max(num_ws, 1))
+                     and after.mix_layers), None)
     z = dict(before.z_edits), dict(after.z_edits)
     moved_z = [d for d in set(z[0]) | set(z[1]) if z[0].get(d) != z[1].get(d)]
     w = {o.key: o for o in before.w_offsets}, {o.key: o for o in after.w_offsets}

@@ -33,6 +33,10 @@ def test_each_address_sets_its_parameter_in_slider_units():
         assert (d.key, d.amount, d.layer_start, d.layer_end, d.direction) == ("lib:big smile", 0.5, 2, 3,
                                                                                 (0.0, 1.0, 0.0, 0.0))
     assert apply_message(s, TARGET, "/s/2/17", [0.25]).s_edits == (SEdit(2, 17, 0.25),)
+    mixed = apply_message(s, TARGET, "/mix/coarse", [9])
+    assert (mixed.mix_seed, mixed.mix_layers) == (9, (0, 1, 2, 3))  # 6 ws: layers 0-3 are the coarse ones
+    assert apply_message(mixed, TARGET, "/mix/fine", [-1]).mix_layers == ()
+    assert address_of_change(s, apply_message(s, TARGET, "/mix/middle", [2])) == "/mix/middle"
     assert apply_message(s, TARGET, "/z/1", [0]).z_edits == ()  # back to 0 removes the edit
     edited = LatentState(seed=3, z_edits=((1, 0.5),), s_edits=(SEdit(0, 1, 1.0),), mix_seed=4, mix_layers=(1,))
     assert apply_message(edited, TARGET, "/reset", []) == LatentState(seed=3)
@@ -44,7 +48,7 @@ def test_each_address_sets_its_parameter_in_slider_units():
     ("/seed", [1.5], "type"), ("/psi", [math.nan], "range"), ("/psi", [math.inf], "range"),
     ("/seed", [-1], "range"), ("/seed", [2**32], "range"), ("/z/8", [1.0], "range"), ("/w/4", [1.0], "range"),
     ("/z/0", [1e6], "range"), ("/cutoff", [7], "range"), ("/noise", [3], "range"), ("/noise", ["loud"], "range"),
-    ("/direction/frown", [1.0], "range"), ("/keyframe", [0.5], "range"), ("/preset/a", [], "range"),
+    ("/direction/frown", [1.0], "range"), ("/mix/toes", [1], "unknown"), ("/mix/fine", [-2], "range"), ("/keyframe", [0.5], "range"), ("/preset/a", [], "range"),
 ])
 def test_bad_messages_are_refused_with_their_reason(address, params, reason):
     with pytest.raises(AddressError) as caught:
