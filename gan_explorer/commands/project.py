@@ -5,6 +5,9 @@ the model (keyed by its content hash); later projections find it by themselves.
 The saved .npy re-renders with `gan-explorer generate MODEL --latent photo.npy`.
 A folder of pictures projects in batches (`--batch`, each picture ends where it would alone) and
 `--out` is then a folder of one .npy per picture.
+`--tune` keeps the likeness (pivotal tuning, core/latent/tuning.py): a W projection is the pivot,
+then the synthesis weights are tuned for `--tune-steps`; the tuning is stored in the data folder
+and the `--out-image` PNG carries it, so `generate --latent result.png` re-renders it anywhere.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ def register(subparsers) -> None:
                    help="a folder's pictures projected together per batch (default 16, fewer for models above "
                         "512 px; the same answers, "
                         "less time per picture)")
-    p.add_argument("--space", default="w+", choices=["w", "w+", "z"],
-                   help="w: one w for every layer; w+: one per layer (default); z: through the mapping")
+    p.add_argument("--space", default=None, choices=["w", "w+", "z"],
+                   help="w: one w for every layer; w+: one per layer (default; w with --tune); z: through the mapping")
     p.add_argument("--steps", type=int, default=500, help="optimisation steps (default 500)")
     p.add_argument("--loss", default="auto", choices=["auto", "l2", "l1", "structural", "perceptual"],
                    help="auto (perceptual where the feature network is shipped, else structural), l2, l1, "
@@ -38,6 +41,13 @@ def register(subparsers) -> None:
                    help="auto (the encoder trained for this model, if any), none, or an encoder file")
     p.add_argument("--out-image", default=None,
                    help="also write the reconstruction (as generate --latent renders it); for a folder, a folder")
+    p.add_argument("--out-framed", default=None,
+                   help="also write the photo at its own size with the modelled square replaced by the "
+                        "reconstruction (one picture)")
+    p.add_argument("--tune", action="store_true",
+                   help="keep the likeness: pivotal tuning of the weights after a W projection (the pivot); "
+                        "the tuning is stored in the data folder and carried by the --out-image PNG")
+    p.add_argument("--tune-steps", type=int, default=300, help="pivotal tuning steps (default 300)")
     p.add_argument("--video", default=None, help="write the optimisation as .mp4/.gif: target | reconstruction")
     p.add_argument("--video-frames", type=int, default=100, help="frames in --video (default 100)")
     p.add_argument("--json", default=None, help="also write PSNR, loss and timings as JSON")
@@ -74,6 +84,12 @@ def cmd_project(args):
         raise ConfigError("project needs MODEL PICTURE --out LATENT.npy (or --train-encoder MODEL)")
     if not 1 <= args.steps <= 1_000_000:
         raise ConfigError(f"--steps {args.steps}: must be from 1 to 1000000")
+    if args.tune and args.space not in (None, "w"):
+        raise ConfigError(f"--tune starts from a W projection (the pivot): leave out --space {args.space} "
+                          f"or pass --space w")
+    if args.tune and not 1 <= args.tune_steps <= 100_000:
+        raise ConfigError(f"--tune-steps {args.tune_steps}: must be from 1 to 100000")
+    args.space = args.space or ("w" if args.tune else "w+")
     crop = _parse_crop(args.crop)
     if Path(args.picture).is_dir():
         pictures = _folder_pictures(args)
@@ -90,7 +106,7 @@ def _check_outputs(args):
     from gan_explorer.core.io.atomic import check_output_path
 
     noise = Path(args.out).with_suffix(".noise.npz") if args.noise == "optimize" else None
-    for path in (args.out, args.out_image, args.json, noise):
+    for path in (args.out, args.out_image, args.out_framed, args.json, noise):
         if path is not None:
             check_output_path(path)
 
@@ -114,7 +130,7 @@ def _folder_pictures(args) -> list[Path]:
     from gan_explorer.core.io.pictures import PICTURE_SUFFIXES
 
     folder = Path(args.picture)
-    for flag, value in (("--crop", args.crop), ("--video", args.video)):
+    for flag, value in (("--crop", args.crop), ("--video", args.video), ("--out-framed", args.out_framed)):
         if value is not None:
             raise ConfigError(f"{flag} applies to one picture, not to the folder {escape_text(str(folder), 300)}")
     if args.batch is not None and not 1 <= args.batch <= 4096:
@@ -190,15 +206,18 @@ def _project_folder(args, model, pictures):
         for i, (picture, name) in enumerate(zip(pictures[batch], names[batch])):
             out = out_dir / f"{name}.npy"
             save_latent(out, torch.from_numpy(result.ws[i:i + 1]))
-            rendered = render_ws(model, load_latent(out, model.num_ws, model.w_dim))[0]
+            tuned = _tune(args, model, targets[i:i + 1], result.ws[i:i + 1], picture.name) if args.tune else None
+            rendered, info = _rendered(args, model, out, tuned)
             value = psnr_uint8(rendered, result.target[i])
             values.append(value)
             if image_dir is not None:
-                save_image(image_dir / f"{name}.png", rendered)
+                save_image(image_dir / f"{name}.png", rendered, pnginfo=info)
             if result.noise is not None:
                 save_noise(out.with_suffix(".noise.npz"), [n[i] for n in result.noise])
-            print(f"wrote {out}: {picture.name}, PSNR {value:.2f} dB (start {float(result.start_psnr[i]):.2f} dB)")
+            print(f"wrote {out}: {picture.name}, PSNR {value:.2f} dB (start {float(result.start_psnr[i]):.2f} dB)"
+                  + (f"; tuned from a pivot of {tuned[1].pivot_psnr:.2f} dB, tuning {tuned[0]}" if tuned else ""))
             report.append({"picture": str(picture), "latent": str(out), "psnr": value,
+                           **({"tuning": str(tuned[0]), "pivot_psnr": tuned[1].pivot_psnr} if tuned else {}),
                            "psnr_with_noise": float(result.psnr[i]), "start_psnr": float(result.start_psnr[i]),
                            "seconds_batch": result.seconds})
     print(f"projected {len(pictures)} pictures into {args.space} in {args.steps} steps (loss {result.loss}, "
@@ -273,11 +292,16 @@ def _project(args, model, crop):
         bar.close()
     ws = torch.from_numpy(result.ws)
     save_latent(args.out, ws)
+    tuned = _tune(args, model, target, result.ws, Path(args.picture).name) if args.tune else None
     # What generate --latent renders: the saved file read back, rendered the same way.
-    rendered = render_ws(model, load_latent(args.out, model.num_ws, model.w_dim))[0]
+    rendered, info = _rendered(args, model, args.out, tuned)
     rendered_psnr = psnr_uint8(rendered, result.target[0])
     if args.out_image:
-        save_image(args.out_image, rendered)
+        save_image(args.out_image, rendered, pnginfo=info)
+    if args.out_framed:
+        from gan_explorer.core.latent.framing import at_photo_framing
+
+        save_image(args.out_framed, at_photo_framing(args.picture, rendered, crop))
     if result.noise is not None:
         noise_path = Path(args.out).with_suffix(".noise.npz")
         save_noise(noise_path, [n[0] for n in result.noise])
@@ -290,6 +314,9 @@ def _project(args, model, crop):
         export_frames(frames, args.video, fps=15)
     line = (f"wrote {args.out}: {args.space} in {result.steps} steps ({result.seconds:.1f} s, loss {result.loss}, "
             f"start {result.start}), PSNR {rendered_psnr:.2f} dB (start {float(result.start_psnr[0]):.2f} dB)")
+    if tuned is not None:
+        line += (f"; W pivot {tuned[1].pivot_psnr:.2f} dB, tuned in {tuned[1].steps} steps ({tuned[1].seconds:.1f} s) "
+                 f"to {rendered_psnr:.2f} dB, tuning {tuned[0]} ({tuned[1].stored_bytes / 1024:.0f} KB)")
     if result.noise is not None:
         line += (f"; with the optimised noise ({Path(args.out).with_suffix('.noise.npz')}) "
                  f"{float(result.psnr[0]):.2f} dB")
@@ -301,5 +328,47 @@ def _project(args, model, crop):
             "picture": str(args.picture), "space": args.space, "steps": result.steps, "loss": result.loss,
             "start": result.start, "seconds": result.seconds, "psnr": rendered_psnr,
             "psnr_with_noise": float(result.psnr[0]), "start_psnr": float(result.start_psnr[0]),
+            **({"tuning": str(tuned[0]), "pivot_psnr": tuned[1].pivot_psnr, "tune_seconds": tuned[1].seconds,
+                "tuning_bytes": tuned[1].stored_bytes} if tuned else {}),
             "loss_history": result.loss_history[:, 0].tolist(), "psnr_history": result.psnr_history[:, 0].tolist(),
         })
+
+
+def _tune(args, model, target, pivot, name: str):
+    """(stored file, TuningResult) of the pivotal tuning of one picture (core/latent/tuning.py)."""
+    from gan_explorer.core.latent.tuning import save_tuning, tune
+
+    bar = _tqdm(args.tune_steps, f"tune {name}"[:40], args.no_progress)
+
+    def progress(step, total, loss, preview):
+        bar.n = step
+        if step % 10 == 0 or step == total:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            bar.refresh()
+    try:
+        result = tune(model, target, pivot, steps=args.tune_steps, seed=args.seed, progress=progress,
+                      preview_every=0)
+    finally:
+        bar.close()
+    return save_tuning(result.tuning), result
+
+
+def _rendered(args, model, latent_path, tuned):
+    """(the image `generate --latent` renders from the saved latent, through the tuning where there
+    is one; the PNG provenance that re-renders it: the state, its ws and the tuning it carries)."""
+    from gan_explorer.core.generate import render_ws
+    from gan_explorer.core.io.identity import model_identity
+    from gan_explorer.core.io.images import png_info
+    from gan_explorer.core.latent.files import load_latent
+    from gan_explorer.core.latent.provenance import export_metadata
+    from gan_explorer.core.latent.state import LatentState
+    from gan_explorer.core.synthesis_edits import synthesis_edits
+
+    ws = load_latent(latent_path, model.num_ws, model.w_dim)
+    state = LatentState(ws=tuple(map(tuple, ws[0].tolist())),
+                        tuning=tuned[1].tuning.content_hash if tuned else "")
+    with synthesis_edits(model, state):
+        rendered = render_ws(model, ws)[0]
+    info = png_info(export_metadata(Path(args.model).name, model_identity(model, args.model), state,
+                                    ws[0].numpy(), command="gan-explorer project"))
+    return rendered, info
