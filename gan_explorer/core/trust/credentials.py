@@ -60,10 +60,34 @@ def manifest_for(metadata: dict, title: str, watermark: dict) -> dict:
 
 
 _SIGNER_CACHE: dict = {}
+_LIBRARY = {"linux": "libc2pa_c.so", "darwin": "libc2pa_c.dylib", "win32": "c2pa_c.dll"}
+
+
+def c2pa_module():
+    """The c2pa package, its native library loaded from the package's own folder. c2pa-python
+    (0.38) searches the current directory first: a `libc2pa_c.so` planted in a folder of downloaded
+    pictures that someone verifies from would run. An absolute C2PA_LIBRARY_NAME makes every
+    place it searches resolve to the package's own file."""
+    import sys
+
+    if "c2pa" not in sys.modules:
+        import importlib.util
+
+        spec = importlib.util.find_spec("c2pa")
+        if spec is None:
+            raise GanExplorerError("Content Credentials need the c2pa-python package (pip install c2pa-python)")
+        for folder in spec.submodule_search_locations or ():
+            candidate = Path(folder) / "libs" / _LIBRARY.get(sys.platform, "libc2pa_c.so")
+            if candidate.is_file():
+                os.environ["C2PA_LIBRARY_NAME"] = str(candidate.resolve())
+                break
+    import c2pa
+
+    return c2pa
 
 
 def _context():
-    import c2pa
+    c2pa = c2pa_module()
 
     if "context" not in _SIGNER_CACHE:
         # No thumbnail: it would make a 12 KB PNG 290 KB and repeats the picture it is signed into.
@@ -72,7 +96,7 @@ def _context():
 
 
 def _signer():
-    import c2pa
+    c2pa = c2pa_module()
 
     from gan_explorer.core.trust.keys import signing_identity
 
@@ -83,7 +107,7 @@ def _signer():
 
 def sign_file(path: str | os.PathLike, metadata: dict, title: str, watermark: dict) -> None:
     """Sign `path` (a finished temporary of the export; its suffix names the format) in place."""
-    import c2pa
+    c2pa = c2pa_module()
 
     mime = mime_type(path)
     if mime is None:
@@ -118,7 +142,7 @@ class Credentials:
 
 def read_credentials(path: str | os.PathLike) -> Credentials:
     """The file's Content Credentials as c2pa's Reader validates them."""
-    import c2pa
+    c2pa = c2pa_module()
 
     mime = mime_type(path)
     if mime is None:

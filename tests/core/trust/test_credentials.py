@@ -118,3 +118,23 @@ def test_watermark_on_is_said_in_the_credentials(tmp_path, demo, demo_faces, wat
     assert actions[0]["parameters"]["invisible_watermark"] == "embedded"
     assert ours["trust"]["watermark"]["model_prefix"] == demo.identity[:6]
     assert ours["upscale"]["factor"] == 4 and Image.open(path).size == (256, 256)  # 64 px cannot hold it
+
+
+def test_a_library_planted_in_the_current_folder_is_never_loaded(tmp_path):
+    """c2pa-python searches the current directory for its native library first; a folder of downloaded
+    pictures holding a libc2pa_c.so would run its code on `verify`. Ours loads the package's own."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler to build the planted library")
+    source = tmp_path / "planted.c"
+    source.write_text('#include <stdio.h>\n__attribute__((constructor)) static void ran(void) '
+                      '{ FILE *f = fopen("PLANTED_RAN", "w"); if (f) fclose(f); }\n')
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(tmp_path / "libc2pa_c.so"), str(source)], check=True)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "C2PA_LIBRARY_NAME"}
+    ours = subprocess.run([sys.executable, "-c", "from gan_explorer.core.trust.credentials import c2pa_module; "
+                           "print(c2pa_module().sdk_version())"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert ours.returncode == 0, ours.stderr
+    assert not (tmp_path / "PLANTED_RAN").exists()  # (a plain `import c2pa` there creates it: 0.38.1)
