@@ -52,6 +52,7 @@ def run_benchmark(name: str, quick: bool = False, fixture=None) -> dict:
         curves, features, lab2d, latency, osc, projection, stylegan3, synthesis, training,
     )
     from gan_explorer.bench import watermark  # noqa: F401  (issue #30)
+    from gan_explorer.bench import tuning  # noqa: F401  (issue #28)
 
     if name not in _BENCHMARKS:
         raise GanExplorerError(f"unknown benchmark {name!r} (known: {', '.join(sorted(_BENCHMARKS))})")
