@@ -16,6 +16,9 @@ same latest-wins render path as a slider drag (core/perform/control.py does that
     /s/<layer>/<channel>   float   a StyleSpace channel edit (LatentState.s_edits), in style units
     /keyframe              float   position along the interpolation keyframes: 0 = the first, 1.5 =
                                    halfway from the second to the third (lerp in W+)
+    /move/<axis>           float   StyleGAN3: translate x or y (-1 .. 1) or rotate (angle, degrees)
+    /condition/<factor>    float   a factor of a conditional model, by name or number, as its slider
+    /class                 int     the class of a class-conditional model
     /mix/<group>           int     style mixing: coarse, middle, fine or all layers from this seed (-1: off)
     /preset/<name>         (none)  recall a preset (a number, if sent, must be > 0.5: a MIDI button)
     /morph/<a>/<b>         float   morph from preset a (0) to preset b (1)
@@ -81,6 +84,9 @@ class Target:
     library: dict = field(default_factory=dict)       # name -> LibraryEntry
     keyframes: tuple = ()                             # Keyframe, in order
     presets: dict = field(default_factory=dict)       # name -> core.perform.presets.Preset
+    c_kind: str = ""                                  # a conditional model: "class" or "factors"
+    c_names: tuple = ()                               # its class or factor names
+    c_default: tuple = ()                             # the condition it renders with when given none
 
     def find(self, names: dict, name: str):
         """`names[name]`, or the entry whose name with spaces as '_' is `name`."""
@@ -97,7 +103,7 @@ class Address:
     apply: Callable               # (state, target, args, value) -> LatentState
     kind: str = "float"           # the value taken: float, int, noise, trigger
     continuous: bool = True       # a stream of values is one gesture (one undo step, preview frames)
-    cc_range: Callable | None = None  # target -> (low, high) a MIDI CC 0..127 sweeps; None: not a knob
+    cc_range: Callable | None = None  # (target, args) -> (low, high) a MIDI CC 0..127 sweeps; None: no knob
     check: Callable | None = None     # (target, args, value) -> None or raises AddressError("range", ...)
 
     @property
@@ -206,11 +212,11 @@ def apply_message(state: LatentState, target: Target, address: str, params) -> L
     return entry.apply(state, target, args, value)
 
 
-def cc_value(entry: Address, target: Target, cc: int) -> object:
+def cc_value(entry: Address, target: Target, cc: int, args: tuple = ()) -> object:
     """A MIDI control change 0..127 as a value of `entry` (its cc_range, or 0/1 for a trigger)."""
     if entry.kind == "trigger":
         return 1.0 if cc >= 64 else 0.0
-    low, high = entry.cc_range(target)
+    low, high = entry.cc_range(target, args)
     value = low + (high - low) * (int(cc) / 127.0)
     return int(round(value)) if entry.kind in ("int", "noise") else value
 
@@ -252,7 +258,7 @@ def _named(names_of, what):
     return check
 
 
-def _edit_span(_target):
+def _edit_span(_target, _args):
     return (-CC_SPAN_SIGMA, CC_SPAN_SIGMA)
 
 
@@ -360,6 +366,60 @@ def _reset(state, target, args, value):
     return state.with_changes(z_edits=(), w_offsets=(), mix_seed=-1, mix_layers=(), mix_condition=(), s_edits=())
 
 
+MOVE_AXES = {"x": (0, 1.0), "y": (1, 1.0), "angle": (2, 180.0)}  # index in transform, the box's reach
+
+
+def _move(state, target, args, value):
+    transform = list(state.transform)
+    transform[MOVE_AXES[args[0]][0]] = float(value)
+    return state.with_changes(transform=tuple(transform))
+
+
+def _move_check(target, args, value):
+    if args[0] not in MOVE_AXES:
+        raise AddressError("unknown", f"move axis {args[0][:20]} (x, y or angle)")
+    reach = MOVE_AXES[args[0]][1] * MAX_EDIT_SIGMA
+    if abs(value) > reach:
+        raise AddressError("range", f"move {args[0]} {value:g} is beyond ±{reach:g}")
+
+
+def _factor_index(target, name) -> int:
+    if name.isdigit() and int(name) < len(target.c_names):
+        return int(name)
+    names = [n.replace(" ", "_") for n in target.c_names]
+    return names.index(name) if name in names else -1
+
+
+def _condition(state, target, args, value):
+    c = list(state.condition if len(state.condition) == len(target.c_default) else target.c_default)
+    c[_factor_index(target, args[0])] = float(value)
+    return state.with_changes(condition=tuple(c))
+
+
+def _condition_check(target, args, value):
+    if target.c_kind != "factors" or _factor_index(target, args[0]) < 0:
+        raise AddressError("range", f"no condition factor {args[0][:40]} (the model's factors: "
+                                    f"{', '.join(target.c_names[:8]) or 'none'})")
+    _edit_range(target, args, value)
+
+
+def _factor_span(target, args):
+    from gan_explorer.core.explorer.conditions import factor_range
+
+    index = _factor_index(target, args[0])
+    return factor_range(target.c_names[index]) if index >= 0 else (0.0, 1.0)
+
+
+def _class(state, target, args, value):
+    return state.with_changes(condition=tuple(1.0 if i == value else 0.0 for i in range(len(target.c_names))))
+
+
+def _class_check(target, args, value):
+    if target.c_kind != "class" or not 0 <= value < len(target.c_names):
+        raise AddressError("range", f"class {value}: this model has {len(target.c_names) if target.c_kind == 'class' else 'no'} "
+                                    f"classes")
+
+
 MIX_GROUPS = ("coarse", "middle", "fine", "all")
 
 
@@ -387,16 +447,16 @@ def _noise_seed_check(target, args, value):
 
 for _address in (
     Address("/seed", "the seed (W edits are kept)", "integer", _seed, kind="int", continuous=False,
-            cc_range=lambda t: (0, 127), check=_range(*SEED_RANGE, "seed")),
+            cc_range=lambda t, a: (0, 127), check=_range(*SEED_RANGE, "seed")),
     Address("/psi", "truncation ψ", "ψ, -1 to 2", lambda s, t, a, v: s.with_changes(truncation_psi=float(v)),
-            cc_range=lambda t: (-1.0, 2.0), check=_range(-MAX_PSI, MAX_PSI, "ψ")),
+            cc_range=lambda t, a: (-1.0, 2.0), check=_range(-MAX_PSI, MAX_PSI, "ψ")),
     Address("/cutoff", "truncation cutoff", "layers, 0 = all", kind="int", continuous=False,
             apply=lambda s, t, a, v: s.with_changes(truncation_cutoff=int(v) or None),
-            cc_range=lambda t: (0, t.num_ws), check=_cutoff_check),
+            cc_range=lambda t, a: (0, t.num_ws), check=_cutoff_check),
     Address("/noise", "noise mode", "0 const, 1 random, 2 none (or the name)", _noise, kind="noise",
-            continuous=False, cc_range=lambda t: (0, len(NOISE_MODES) - 1), check=_noise_check),
+            continuous=False, cc_range=lambda t, a: (0, len(NOISE_MODES) - 1), check=_noise_check),
     Address("/noise/seed", "seed of the random noise", "integer", kind="int", continuous=False,
-            apply=lambda s, t, a, v: s.with_changes(noise_seed=int(v)), cc_range=lambda t: (0, 127),
+            apply=lambda s, t, a, v: s.with_changes(noise_seed=int(v)), cc_range=lambda t, a: (0, 127),
             check=_noise_seed_check),
     Address("/z/<i>", "edit of z[i] (Z tab)", "σ of z", lambda s, t, a, v: s.with_z_edit(a[0], float(v)),
             cc_range=_edit_span, check=_index_below(lambda t: t.z_dim, "z dimension")),
@@ -409,14 +469,21 @@ for _address in (
             cc_range=_edit_span, check=_s_check),
     Address("/keyframe", "position along the interpolation keyframes (lerp in W+)",
             "0 = first keyframe, 1.5 = halfway from the 2nd to the 3rd", lambda s, t, a, v: keyframe_state(t, v),
-            cc_range=lambda t: (0.0, max(len(t.keyframes) - 1.0, 0.0)), check=_keyframe_check),
+            cc_range=lambda t, a: (0.0, max(len(t.keyframes) - 1.0, 0.0)), check=_keyframe_check),
+    Address("/move/<axis>", "StyleGAN3: translate (x, y) or rotate (angle) the image", "image units, -1 to 1; "
+            "angle in degrees", _move, cc_range=lambda t, a: (-MOVE_AXES[a[0]][1], MOVE_AXES[a[0]][1]),
+            check=_move_check),
+    Address("/condition/<factor>", "a conditional model's factor (by name or number)", "the factor's value, "
+            "as its slider", _condition, cc_range=_factor_span, check=_condition_check),
+    Address("/class", "a class-conditional model's class", "class number", _class, kind="int", continuous=False,
+            cc_range=lambda t, a: (0, max(len(t.c_names) - 1, 0)), check=_class_check),
     Address("/mix/<group>", "style mixing: the layer group (coarse, middle, fine, all) taken from this seed's styles",
-            "a seed, -1 = no mixing", _mix, kind="int", continuous=False, cc_range=lambda t: (-1, 126),
+            "a seed, -1 = no mixing", _mix, kind="int", continuous=False, cc_range=lambda t, a: (-1, 126),
             check=_mix_check),
     Address("/preset/<name>", "recall a preset", "none (or a number > 0.5)", _recall, kind="trigger",
             continuous=False, cc_range=None, check=_named(lambda t: t.presets, "preset")),
     Address("/morph/<a>/<b>", "morph between two presets", "0 = a, 1 = b", _morph,
-            cc_range=lambda t: (0.0, 1.0), check=_morph_check),
+            cc_range=lambda t, a: (0.0, 1.0), check=_morph_check),
     Address("/reset", "remove every edit (Reset edits)", "none (or a number > 0.5)", _reset, kind="trigger",
             continuous=False),
 ):
@@ -455,6 +522,15 @@ def _window_change(before: LatentState, after: LatentState) -> str | None:
         return simple.get(changed[0])
     if changed:
         return None
+    if before.transform != after.transform:
+        moved = [axis for axis, (i, _) in MOVE_AXES.items() if before.transform[i] != after.transform[i]]
+        return f"/move/{moved[0]}" if len(moved) == 1 else None
+    if before.condition != after.condition and len(after.condition):
+        old = before.condition if len(before.condition) == len(after.condition) else (None,) * len(after.condition)
+        moved = [i for i, (x, y) in enumerate(zip(old, after.condition)) if x != y]
+        if len(moved) == 1:
+            return f"/condition/{moved[0]}"
+        return "/class" if sorted(after.condition)[-1:] == [1.0] and sum(after.condition) == 1.0 else None
     if (before.mix_seed, before.mix_layers) != (after.mix_seed, after.mix_layers) and after.mix_seed >= 0:
         num_ws = max(after.mix_layers, default=0) + 1
         return next((f"/mix/{g}" for g in MIX_GROUPS[:3] if after.mix_layers == _mix_layers(g, max(num_ws, 1))

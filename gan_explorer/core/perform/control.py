@@ -199,7 +199,7 @@ class PerformModel:
             entry, args = match(binding.address)
             if entry.cc_range is None and entry.kind != "trigger":
                 raise AddressError("range", f"{binding.address} cannot be driven by a knob")
-            converted = checked(entry, self.target, args, cc_value(entry, self.target, value))
+            converted = checked(entry, self.target, args, cc_value(entry, self.target, value, args))
         except AddressError as exc:
             self._drop(exc.reason)
             return
@@ -408,4 +408,5 @@ class PerformModel:
                        for d in self.directions.library.directions}
         sigma = tuple(float(s) for s in info.w_std) if info.w_std is not None else ()
         presets = dict(self.presets.presets) if self.presets is not None else {}
-        self.target = Target(info.z_dim, info.w_dim, info.num_ws, sigma, library, self._keyframes, presets)
+        self.target = Target(info.z_dim, info.w_dim, info.num_ws, sigma, library, self._keyframes, presets,
+                             info.c_kind, tuple(info.c_names), tuple(info.c_default))

@@ -66,6 +66,27 @@ def test_keyframe_position_is_a_keyframe_at_whole_numbers_and_a_w_plus_lerp_betw
     assert between.seed == 1 and between.truncation_psi == 0.5
 
 
+def test_move_condition_and_class_for_the_models_that_have_them():
+    factors = Target(z_dim=8, w_dim=4, num_ws=6, c_kind="factors", c_names=("glasses", "smile"), c_default=(0.0, 0.5))
+    classes = Target(z_dim=8, w_dim=4, num_ws=6, c_kind="class", c_names=("cat", "dog", "fox"), c_default=(1, 0, 0))
+    s = LatentState()
+    assert apply_message(s, TARGET, "/move/angle", [30.0]).transform == (0.0, 0.0, 30.0)
+    assert apply_message(s, factors, "/condition/glasses", [1.0]).condition == (1.0, 0.5)
+    assert apply_message(s, factors, "/condition/1", [0.9]).condition == (0.0, 0.9)
+    assert apply_message(s, classes, "/class", [2]).condition == (0.0, 0.0, 1.0)
+    for target, address, value in ((TARGET, "/move/z", 1.0), (factors, "/condition/hat", 1.0),
+                                   (factors, "/class", 1), (classes, "/class", 3), (classes, "/condition/cat", 1.0)):
+        with pytest.raises(AddressError):
+            apply_message(s, target, address, [value])
+    angle, args = match("/move/angle")
+    assert cc_value(angle, TARGET, 127, args) == 180.0
+    assert address_of_change(s, s.with_changes(transform=(0.0, 0.25, 0.0))) == "/move/y"
+    assert address_of_change(s.with_changes(condition=(0.0, 0.5)), s.with_changes(condition=(1.0, 0.5))) \
+        == "/condition/0"
+    assert address_of_change(s.with_changes(condition=(1.0, 0.0, 0.0)), s.with_changes(condition=(0.0, 1.0, 0.0))) \
+        == "/class"
+
+
 def test_a_knob_sweeps_the_sliders_range():
     psi, _ = match("/psi")
     z, _ = match("/z/3")
@@ -107,10 +128,11 @@ def test_a_feature_adds_an_address_and_learn_finds_its_slider(monkeypatch):
 
     monkeypatch.setattr(table, "_ADDRESSES", list(table._ADDRESSES))
     monkeypatch.setattr(table, "_CHANGE_FINDERS", [])
-    table.register_address(table.Address("/transform/angle", "rotate", "degrees",
-                                         lambda s, t, a, v: s.with_changes(transform=(0.0, 0.0, v))))
-    table.register_change_finder(lambda b, a: "/transform/angle" if b.transform != a.transform else None)
-    assert apply_message(LatentState(), TARGET, "/transform/angle", [30.0]).transform == (0.0, 0.0, 30.0)
-    assert address_of_change(LatentState(), LatentState(transform=(0.0, 0.0, 5.0))) == "/transform/angle"
+    other = "ab" * 32
+    table.register_address(table.Address("/blend/weight", "blend", "0 to 1",
+                                         lambda s, t, a, v: s.with_changes(blend=(other, v))))
+    table.register_change_finder(lambda b, a: "/blend/weight" if b.blend != a.blend else None)
+    assert apply_message(LatentState(), TARGET, "/blend/weight", [0.3]).blend == (other, 0.3)
+    assert address_of_change(LatentState(), LatentState(blend=(other, 0.5))) == "/blend/weight"
     with pytest.raises(ValueError):
         table.register_address(table.Address("/psi", "again", "", lambda s, t, a, v: s))
