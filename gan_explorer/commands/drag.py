@@ -102,6 +102,7 @@ def cmd_drag(args):
     from gan_explorer.core.drag import DragConfig, check_points, run_drag
     from gan_explorer.core.devices import resolve_device
     from gan_explorer.core.errors import ConfigError
+    from gan_explorer.core.explorer.drag import edited_state
     from gan_explorer.core.generate import render_ws, require_latent_model
     from gan_explorer.core.io.atomic import check_output_path
     from gan_explorer.core.io.identity import file_identity
@@ -146,14 +147,13 @@ def cmd_drag(args):
                         noise_seed=state.noise_seed, on_step=on_step)
         image = render_ws(model, last.ws, noise_mode=state.noise_mode, noise_seed=state.noise_seed)[0]
     bar.close()
-    edited = last.ws[0].cpu().numpy().astype(np.float32)
-    edited_state = replace(state, ws=tuple(map(tuple, edited.tolist())), z=(), z_edits=(), w_offsets=(),
-                           mix_seed=-1, mix_layers=(), mix_condition=())
+    edited_ws = last.ws[0].cpu().numpy().astype(np.float32)
+    edited = edited_state(state, edited_ws)
     content_hash = file_identity(args.model) if Path(args.model).is_file() else ""
     drag_info = {"handles": [list(h) for h in handles], "targets": [list(t) for t in targets],
                  "tracked": last.handles.tolist(), "steps": int(last.index), "layers": config.layers,
                  "masked": mask is not None}
-    metadata = export_metadata(Path(args.model).name, content_hash, edited_state, edited,
+    metadata = export_metadata(Path(args.model).name, content_hash, edited, edited_ws,
                                command="gan-explorer drag", drag=drag_info)
     save_image(args.out, image, pnginfo=png_info(metadata))
     if args.record:

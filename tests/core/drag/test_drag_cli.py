@@ -12,6 +12,7 @@ from gan_explorer.core.latent.provenance import read_picture_provenance
 DEMO = str(Path(__file__).parents[3] / "resources" / "demo" / "stylegan-faces64.safetensors")
 
 
+@pytest.mark.slow  # three CLI runs on the 64 px demo
 def test_drag_png_rerenders_bit_identically_with_generate(tmp_path):
     out, again, record = tmp_path / "edited.png", tmp_path / "again.png", tmp_path / "drag.gif"
     assert main(["drag", DEMO, "--seed", "1", "--handle", "24,28", "--target", "20,28", "--steps", "4",
