@@ -168,3 +168,24 @@ def test_hostile_packets_are_counted_and_the_receiver_goes_on(performing):
         mailman.pump(timeout=0.5)
     assert explorer.latent.state.seed == 8 and perform.osc.running
     assert perform.counters.dropped["malformed"] == 1 and perform.counters.dropped["type"] == 1
+
+
+def test_a_conditional_demo_takes_its_factor_by_name(tmp_path):
+    from gan_explorer.core.explorer.conditions import with_factor
+    from gan_explorer.core.explorer.explorer import Explorer
+    from gan_explorer.core.explorer.session import ExplorerSession
+    from gan_explorer.resources import demo_models
+
+    from tests.core.perform.conftest import Mailman
+
+    path = next(p for p in demo_models() if p.stem == "dcgan-faces32-glasses")
+    explorer = Explorer(ExplorerSession(sync=True), data_dir=tmp_path)
+    mailman = Mailman()
+    explorer.perform.deliver = mailman.deliver
+    explorer.viewer.open_model(path)
+    info = explorer.viewer.info
+    name = info.c_names[0]
+    explorer.perform.receive(f"/condition/{name.replace(' ', '_')}", (1.0,))
+    mailman.pump()
+    assert explorer.latent.state.condition == with_factor(info, (), name, 1.0)
+    assert explorer.viewer.last_result.error is None and explorer.perform.counters.dropped_total == 0
