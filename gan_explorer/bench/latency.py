@@ -3,9 +3,10 @@
 1. The real window (worker thread, queued signals) on the demo-size model against the bare
    synthesis time of the same model in the same run: the difference is the app's overhead.
 2. A slider dragged over random-init models of NVIDIA's stylegan2 config at 256 and 1024 px,
-   through a latest-wins render thread: preview frames while it moves (the skip architecture
-   stopped at the block `preview_resolution` picks, with cached early layers), and the full
-   frame on the fastest renderer (core/backends) once it rests; reported separately.
+   through the app's Renderer on a latest-wins render thread: preview frames while it moves (the
+   block its PreviewPlanner picks from measured preview times), and full frames after an edit of
+   every layer and of the fine layers, with the late-layer cache as the Renderer chooses it,
+   without it, and forced on; p50 of each.
 Waiting is event-driven (Qt's WaitForMoreEvents, threading.Event): no busy loop.
 """
 
@@ -23,7 +24,7 @@ import torch
 
 from gan_explorer.bench import register_benchmark
 
-PREVIEW_BUDGET_MS = 200  # a preview frame should land within this while a slider moves
+from gan_explorer.core.render import PREVIEW_BUDGET_MS  # noqa: E402  (the Renderer's own budget)
 REST_MS = 150  # no move for this long: render the full frame
 
 
@@ -146,51 +147,65 @@ class _Worker:
         self._thread.join()
 
 
-def _drag_case(res, moves, quick):
-    """A slider dragged over a random-init NVIDIA stylegan2 config: preview frames while it moves
-    (SynthesisCache + max_resolution), the full frame on the fastest renderer when it rests."""
-    from gan_explorer.core import backends
+def _drag_case(res, moves, quick, engine="auto"):
+    """A random-init NVIDIA stylegan2 config through the app's Renderer: preview frames while a
+    slider moves (the block its PreviewPlanner picks from measured times), then full frames after
+    an edit of every layer and of the fine layers only, with the cache as the Renderer chooses it,
+    without it, and forced on (its raw cost)."""
+    from gan_explorer.core.render import Renderer, RenderRequest
+    from gan_explorer.core.latent.state import LatentState
     from gan_explorer.core.models import build_model
 
     torch.manual_seed(0)
     model = build_model("stylegan", img_resolution=res).eval()  # channel_base 32768, channel_max 512
-    with torch.no_grad():
-        ws0 = model.map(model.sample_z(1, 0), 0.7)
+    renderer = Renderer(model, 1)
     with tempfile.TemporaryDirectory() as root:
-        renderer = backends.open_renderer(model, "auto", cache_root=root)
-        with torch.no_grad():
-            renderer.synthesize(ws0)
-            t0 = time.perf_counter()
-            renderer.synthesize(ws0)
-            full_ms = (time.perf_counter() - t0) * 1000
-        preview_res = backends.preview_resolution(model, budget_ms=PREVIEW_BUDGET_MS, full_ms=full_ms)
-        cache = backends.SynthesisCache(model)
-        out = {"resolution": res, "renderer": renderer.name, "renderer_reason": renderer.reason,
-               "full_frame_ms": full_ms, "preview_resolution": preview_res, "sliders": []}
-        # Layers 4+ still reach a 32 px preview (it takes w 0-7), so the cache has work to skip.
-        for slider, layers in (("w slider, all layers", slice(None)), ("w slider, layers 4+ (cached)", slice(4, None))):
-            worker = _Worker(lambda ws: cache.synthesize(ws, max_resolution=preview_res))
-            latencies = []
-            for i in range(moves):
-                ws = ws0.clone()
-                ws[:, layers, i % ws.shape[2]] += 0.5 + 0.01 * i
-                t0 = time.perf_counter()
-                worker.post(ws).wait()
-                latencies.append((time.perf_counter() - t0) * 1000)
-            worker.close()
-            # The slider rests: after REST_MS without a move, the full frame on the fastest renderer.
-            # At rest: the fastest renderer, or for a late-layer edit the cache's full frame
-            # (eager, resuming at the first changed layer) where that is what the session would use.
-            full = (lambda ws: cache.synthesize(ws)) if layers.start else (lambda ws: renderer.synthesize(ws))
-            worker = _Worker(full)
-            t0 = time.perf_counter()
-            time.sleep(REST_MS / 1000)
-            worker.post(ws).wait()
-            rest_ms = (time.perf_counter() - t0) * 1000
-            worker.close()
-            out["sliders"].append({"slider": slider, "preview_p50_ms": float(np.percentile(latencies, 50)),
-                                   "preview_p95_ms": float(np.percentile(latencies, 95)),
-                                   "full_after_rest_ms": rest_ms})
+        saved = os.environ.get("GAN_EXPLORER_CACHE")
+        os.environ["GAN_EXPLORER_CACHE"] = root  # the bench's graphs never land in the user's cache
+        try:
+            line = renderer.use_engine(engine) if engine != "eager" else "eager"
+        finally:
+            if saved is None:
+                os.environ.pop("GAN_EXPLORER_CACHE")
+            else:
+                os.environ["GAN_EXPLORER_CACHE"] = saved
+    state = LatentState(seed=0, truncation_psi=0.7)
+    worker = _Worker(lambda request: renderer.render(request))
+    requests = iter(range(1, 10**6))
+
+    def frame(state, preview=False):
+        t0 = time.perf_counter()
+        worker.post(RenderRequest(next(requests), state, model_token=1, preview=preview)).wait()
+        return (time.perf_counter() - t0) * 1000
+
+    out = {"resolution": res, "renderer": line}
+    frame(state)  # warm-up: the first full frame sizes the previews
+    out["first_full_ms"] = renderer.last_full_ms
+    previews = []
+    for i in range(moves):  # a w slider over every layer: each move changes the whole network
+        previews.append(frame(state.with_w_offset("drag", 0, model.num_ws - 1, dim=i % 8, amount=0.3 + 0.02 * i),
+                              preview=True))
+    out["preview_p50_ms"] = float(np.percentile(previews, 50))
+    out["preview_p95_ms"] = float(np.percentile(previews, 95))
+    out["preview_costs_ms"] = {f"{r}px {p}": round(ms) for (r, p), ms in sorted(renderer.planner.ms.items())}
+    n_full = 3 if quick or res > 512 else 5
+    fine = max(0, model.num_ws - 4)
+    for label, start_layer in (("all layers", 0), ("fine layers", fine)):
+        for mode, forced in (("as chosen", None), ("without cache", {"cache": float("inf")}),
+                             ("cache forced", {"cache": 0.0})):
+            times, paths = [], []
+            frame(state)  # the state the edits start from, fully rendered (fills the cache)
+            for i in range(n_full):
+                if forced is not None:
+                    renderer.full_ms.update(forced)
+                edited = state.with_w_offset("edit", start_layer, model.num_ws - 1, dim=i, amount=0.4 + 0.05 * i)
+                times.append(frame(edited))
+                paths.append(renderer.last_path)
+                frame(state)  # back: the next edit again changes only `label`
+            renderer.full_ms.pop("cache", None) if forced is not None else None
+            out[f"full_p50_ms[{label}, {mode}]"] = float(np.percentile(times, 50))
+            out[f"path[{label}, {mode}]"] = max(set(paths), key=paths.count)
+    worker.close()
     return out
 
 
@@ -203,16 +218,16 @@ def bench_latency(quick: bool = False) -> dict:
         print(f"Window case not measured: {type(exc).__name__}: {line}")
         result = {"window_case_error": f"{type(exc).__name__}: {line}"}
     result["drag_cases"] = []
-    moves = 5 if quick else 15
+    moves = 8 if quick else 15
     for res in ((256,) if quick else (256, 1024)):
         case = _drag_case(res, moves, quick)
         result["drag_cases"].append(case)
-        reason = f" ({case['renderer_reason']})" if case["renderer_reason"] else ""
-        print(f"\n{res} px random-init stylegan2 config: full frame {case['full_frame_ms']:.0f} ms on "
-              f"{case['renderer']}{reason}; preview at {case['preview_resolution']} px while dragging "
-              f"(budget {PREVIEW_BUDGET_MS} ms), {moves} moves")
-        for s in case["sliders"]:
-            print(f"  {s['slider']:30s} slider -> preview p50 {s['preview_p50_ms']:7.0f} ms  p95 "
-                  f"{s['preview_p95_ms']:7.0f} ms;  rest -> full frame {s['full_after_rest_ms']:7.0f} ms "
-                  f"(includes the {REST_MS} ms rest)")
+        print(f"\n{res} px random-init stylegan2 config (renderer: {case['renderer']}); first full frame "
+              f"{case['first_full_ms']:.0f} ms; budget {PREVIEW_BUDGET_MS} ms per preview, {moves} moves")
+        print(f"  slider -> preview   p50 {case['preview_p50_ms']:6.0f} ms  p95 {case['preview_p95_ms']:6.0f} ms; "
+              f"measured preview costs {case['preview_costs_ms']}")
+        for label in ("all layers", "fine layers"):
+            cells = [f"{mode} {case[f'full_p50_ms[{label}, {mode}]']:6.0f} ms ({case[f'path[{label}, {mode}]']})"
+                     for mode in ("as chosen", "without cache", "cache forced")]
+            print(f"  full frame after an edit of {label:11s}: p50 " + ";  ".join(cells))
     return result

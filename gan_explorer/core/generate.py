@@ -104,20 +104,44 @@ def ws_for_seeds(model, seeds, truncation_psi=1.0, truncation_cutoff=None, c=Non
     return model.map(z, truncation_psi, truncation_cutoff, c=c.expand(len(z), -1) if c.ndim == 1 else c)
 
 
+def cached_engine(model, precision: str = "fp32"):
+    """The inference engine the window measured fastest for this model, where its graphs are
+    already in the cache (a one-shot command never exports them: that costs more than 16 frames
+    save); None otherwise: render eagerly. Its frames equal eager's within 1e-4."""
+    from gan_explorer.core.backends import graph
+
+    if precision != "fp32" or getattr(model, "family", None) != "stylegan" or model._device().type != "cpu":
+        return None
+    try:
+        folder = graph.cache_dir() / "graphs" / graph.graph_key(model)
+        choice = graph.read_small_json(folder / f"choice-{torch.get_num_threads()}threads.json")
+        if not isinstance(choice, dict) or choice.get("engine") not in graph.ENGINES \
+                or graph.graph_info(folder) is None:
+            return None
+        from gan_explorer.core.backends import open_renderer
+
+        renderer = open_renderer(model, "auto")
+    except (OSError, ValueError, RecursionError):  # no cached choice: render eagerly
+        return None
+    return renderer if renderer.name != "eager" else None
+
+
 @torch.no_grad()
 def render_ws(model, ws: torch.Tensor, noise_mode="const", batch_size=8, noise_seed=0,
-              precision: str = "fp32") -> np.ndarray:
+              precision: str = "fp32", engine=None) -> np.ndarray:
     """ws [n, num_ws, w_dim] -> NHWC uint8 images, rendered in batches; ``precision`` 'bf16'
-    autocasts the synthesis (resolve_precision first: it falls back where bf16 is not native)."""
+    autocasts the synthesis (resolve_precision first: it falls back where bf16 is not native);
+    ``engine`` (cached_engine's) renders instead of the model's eager forward."""
     from gan_explorer.core.backends.precision import precision_context
 
     device = model._device()
     generator = torch.Generator(device=device).manual_seed(noise_seed) if noise_mode == "random" else None
+    synthesize = engine.synthesize if engine is not None else model.synthesize
     out = []
     for i in range(0, len(ws), batch_size):
         with precision_context(precision, device.type):
-            out.append(to_uint8(model.synthesize(ws[i:i + batch_size].to(device), noise_mode=noise_mode,
-                                                 noise_generator=generator)))
+            out.append(to_uint8(synthesize(ws[i:i + batch_size].to(device), noise_mode=noise_mode,
+                                           noise_generator=generator)))
     return np.concatenate(out)
 
 
