@@ -105,7 +105,8 @@ def _splice_idat(signed, other):
 
 
 def test_a_tuned_photo_is_a_composite(tmp_path, demo_faces):
-    metadata = export_metadata("demo", "ab" * 32, LatentState(tuning="cd" * 32), None)
+    # A picture that began as a photo (projected; a tuned one carries its tuning's hash in the state).
+    metadata = export_metadata("demo", "ab" * 32, LatentState(), None, projection={"photo": "me.jpg"})
     save_image(tmp_path / "photo.png", demo_faces[0], pnginfo=png_info(metadata))
     _, actions, _ = reader_says(tmp_path / "photo.png")
     assert actions[0]["digitalSourceType"] == COMPOSITE
