@@ -29,9 +29,11 @@ class PicturesModel:
     def __init__(self, viewer, latent: LatentModel):
         self.viewer = viewer
         self.latent = latent
-        self.events = EventGroup("projected", "translated", "message")
+        self.events = EventGroup("projected", "translated", "message", "tuning", "tuned")
         self.last_projection = None
         self.projecting: JobHandle | None = None
+        self.tuning: JobHandle | None = None   # a pivotal tuning running after its projection
+        self.last_tuning = None                # its TunedPicture
 
     # --- pictures into the latent ------------------------------------------------------------------
     def encode(self, picture) -> JobHandle:
@@ -40,27 +42,74 @@ class PicturesModel:
         handle.on_done(lambda h: self.latent.replace_latent(h.result.ws) if h.ok else None)
         return handle
 
-    def project(self, picture, space: str = "w+", steps: int = 300, loss: str = "auto", crop=None) -> JobHandle:
+    def project(self, picture, space: str = "w+", steps: int = 300, loss: str = "auto", crop=None,
+                tune_steps: int = 0) -> JobHandle:
         """Optimise the latent whose image looks like `picture`; it becomes the image when done. The
-        reconstruction so far is shown while it runs."""
+        reconstruction so far is shown while it runs. `tune_steps` > 0 keeps the likeness: the
+        projection is in W (the pivot) and a pivotal tuning of that many steps follows (`tuning`
+        event with its handle); a cancelled tuning leaves the plain projection."""
+        if tune_steps:
+            space = "w"
         handle = self.viewer.submit(ProjectPicture(picture=picture, space=space, steps=int(steps), loss=loss,
                                                    crop=tuple(crop) if crop else None))
         self.projecting = handle
         handle.on_progress(lambda p: self.viewer.show_frame(p.preview) if p.preview is not None else None)
-        handle.on_done(self._projected)
+        handle.on_done(lambda h: self._projected(h, int(tune_steps)))
         return handle
 
-    def _projected(self, handle: JobHandle):
+    def _projected(self, handle: JobHandle, tune_steps: int = 0):
         if handle is self.projecting:
             self.projecting = None
         if not handle.ok:
             return
         projection = handle.result
         self.last_projection = projection
-        self.latent.replace_latent(projection.ws[0])
+        self.last_tuning = None
+        # The projection is the base model's answer: a tuning of an earlier photo does not apply to it.
+        self.latent.replace_latent(projection.ws[0], tuning="")
         self.events.message.emit(f"Projected into {projection.space.upper()}: {projection.psnr[0]:.1f} dB "
                                  f"in {projection.steps} steps")
         self.events.projected.emit(projection)
+        if tune_steps > 0:
+            self.tune(projection, tune_steps)
+
+    # --- pivotal tuning (issue #28) -----------------------------------------------------------------
+    def tune(self, projection, steps: int) -> JobHandle:
+        """Tune the weights so that `projection`'s W latent (the pivot) renders its photo; when done
+        the state renders through the tuning (undoable), and every edit after it too."""
+        from gan_explorer.core.explorer.tuning_jobs import TunePicture
+
+        handle = self.viewer.submit(TunePicture(target=projection.target[0], pivot_ws=projection.ws[:1],
+                                                steps=int(steps)))
+        self.tuning = handle
+        handle.on_progress(lambda p: self.viewer.show_frame(p.preview) if p.preview is not None else None)
+        handle.on_done(self._tuned)
+        self.events.tuning.emit(handle)
+        return handle
+
+    def _tuned(self, handle: JobHandle):
+        if handle is self.tuning:
+            self.tuning = None
+        if not handle.ok:
+            if handle.cancelled:
+                self.events.message.emit("Tuning cancelled: the plain projection stays")
+            return
+        tuned = handle.result
+        self.last_tuning = tuned
+        self.latent.change(tuning=tuned.content_hash)
+        self.events.message.emit(f"Tuning applied ({tuned.content_hash[:8]}): {tuned.psnr:.1f} dB, the W pivot "
+                                 f"{tuned.pivot_psnr:.1f} dB, {tuned.steps} steps in {tuned.seconds:.0f} s "
+                                 f"({tuned.stored_bytes / 1024:.0f} KB stored)")
+        self.events.tuned.emit(tuned)
+
+    def return_to_base(self) -> bool:
+        """The current latent rendered by the base model again (undoable)."""
+        if not self.latent.state.tuning:
+            return False
+        changed = self.latent.change(tuning="")
+        if changed:
+            self.events.message.emit("Back to the base model (the tuning is kept: Undo brings it back)")
+        return changed
 
     def translate(self, picture, direction: str = "AB") -> JobHandle:
         handle = self.viewer.submit(TranslatePicture(picture=picture, direction=direction))

@@ -23,6 +23,7 @@ class TranslatePanel(QWidget):
         super().__init__(parent)
         self.pictures, self.viewer = pictures, viewer
         self.projecting = None
+        self.tuning = None
         layout = QVBoxLayout(self)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
@@ -65,6 +66,21 @@ class TranslatePanel(QWidget):
         for w in (self.space, self.steps, self.loss, self.choose_crop):
             row.addWidget(w)
         box.addLayout(row)
+        # Pivotal tuning (issue #28): a W pivot, then the weights tuned so that it renders the photo.
+        row = QHBoxLayout()
+        self.keep_likeness = QCheckBox("Keep the likeness (pivotal tuning)")
+        self.keep_likeness.setToolTip("Project into W (editable), then fine-tune the generator's weights briefly so "
+                                      "that the latent renders the photo itself; edits act on the latent and render "
+                                      "through the tuned weights. Stored in the data folder and carried by exports")
+        self.tune_steps = QSpinBox()
+        self.tune_steps.setRange(1, 2000)
+        self.tune_steps.setValue(100)
+        self.tune_steps.setSuffix(" tuning steps")
+        self.tune_steps.setToolTip("The step budget of the tuning (the paper: a few hundred; ~1-2 s a step for "
+                                   "the 64 px demo on a laptop CPU)")
+        row.addWidget(self.keep_likeness)
+        row.addWidget(self.tune_steps)
+        box.addLayout(row)
         row = QHBoxLayout()
         self.project_btn = QPushButton("Project picture…")
         self.project_btn.setToolTip("Find the latent whose image looks like a picture of yours; it becomes the "
@@ -82,9 +98,21 @@ class TranslatePanel(QWidget):
         self.target.setAlignment(Qt.AlignCenter)
         self.target.setToolTip("The picture as the model sees it (cropped and resized), beside the result")
         box.addWidget(self.target)
+        row = QHBoxLayout()
+        self.tuning_label = QLabel()
+        self.tuning_label.setWordWrap(True)
+        self.base_btn = QPushButton("Base model")
+        self.base_btn.setToolTip("Render the current latent with the base model again (undoable)")
+        self.base_btn.clicked.connect(self.pictures.return_to_base)
+        row.addWidget(self.tuning_label, 1)
+        row.addWidget(self.base_btn)
+        box.addLayout(row)
+        self._show_tuning(self.pictures.latent.state)
         layout.addWidget(self.project_box)
         layout.addStretch(1)
         subscribe(self, viewer.events.model_opened, self._model_opened)
+        subscribe(self, pictures.events.tuning, self._tuning_started)
+        subscribe(self, pictures.latent.events.changed, self._show_tuning)
 
     def _model_opened(self, info):
         translation = info.is_translation
@@ -140,14 +168,18 @@ class TranslatePanel(QWidget):
         self.project_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.progress.setValue(0)
+        tune_steps = self.tune_steps.value() if self.keep_likeness.isChecked() else 0
         handle = self.pictures.project(picture, self.space.currentData(), self.steps.value(), self.loss.currentData(),
-                                       crop)
+                                       crop, tune_steps=tune_steps)
         self.projecting = follow(self, handle, self._projection_progress, self._projection_done)
         return self.projecting
 
     def cancel(self):
+        """Stop the projection, or the tuning after it (which leaves the plain projection)."""
         if self.projecting is not None:
             self.projecting.cancel()
+        if self.tuning is not None:
+            self.tuning.cancel()
 
     def ask_crop(self, picture, dialog_factory=None):
         """The crop box the user chooses over the picture, or None (cancelled, or unreadable: one line)."""
@@ -169,14 +201,43 @@ class TranslatePanel(QWidget):
 
     def _projection_done(self, handle):
         self.projecting = None
-        self.project_btn.setEnabled(True)
-        self.cancel_btn.setEnabled(False)
+        tuning_next = self.tuning is not None
+        self.project_btn.setEnabled(not tuning_next)
+        self.cancel_btn.setEnabled(tuning_next)
         if not handle.ok:
             return
         projection = handle.result
         self.last_projection = projection
-        target = np.ascontiguousarray(np.concatenate([projection.target[0], projection.images[0]], axis=1))
-        self.target.setPixmap(QPixmap.fromImage(array_to_qimage(target)).scaledToHeight(96, Qt.SmoothTransformation))
+        self._compare(projection.target[0], projection.images[0])
+
+    def _compare(self, *images):
+        """Before | projected (| tuned), side by side under the controls."""
+        row = np.ascontiguousarray(np.concatenate(images, axis=1))
+        self.target.setPixmap(QPixmap.fromImage(array_to_qimage(row)).scaledToHeight(96, Qt.SmoothTransformation))
+
+    def _tuning_started(self, handle):
+        self.tuning = handle
+        self.project_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+        self.progress.setValue(0)
+        follow(self, handle, self._projection_progress, self._tuning_done)
+
+    def _tuning_done(self, handle):
+        self.tuning = None
+        self.project_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)
+        if handle.ok:
+            tuned = handle.result
+            self._compare(tuned.target, tuned.projected, tuned.tuned)
+            self.target.setToolTip(f"The photo as the model sees it | the W projection ({tuned.pivot_psnr:.1f} dB) "
+                                   f"| tuned ({tuned.psnr:.1f} dB)")
+
+    def _show_tuning(self, state):
+        """Whether the current latent renders through a tuning, and the way back to the base model."""
+        tuned = bool(getattr(state, "tuning", ""))
+        self.tuning_label.setText(f"Tuning applied ({state.tuning[:8]}): the generator is tuned to the photo"
+                                  if tuned else "")
+        self.base_btn.setVisible(tuned)
 
     def translate_training_sample(self, index: int | None = None):
         index = random.randrange(10**6) if index is None else index
