@@ -69,7 +69,7 @@ def bench_drag(quick: bool = False) -> dict:
     from gan_explorer.core.models.registry import build_model
     from gan_explorer.resources import demo_model
 
-    pairs = 2 if quick else 8
+    pairs = 2 if quick else 6
     budget = 20 if quick else 80
     model = open_model(demo_model())
     net, net_report = load_landmark_net()
