@@ -22,6 +22,7 @@ from gan_explorer.core.errors import GanExplorerError, escape_text
 
 OURS, NOTHING, USAGE, TAMPERED = 0, 1, 2, 3
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".mp4"}
+MAX_PIXELS = 64_000_000  # a larger picture is not searched for the mark (its float copies alone take GBs)
 MAX_FILES = 100_000  # a folder walk stops here (a mistyped root would otherwise read a whole disk)
 
 
@@ -99,6 +100,8 @@ def _first_frame(path: Path) -> np.ndarray | None:
         from PIL import Image
 
         with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                return None
             image.seek(0)
             return np.asarray(image.convert("RGB"))
     except Exception:  # any undecodable file: the report says its pixels were not readable
