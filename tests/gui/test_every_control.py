@@ -763,6 +763,11 @@ class Walk:
         assert guide.isVisible()
         self.qtbot.mouseClick(guide.close_button, Qt.LeftButton)
         assert not guide.isVisible()
+        for _ in range(2):  # the watermark in exports: on, and off again (issue #30)
+            self.trigger(actions["Invisible watermark in exports"])
+        self.trigger(actions["Verify pictures…"])
+        assert w.verify_dialog.isVisible()
+        w.verify_dialog.close()
         self.trigger(actions["Open run…"])
         assert w.central.currentWidget() is w.train_page
         self.step("back to Explore", lambda: w.central.setCurrentWidget(w.view))
