@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rotate", type=float, default=0.0, help="StyleGAN3: rotate the image (degrees)")
     p.add_argument("--seeds", default="0", help="e.g. 0-15 or 1,5,7 (default 0)")
     p.add_argument("--latent", default=None, help="render this latent file (.npy/.json) instead of seeds")
+    p.add_argument("--blend-with", default=None, metavar="MODEL",
+                   help="the second model a blended picture (--latent picture.png) was made with")
     _add_condition_args(p)
     _add_truncation_args(p)
     p.add_argument("--noise-seed", type=int, default=0, help="seed of the noise when --noise-mode random")
@@ -374,6 +376,8 @@ def cmd_generate(args):
     require_latent_model(model)
     _apply_transform(model, args)
     provenance = _picture_provenance(args, model) if args.latent else None
+    if args.blend_with:
+        _open_blend_partner(model, args.blend_with)
     args.noise_mode = args.noise_mode or "const"
     c, condition_info = _condition(args, model)
     if args.latent and c is not None:
@@ -423,6 +427,17 @@ def cmd_generate(args):
                             **condition_info)
     save_image(args.out, images[0] if len(images) == 1 else make_grid(images, args.cols), pnginfo=info)
     print(f"wrote {_show(args.out)} ({len(images)} image{'s' if len(images) > 1 else ''})")
+
+
+def _open_blend_partner(model, path):
+    """--blend-with: the partner a blended picture's state names, by its file's identity."""
+    from gan_explorer.core.io.identity import file_identity
+    from gan_explorer.core.io.models import open_model
+    from gan_explorer.core.models.blend import check_partner, open_partner
+
+    other = open_model(path, device=str(model._device()))
+    check_partner(model, other)
+    open_partner(file_identity(path), other)
 
 
 def _picture_provenance(args, model):

@@ -20,6 +20,7 @@ from gan_explorer.core.explorer.log import configure_logging
 from gan_explorer.core.paths import log_path
 from gan_explorer.gui.session_bridge import SessionBridge, subscribe
 from gan_explorer.gui.training_monitor import TrainingWorkspace, settings_list
+from gan_explorer.gui.widgets.animate_panel import AnimatePanel
 from gan_explorer.gui.widgets.bookmarks_panel import BookmarksPanel
 from gan_explorer.gui.widgets.breed_panel import BreedPanel
 from gan_explorer.gui.widgets.drag_panel import DragPanel
@@ -206,6 +207,7 @@ class MainWindow(QMainWindow):
         self.breed = BreedPanel(e.breeding, e.bookmarks, viewer)
         self.interpolation = InterpolationPanel(e.keyframes, viewer)
         self.translate_panel = TranslatePanel(e.pictures, viewer)
+        self.animate_panel = AnimatePanel(e.animation, e.network, viewer)
         self.channels_panel = ChannelsPanel(e.channels, latent, viewer)
         self.drag_panel = DragPanel(e.drag, viewer, self.view)  # point-based editing on the image view
         self._tab_needs = {}
@@ -222,7 +224,9 @@ class MainWindow(QMainWindow):
                 (self.channels_panel, "Channels", "style_space",
                  "StyleSpace channels that move one part of the face, each a slider"),
                 (self.translate_panel, "Pictures", "latent_or_translation",
-                 "Project or encode a picture into the latent space, or translate it")):
+                 "Project or encode a picture into the latent space, or translate it"),
+                (self.animate_panel, "Animate", "latent",
+                 "A sound drives the picture; seamless loops; blend with another model; bend the network")):
             index = self.tabs.addTab(panel, title)
             self.tabs.setTabToolTip(index, tip)
             self._tab_needs[index] = needs

@@ -298,7 +298,8 @@ def test_translation_models_grey_out_latent_controls(make_window, qtbot, tmp_pat
     with qtbot.waitSignal(window.sigModelReady):
         window.open_model(str(path))
     assert not window.latent_panel.isEnabled()
-    assert [window.tabs.isTabEnabled(i) for i in range(window.tabs.count())] == [False] * 7 + [True]
+    enabled = [window.tabs.tabText(i) for i in range(window.tabs.count()) if window.tabs.isTabEnabled(i)]
+    assert enabled == ["Pictures"] and window.tabs.count() > 7   # every latent tab greyed out
     assert "cyclegan" in window.info_box.toPlainText()
     picture = tmp_path / "photo.png"
     Image.fromarray((np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)).save(picture)
