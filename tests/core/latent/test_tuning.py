@@ -50,7 +50,7 @@ def test_tuning_raises_psnr_over_its_pivot_and_stores_small(tuned):
     assert result.psnr > result.pivot_psnr + 1.0
     assert result.psnr_history[-1] > result.psnr_history[0]
     full = sum(p.numel() * 4 for p in model.synthesis.parameters())
-    assert result.stored_bytes < full  # a rank-16 change in float16 is smaller than the weights
+    assert result.stored_bytes < full  # the change in float16 (auto, a small model) is half the weights
 
 
 def test_the_state_renders_through_the_tuning_and_the_applier_restores_exactly(tuned):
@@ -143,3 +143,20 @@ def test_generate_latent_png_re_renders_the_tuned_picture_on_another_machine(tun
     again = np.asarray(Image.open(out))
     assert np.array_equal(again, image)
     assert not np.array_equal(again, render_ws(model, torch.from_numpy(pivot))[0])
+
+
+def test_the_storages_keep_a_low_rank_change_and_auto_picks_by_size(monkeypatch):
+    from gan_explorer.core.latent.tuning import Tuning, compress
+
+    g = torch.Generator().manual_seed(0)
+    low_rank = torch.randn(64, 4, generator=g) @ torch.randn(4, 32 * 9, generator=g)
+    differences = {"conv.weight": low_rank.reshape(64, 32, 3, 3) * 1e-3, "conv.bias": torch.zeros(64)}
+    for storage, rank in (("full", 1), ("half", 1), ("rank", 4), ("auto", 4)):
+        stored = Tuning("b", "", "p", compress(differences, storage, rank))
+        assert "conv.bias" not in stored.parameter_names()  # unchanged tensors are left out
+        assert torch.allclose(stored.difference("conv.weight", (64, 32, 3, 3)), differences["conv.weight"],
+                              rtol=2e-3, atol=1e-6)  # float16: 11 significant bits
+    assert set(compress(differences, "rank", 4)) == {"conv.weight.a", "conv.weight.b"}
+    assert set(compress(differences, "auto", 4)) == {"conv.weight"}  # small: float16 whole
+    monkeypatch.setattr(tuning_module, "AUTO_HALF_BYTES", 10)
+    assert set(compress(differences, "auto", 4)) == {"conv.weight.a", "conv.weight.b"}
