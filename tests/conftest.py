@@ -14,6 +14,14 @@ for _name, _sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOM
                     ("XDG_CACHE_HOME", ".cache"), ("GAN_EXPLORER_DATA", ".local/share/gan_explorer"),
                     ("GAN_EXPLORER_CACHE", ".cache/gan_explorer")):
     os.environ[_name] = os.path.join(TEST_HOME, _sub) if _sub else TEST_HOME
+
+# pytest-xdist (README's test command runs one worker per core): each worker gets its share of the
+# cores, set before torch is imported so its own thread pool and the processes the tests start
+# (the CLI, training runs) use that many. Two workers of two threads each on two cores spin in each
+# other's OpenMP barriers and run slower than one worker alone.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 # Tests compare exported pixels with renders bit for bit: the invisible watermark (issue #30) is off
 # unless a test turns it on (tests/core/trust do, on the real path); Content Credentials stay on.
 os.environ["GAN_EXPLORER_WATERMARK"] = "off"
