@@ -49,7 +49,7 @@ def run_benchmark(name: str, quick: bool = False, fixture=None) -> dict:
     import inspect
 
     from gan_explorer.bench import (  # noqa: F401  (each module registers its benchmarks)
-        curves, features, lab2d, latency, osc, projection, stylegan3, synthesis, training,
+        curves, features, lab2d, latency, osc, projection, stylegan3, stylespace, synthesis, training,
     )
     from gan_explorer.bench import watermark  # noqa: F401  (issue #30)
     from gan_explorer.bench import tuning  # noqa: F401  (issue #28)

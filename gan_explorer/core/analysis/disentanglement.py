@@ -238,3 +238,67 @@ def matrix_image(matrix: np.ndarray, row_labels, col_labels=None, cell: int = 16
     for j in range(0, cols, max(1, cols // 16)):
         draw.text((left + j * cell + 1, top - 12), col_labels[j], fill=(0, 0, 0), font=small)
     return np.asarray(canvas)
+
+
+SPACES = ("z", "w", "w+", "s")
+
+
+@torch.no_grad()
+def latent_spaces_disentanglement(model, num: int = 2000, seed: int = 0, truncation_psi: float = 1.0,
+                                  spaces=SPACES, batch_size: int = 100, regressor=None, progress=None,
+                                  should_stop=None) -> dict[str, DisentanglementReport]:
+    """MIG, DCI and SAP of a StyleGAN's latent spaces against the factors the shipped regressor reads
+    off its images (the StyleSpace paper's Table 1, with the procedural faces' factors):
+
+    - z, w and s (styles: core/latent/stylespace.py) of the same `num` images;
+    - w+: other images, whose every layer takes the w of its own z (the whole of W+ that sampled
+      latents reach: with one w per image W+ would be W repeated, telling nothing new).
+
+    The regressor's background hue is an angle: it enters as its cosine and sine."""
+    from gan_explorer.core.analysis.regressor import load_regressor, predict
+    from gan_explorer.core.latent.stylespace import concat_styles, styles_for_ws
+    from gan_explorer.core.limits import check_count
+
+    check_count("num", num, 20, MAX_FACES)
+    unknown = [s for s in spaces if s not in SPACES]
+    if unknown:
+        raise ConfigError(f"space {unknown[0]!r}: must be one of {', '.join(SPACES)}")
+    regressor = regressor or load_regressor()
+    device = model._device()
+    generator = torch.Generator().manual_seed(int(seed))
+    want_mixed = "w+" in spaces
+    steps = Steps(num * (2 if want_mixed else 1), progress, should_stop)
+    codes = {space: [] for space in spaces}
+    factors = {"same": [], "mixed": []}
+
+    def read_factors(images):
+        predicted = predict(regressor, images)
+        hue = 2 * np.pi * predicted.pop("background_hue")
+        return np.column_stack([*predicted.values(), np.cos(hue), np.sin(hue)]), \
+            [*predicted.keys(), "background_hue_cos", "background_hue_sin"]
+
+    names = []
+    for start in range(0, num, batch_size):
+        n = min(batch_size, num - start)
+        z = torch.randn([n, model.z_dim], generator=generator).to(device)
+        ws = model.map(z, truncation_psi)
+        found, names = read_factors(model.synthesize(ws, noise_mode="const"))
+        factors["same"].append(found)
+        for space, code in (("z", z), ("w", ws[:, 0]), ("s", None)):
+            if space in codes:
+                codes[space].append((concat_styles(styles_for_ws(model, ws)) if code is None else code).cpu().numpy())
+        steps.step(n)
+        if want_mixed:
+            zs = torch.randn([n * model.num_ws, model.z_dim], generator=generator).to(device)
+            mixed = model.map(zs, truncation_psi)[:, 0].reshape(n, model.num_ws, -1)
+            factors["mixed"].append(read_factors(model.synthesize(mixed, noise_mode="const"))[0])
+            codes["w+"].append(mixed.reshape(n, -1).cpu().numpy())
+            steps.step(n)
+    reports = {}
+    for space in spaces:
+        truth = np.concatenate(factors["mixed" if space == "w+" else "same"])
+        report = disentanglement_scores(truth, np.concatenate(codes[space]), names, seed=seed)
+        report.extra = {"space": space, "dims": int(np.concatenate(codes[space]).shape[1]),
+                        "factors": "read by the shipped regressor", "truncation_psi": truncation_psi}
+        reports[space] = report
+    return reports
