@@ -146,3 +146,52 @@ def bench_synthesis(quick: bool = False) -> dict:
         results["peers"].append({"peer": label, "status": status})
         print(f"peer {label}: {status}")
     return results
+
+
+@register_benchmark("precision")
+def bench_precision(quick: bool = False, fixture=None) -> dict:
+    """bf16 against fp32, one table: the error (max / mean 8-bit difference, PSNR) and the speed-up
+    (medians of interleaved rounds, same run) of full frames and of a preview block, on the demo,
+    NVIDIA's official 64 px fixture (where the checkout has tests/) and a 256 px model of NVIDIA's
+    widths (`fixture`: a model file instead of a random-init one)."""
+    from pathlib import Path
+
+    from gan_explorer.core.backends.precision import image_error, native_bf16, precision_context
+    from gan_explorer.core.io.models import open_model
+    from gan_explorer.resources import demo_model
+
+    native, why = native_bf16()
+    print(f"bf16 vs fp32, batch 1, CPU threads={torch.get_num_threads()}; native bf16: {native} ({why})")
+    models = {"demo 64 px": lambda: open_model(demo_model())}
+    official = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "stylegan_official" / "sg2ada_64.pkl"
+    if official.is_file():
+        models["official fixture 64 px"] = lambda: open_model(official)
+    models["256 px (NVIDIA widths)"] = (lambda: open_model(fixture)) if fixture else \
+        (lambda: build_model("stylegan", img_resolution=256).eval())
+    rounds = 2 if quick else 3
+    rows = []
+    print(f"{'model':26s} {'frame':12s} {'max lvl':>7} {'mean lvl':>8} {'PSNR dB':>8} {'fp32 ms':>8} "
+          f"{'bf16 ms':>8} {'speed-up':>8}")
+    for label, load in models.items():
+        torch.manual_seed(0)
+        model = load()
+        with torch.no_grad():
+            ws = model.map(model.z_from_seeds([0]))
+            for frame, res in (("full", None), ("preview", model.img_resolution // 4)):
+                def render(precision, res=res):
+                    with precision_context(precision):
+                        return model.synthesize(ws, max_resolution=res)
+
+                error = image_error(render("bf16"), render("fp32"))
+                seconds = interleaved_medians({"fp32": lambda: render("fp32"), "bf16": lambda: render("bf16")}, rounds)
+                row = {"model": label, "frame": frame if res is None else f"preview {res} px", **error,
+                       "fp32_ms": seconds["fp32"] * 1000, "bf16_ms": seconds["bf16"] * 1000,
+                       "speedup": seconds["fp32"] / seconds["bf16"]}
+                rows.append(row)
+                print(f"{label:26s} {row['frame']:12s} {row['max_levels']:7.0f} {row['mean_levels']:8.2f} "
+                      f"{row['psnr_db']:8.1f} {row['fp32_ms']:8.0f} {row['bf16_ms']:8.0f} {row['speedup']:7.2f}x",
+                      flush=True)
+    below_one_level = all(r["max_levels"] <= 1 for r in rows)
+    print(f"full-quality default: {'bf16' if below_one_level else 'fp32'} "
+          f"(bf16 {'is' if below_one_level else 'is not'} within one 8-bit level everywhere)")
+    return {"native_bf16": native, "why": why, "rows": rows}

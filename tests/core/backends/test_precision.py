@@ -192,3 +192,40 @@ def test_cli_precision_falls_back_and_says_so(tmp_path, not_native, capsys):
     fallback = _generate(tmp_path, "fallback", "--precision", "bf16")
     assert "rendering in fp32" in capsys.readouterr().err
     assert all(np.array_equal(a, b) for a, b in zip(fp32, fallback))
+
+
+@pytest.mark.slow  # exports and compiles a graph
+def test_generate_uses_the_engine_only_where_the_window_cached_it(tmp_path):
+    from gan_explorer.core.generate import cached_engine, render_ws, ws_for_seeds
+
+    if not backends_available():
+        pytest.skip("no inference engine installed")
+    torch.manual_seed(0)
+    model = build_model("stylegan", **TINY["stylegan"]).eval()
+    assert cached_engine(model) is None  # nothing cached: a one-shot command never exports
+    from gan_explorer.core.backends import open_renderer
+
+    open_renderer(model, "auto")  # what the window's Fast renderer does: export, time, remember
+    engine = cached_engine(model)
+    chosen = json_choice(model)
+    if chosen == "eager":
+        assert engine is None
+        return
+    assert engine is not None and engine.name == chosen
+    assert cached_engine(model, "bf16") is None  # the graphs run fp32
+    ws = ws_for_seeds(model, [0, 1, 2])
+    eager, graph = render_ws(model, ws), render_ws(model, ws, engine=engine)
+    assert np.abs(eager.astype(int) - graph.astype(int)).max() <= 1
+
+
+def backends_available():
+    from gan_explorer.core.backends import ENGINES, engine_available
+
+    return any(engine_available(e) for e in ENGINES)
+
+
+def json_choice(model):
+    from gan_explorer.core.backends import graph
+
+    folder = graph.cache_dir() / "graphs" / graph.graph_key(model)
+    return graph.read_small_json(folder / f"choice-{torch.get_num_threads()}threads.json")["engine"]
