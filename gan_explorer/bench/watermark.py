@@ -135,7 +135,8 @@ def _unmarked(count):
 
 
 @register_benchmark("watermark")
-def bench_watermark(quick: bool = False) -> dict:
+def bench_watermark(quick: bool = False, count: int | None = None, negatives: int | None = None) -> dict:
+    """`count` exports per model and `negatives` unmarked pictures (default 200 and 1,000; quick: 12, 60)."""
     import torch
 
     from gan_explorer.core.io.identity import model_identity
@@ -144,7 +145,7 @@ def bench_watermark(quick: bool = False) -> dict:
     from gan_explorer.core.trust import watermark
     from gan_explorer.resources import demo_model
 
-    count, negatives = (12, 60) if quick else (200, 1000)
+    count, negatives = count or (12 if quick else 200), negatives or (60 if quick else 1000)
     rng = np.random.default_rng(0)
     demo = open_model(demo_model()).eval()
     torch.manual_seed(0)
