@@ -4,8 +4,8 @@
    with internal representation collaging"): the image is synthesized twice, from ws and from the
    edited ws, and every synthesis step's output in the edited pass (features, and the skip
    architecture's image below the last block) is replaced outside the region by the original
-   pass's (the mask area-pooled to the step's resolution, so coarse steps blend softly and the
-   inside is re-harmonised by the later layers). Outside the region the image is the original up
+   pass's (features: the mask area-pooled to the step's resolution, so coarse steps blend softly
+   and the inside is re-harmonised by the later layers; the image: only cells wholly inside). Outside the region the image is the original up
    to the last upsampling filter's reach (2 px). It is the
    method that meets the issue's goal here; it needs the mask, which a latent state does not carry,
    so its result is an image (and its ws, unedited), not a re-renderable state.
@@ -166,6 +166,9 @@ def blended_edit(model, ws: torch.Tensor, ws_edited: torch.Tensor, mask: np.ndar
     m = torch.as_tensor(np.asarray(mask, np.float32), device=model._device())
     m = m.reshape(-1, 1, *m.shape[-2:])
     masks = {block.resolution: F.adaptive_avg_pool2d(m, block.resolution) for block in blocks}
+    # The image built so far takes the edit only in cells wholly inside the region: its upsampling
+    # would otherwise carry a boundary cell's change a few pixels out at every block.
+    inner = {res: (pooled >= 1 - 1e-6).to(pooled.dtype) for res, pooled in masks.items()}
     recorded: dict[tuple, tuple] = {}
     originals = {block: block.step for block in blocks}
 
@@ -184,7 +187,7 @@ def blended_edit(model, ws: torch.Tensor, ws_edited: torch.Tensor, mask: np.ndar
             x = x0 + mr.to(x.dtype) * (x - x0)
             if op == "torgb":
                 if block.resolution < final:
-                    img = img0 + mr.to(img.dtype) * (img - img0)
+                    img = img0 + inner[block.resolution].to(img.dtype) * (img - img0)
                 else:  # the ToRGB output alone: y - y0 = (img - up(img_in)) - (img0 - up(img0_in))
                     up = upsample2d(img_in, block.resample_filter) if img_in is not None else 0
                     up0 = recorded.get("final_in", 0)
