@@ -120,8 +120,9 @@ def bench_tuning(quick: bool = False, faces: int | None = None, w_steps: int | N
                                 "median_per_tuning": [statistics.median(v) for v in locality]}
     print(f"\n{'':12s} {'PSNR median (range)':>22} {'>= 33 dB':>9} {'SSIM median':>12} {'s per face':>11}")
     for name, row in rows.items():
+        seconds = row["seconds"] + (rows["W"]["seconds"] if name == "W + tuning" else 0)  # the pivot's share too
         print(f"{name:12s} {_summary(row['psnr']):>22} {sum(v >= 33 for v in row['psnr']):>5}/{faces:<3d} "
-              f"{statistics.median(row['ssim']):>12.3f} {row['seconds'] + (rows['W']['seconds'] if name == 'W + tuning' else 0):>11.0f}")
+              f"{statistics.median(row['ssim']):>12.3f} {seconds:>11.0f}")
     print("storage of the same trained change (median PSNR, bytes):")
     for name, value in results["storage"].items():
         print(f"  {name:7s} {value['median_psnr']:.2f} dB  {value['bytes'] / 1024:.0f} KB")

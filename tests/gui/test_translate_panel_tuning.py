@@ -34,6 +34,7 @@ def _start(make_window, qtbot, tiny_model_file, tune_steps):
     panel = window.translate_panel
     qtbot.mouseClick(panel.keep_likeness, Qt.LeftButton)
     assert panel.keep_likeness.isChecked()
+    assert panel.space.currentData() == "w" and not panel.space.isEnabled()  # the pivot is a W projection
     panel.steps.setValue(10)
     panel.tune_steps.setValue(tune_steps)
     return window, panel

@@ -78,6 +78,8 @@ class TranslatePanel(QWidget):
         self.tune_steps.setSuffix(" tuning steps")
         self.tune_steps.setToolTip("The step budget of the tuning (the paper: a few hundred; ~1-2 s a step for "
                                    "the 64 px demo on a laptop CPU)")
+        # The tuning's pivot is a W projection: the space box says so while the choice is on.
+        self.keep_likeness.toggled.connect(self._likeness_toggled)
         row.addWidget(self.keep_likeness)
         row.addWidget(self.tune_steps)
         box.addLayout(row)
@@ -231,6 +233,11 @@ class TranslatePanel(QWidget):
             self._compare(tuned.target, tuned.projected, tuned.tuned)
             self.target.setToolTip(f"The photo as the model sees it | the W projection ({tuned.pivot_psnr:.1f} dB) "
                                    f"| tuned ({tuned.psnr:.1f} dB)")
+
+    def _likeness_toggled(self, on: bool):
+        if on:
+            self.space.setCurrentIndex(self.space.findData("w"))
+        self.space.setEnabled(not on)
 
     def _show_tuning(self, state):
         """Whether the current latent renders through a tuning, and the way back to the base model."""
