@@ -113,12 +113,16 @@ def render_frames(model, ws: torch.Tensor, state: LatentState, batch: int = 8, s
     from gan_explorer.core.io.images import to_uint8
     from gan_explorer.core.synthesis_edits import synthesis_edits
 
+    if state.noise_mode == "random":
+        batch = 1   # every frame draws the noise its state shows alone (the window's preview): no flicker
     for start in range(0, len(ws), batch):
-        if should_stop():
+        if should_stop():   # (which may serve a slider's render, of another transform)
             return
+        if model.capabilities.has_transform:  # StyleGAN3: the state's translate / rotate
+            model.set_transform(tuple(state.transform[:2]), state.transform[2])
         generator = None
         if state.noise_mode == "random":
-            generator = torch.Generator(device=ws.device).manual_seed(int(state.noise_seed))
+            generator = torch.Generator(device=model._device()).manual_seed(int(state.noise_seed))
         with torch.no_grad(), synthesis_edits(model, state):
             images = to_uint8(model.synthesize(ws[start:start + batch].to(model._device()),
                                                noise_mode=state.noise_mode, noise_generator=generator))

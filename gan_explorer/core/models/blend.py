@@ -86,7 +86,7 @@ def apply_blend(model, state):
     if len(weights) != len(stages):
         raise ConfigError(f"a blend of this model takes {len(stages)} weights (one per stage: "
                           f"{', '.join(stages)}), not {len(weights)}")
-    theirs = dict(other.synthesis.named_parameters())
+    theirs = {**dict(other.synthesis.named_parameters()), **dict(other.synthesis.named_buffers())}
     swapped = []
     try:
         with torch.no_grad():
@@ -94,17 +94,27 @@ def apply_blend(model, state):
                 if weight == 0:
                     continue
                 module = getattr(model.synthesis, stage)
-                for name, param in module.named_parameters():
-                    source = theirs[f"{stage}.{name}"].detach().to(param.device, param.dtype)
-                    swapped.append((param, param.data))
-                    param.data = source if weight == 1 else torch.lerp(param.data, source, float(weight))
+                for name, tensor in _blended_tensors(module):
+                    source = theirs[f"{stage}.{name}"].detach().to(tensor.device, tensor.dtype)
+                    swapped.append((tensor, tensor.data))
+                    tensor.data = source if weight == 1 else torch.lerp(tensor.data, source, float(weight))
         _forget_derived(model)
         yield
     finally:
-        for param, original in reversed(swapped):
-            param.data = original
+        for tensor, original in reversed(swapped):
+            tensor.data = original
         if swapped:
             _forget_derived(model)
+
+
+def _blended_tensors(module):
+    """A stage's weights and the float buffers it draws with (StyleGAN2's constant noise, StyleGAN3's
+    input gains, frequencies and phases): what makes the partner's picture the partner's. The input's
+    `transform` stays this model's: it is the user's translate / rotate, not a learnt value."""
+    yield from module.named_parameters()
+    for name, buffer in module.named_buffers():
+        if buffer.is_floating_point() and name.split(".")[-1] != "transform":
+            yield name, buffer
 
 
 def _forget_derived(model) -> None:

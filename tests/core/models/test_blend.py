@@ -25,6 +25,8 @@ def parents():
         for param in other.synthesis.parameters():
             spread = param.std() if param.numel() > 1 else param.abs()
             param.add_(0.05 * spread * torch.randn(param.shape, generator=generator))
+        for buffer in other.synthesis.buffers():   # its constant noise differs too
+            buffer.add_(0.1 * torch.randn(buffer.shape, generator=generator))
     open_partner(OTHER, other)
     return base, other
 
@@ -49,6 +51,24 @@ def test_weights_0_and_1_are_the_parents_and_a_swap_is_between(parents):
     half = render(base, state.with_changes(blend=(OTHER, 0.5)))
     assert 0 < np.abs(half.astype(int) - alone).mean() < np.abs(theirs.astype(int) - alone).mean()
     assert np.array_equal(render(base, state), alone)      # restored exactly
+
+
+def test_a_stylegan3_partner_is_drawn_with_its_own_buffers():
+    base = open_model("tests/fixtures/stylegan_official/sg3t_64.pkl", device="cpu")
+    other = open_model("tests/fixtures/stylegan_official/sg3t_64.pkl", device="cpu")
+    with torch.no_grad():
+        for name, buffer in other.synthesis.named_buffers():
+            if name.endswith("magnitude_ema"):   # the input gain each layer learnt
+                buffer.mul_(1.3)
+    open_partner("5e" * 32, other)
+    state = LatentState(seed=3, transform=(0.1, 0.0, 10.0))
+    with torch.no_grad():
+        other.set_transform((0.1, 0.0), 10.0)
+        theirs = to_uint8(other.synthesize(ws_for_state(base, state)))[0]
+    assert np.array_equal(render(base, state.with_changes(blend=("5e" * 32, 1.0))), theirs)
+    alone = render(base, state)
+    assert not np.array_equal(alone, theirs)
+    assert np.array_equal(render(base, state), alone)
 
 
 def test_what_cannot_blend_is_one_line(parents):
