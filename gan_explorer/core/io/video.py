@@ -53,7 +53,11 @@ def export_frames(frames, path: str | os.PathLike, fps: float = 30.0, progress=N
 
         marker = FrameMarker(metadata)
         metadata = marker.metadata
-    comment = json.dumps(metadata, separators=(",", ":")) if metadata else ""
+    # A tuned photo's provenance embeds its tuning (megabytes): a video's comment keeps the tuning's
+    # hash in the state but not the weights (ffmpeg takes the comment as one argument, capped by
+    # the system at 128 KiB; the Content Credentials carry the full provenance).
+    shown = {k: v for k, v in metadata.items() if k != "tuning"} if metadata else None
+    comment = json.dumps(shown, separators=(",", ":")) if shown else ""
 
     def stream():
         done = 0

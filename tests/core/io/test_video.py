@@ -57,3 +57,17 @@ def test_frames_never_go_into_a_linked_folder_and_a_linked_file_is_never_replace
         export_frames(_frames(), tmp_path / "a.gif", fps=10)
     assert list(users_folder.iterdir()) == [] and users_file.read_bytes() == PRECIOUS
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "frames", "home", "users_folder"]
+
+
+def test_a_tuned_photos_video_leaves_its_weights_out_of_the_comment(tmp_path):
+    """ffmpeg takes the comment as one argument (at most 128 KiB on Linux): an MP4 of a tuned photo
+    keeps the state, with the tuning's hash, and leaves out the megabytes of embedded weights."""
+    import json
+
+    from gan_explorer.core.io.video import read_mp4_comment
+
+    frames = [np.full((16, 16, 3), i * 20, np.uint8) for i in range(3)]
+    metadata = {"state": {"seed": 1, "tuning": "ab" * 32}, "tuning": {"data": "x" * 600_000}}
+    out = export_frames(frames, tmp_path / "tuned.mp4", fps=5, metadata=metadata)
+    comment = json.loads(read_mp4_comment(out))
+    assert comment["state"]["tuning"] == "ab" * 32 and "tuning" not in comment
