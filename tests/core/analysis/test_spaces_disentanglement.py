@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from gan_explorer.core.analysis.disentanglement import latent_spaces_disentanglement
