@@ -70,3 +70,19 @@ def test_start_without_a_complete_pair_says_so(opened):
     explorer.drag.click(3, 3)
     assert explorer.drag.start() is None
     assert any("click a handle, then its target" in m for m in messages.of("message"))
+
+
+def test_a_recorded_drag_writes_a_gif_with_its_provenance(opened, tmp_path):
+    from PIL import Image
+
+    from gan_explorer.core.io.video import read_gif_comment
+
+    explorer, _ = opened
+    drag = explorer.drag
+    drag.steps, drag.record_path = 2, str(tmp_path / "drag.gif")
+    drag.click(8, 8)
+    drag.click(4, 8)
+    handle = drag.start()
+    assert handle.ok and handle.result.recorded
+    assert Image.open(tmp_path / "drag.gif").n_frames == 3
+    assert '"ws"' in read_gif_comment(tmp_path / "drag.gif")
