@@ -52,9 +52,11 @@ def test_keep_the_likeness_tunes_to_a_finished_result_and_a_click_returns_to_the
     assert len(previews) >= 2  # the projection's and the tuning's reconstructions were shown as they went
     assert panel.target.pixmap().width() >= 3 * panel.target.pixmap().height() - 2  # before | projected | tuned
     assert "Tuning applied" in panel.tuning_label.text() and not panel.base_btn.isHidden()
+    assert window.windowTitle().endswith("[tuned to a photo]")
     assert panel.project_btn.isEnabled() and not panel.cancel_btn.isEnabled()
     qtbot.mouseClick(panel.base_btn, Qt.LeftButton)
     assert window.state.tuning == "" and panel.base_btn.isHidden()
+    assert "tuned" not in window.windowTitle()
     window.undo_action.trigger()
     assert window.state.tuning == tuned.content_hash
 

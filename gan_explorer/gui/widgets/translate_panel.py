@@ -16,6 +16,7 @@ from gan_explorer.gui.session_bridge import follow, subscribe
 from gan_explorer.gui.widgets.image_view import array_to_qimage
 
 PICTURE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp)"
+TUNED_TITLE = " [tuned to a photo]"  # added to the window's title while the latent renders through a tuning
 
 
 class TranslatePanel(QWidget):
@@ -245,6 +246,10 @@ class TranslatePanel(QWidget):
         self.tuning_label.setText(f"Tuning applied ({state.tuning[:8]}): the generator is tuned to the photo"
                                   if tuned else "")
         self.base_btn.setVisible(tuned)
+        window = self.window()
+        if window is not self:  # the title says it too, wherever the user looks
+            title = window.windowTitle().replace(TUNED_TITLE, "")
+            window.setWindowTitle(title + TUNED_TITLE if tuned else title)
 
     def translate_training_sample(self, index: int | None = None):
         index = random.randrange(10**6) if index is None else index
