@@ -9,6 +9,7 @@ from __future__ import annotations
 from gan_explorer.commands import animate as animate_command
 from gan_explorer.commands import drag as drag_command
 from gan_explorer.commands import map as map_command
+from gan_explorer.commands import parts as parts_command
 from gan_explorer.commands import metrics as metrics_command
 from gan_explorer.commands import probe as probe_command
 from gan_explorer.commands import project as project_command
@@ -23,6 +24,7 @@ COMMAND_MODULES: tuple = (
     animate_command,
     drag_command,
     verify_command,
+    parts_command,
 )
 
 

@@ -31,10 +31,12 @@ from gan_explorer.gui.widgets.latent_sliders import DirectionsPanel, WPanel, ZPa
 from gan_explorer.gui.widgets.library_panel import LibraryPanel
 from gan_explorer.gui.widgets.mixing_panel import MixingPanel
 from gan_explorer.gui.widgets.perform_panel import PerformPanel
+from gan_explorer.gui.widgets.parts_panel import PartsPanel
 from gan_explorer.core.explorer.pictures import LATENT_SUFFIXES, PICTURE_SUFFIXES
 from gan_explorer.gui.widgets.translate_panel import TranslatePanel
 from gan_explorer.gui.widgets.channels_panel import ChannelsPanel
 from gan_explorer.gui.widgets.understand import UnderstandPanel
+from gan_explorer.core.explorer.parts import PartsModel
 from gan_explorer.resources import demo_models
 
 MODEL_FILTER = ("Models, exported pictures and latents (*.safetensors *.pkl *.pt *.pth *.png *.npy *.json);;"
@@ -192,6 +194,14 @@ class MainWindow(QMainWindow):
         self.perform_dock.setWidget(VerticalScrollArea(self.perform_panel))
         self.addDockWidget(Qt.LeftDockWidgetArea, self.perform_dock)
         self.tabifyDockWidget(self.understand_dock, self.perform_dock)
+        # Parts (#29): paint part masks, train the part classifier, dissect units (the Layers tab names them).
+        self.parts_panel = PartsPanel(PartsModel(self.viewer, self.latent, self.explorer.analyses), self.viewer,
+                                      self.understand.layers_panel.layer_viewer)
+        self.parts_dock = QDockWidget("Parts", self)
+        self.parts_dock.setObjectName("parts_dock")
+        self.parts_dock.setWidget(VerticalScrollArea(self.parts_panel))
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.parts_dock)
+        self.tabifyDockWidget(self.perform_dock, self.parts_dock)
         self.latent_dock.raise_()
 
         # A vertical tab bar: every tab stays visible on a 1366x768 screen.

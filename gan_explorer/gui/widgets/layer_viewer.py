@@ -5,6 +5,9 @@ It shows plain data and emits intent; the activations are computed in core
 (gan_explorer.core.analysis.layers) on the worker. The window connects:
   sigViewRequested(layer, channel, db, per_channel) -> layer_view(...) -> show_view(...)
   sigAblate(layer, channels, scale)                  -> render_ablated(...) -> the main image
+After a dissection (core/analysis/dissection.py, run from the Parts panel) `set_dissection(report)`
+names each unit of a dissected layer by its best part ("hair 0.41"); the units table sorts by a
+chosen part, a click shows that unit, and "Ablate top" switches off the part's best units.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import Qt, Signal  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
-    QAbstractItemView, QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+    QSpinBox,
     QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -69,6 +73,7 @@ class LayerViewerWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.layers: list[tuple] = []
+        self.dissection = None  # a core DissectionReport (plain data: unit_names, top_units, layers)
 
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["layer", "kind", "output"])
@@ -124,6 +129,37 @@ class LayerViewerWidget(QWidget):
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("Undo the ablation")
         self.reset_button.clicked.connect(lambda: self.sigAblate.emit(self.current_layer() or "", [], 1.0))
+        self.units_part = QComboBox()
+        self.units_part.setToolTip("Sort the units by their IoU with this part (best part: each unit's own)")
+        self.units_part.currentIndexChanged.connect(self._fill_units)
+        self.units_count = QSpinBox()
+        self.units_count.setRange(1, 64)
+        self.units_count.setValue(8)
+        self.units_count.setToolTip("How many of the part's best units to switch off")
+        self.ablate_part_button = QPushButton("Ablate top")
+        self.ablate_part_button.setToolTip("Switch off the chosen part's best units of this layer and re-render")
+        self.ablate_part_button.clicked.connect(self._ablate_part)
+        self.units_table = QTableWidget(0, 3)
+        self.units_table.setHorizontalHeaderLabels(["unit", "part", "IoU"])
+        self.units_table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.units_table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.units_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.units_table.verticalHeader().setVisible(False)
+        self.units_table.verticalHeader().setDefaultSectionSize(20)
+        self.units_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.units_table.setMinimumHeight(70)
+        self.units_table.itemSelectionChanged.connect(self._unit_clicked)
+        self.units_box = QWidget()
+        units_layout = QVBoxLayout(self.units_box)
+        units_layout.setContentsMargins(0, 0, 0, 0)
+        units_row = QHBoxLayout()
+        units_row.addWidget(QLabel("Units by"))
+        units_row.addWidget(self.units_part, 1)
+        units_row.addWidget(self.units_count)
+        units_row.addWidget(self.ablate_part_button)
+        units_layout.addLayout(units_row)
+        units_layout.addWidget(self.units_table)
+        self.units_box.setVisible(False)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.help = QLabel(WHAT_AM_I_LOOKING_AT)
@@ -154,6 +190,7 @@ class LayerViewerWidget(QWidget):
         right_layout.addLayout(ablate_row)
         right_layout.addWidget(self.grid_view, 3)
         right_layout.addLayout(under, 2)
+        right_layout.addWidget(self.units_box, 2)
         right_layout.addWidget(self.status)
         right_layout.addWidget(self.help)
         self.splitter = QSplitter(Qt.Vertical)
@@ -230,6 +267,7 @@ class LayerViewerWidget(QWidget):
         self.channel.setRange(-1, max(count - 1, 0))
         self.channel.blockSignals(False)
         self.sigViewRequested.emit(name, int(self.channel.value()), self.db.isChecked(), self.per_channel.isChecked())
+        self._fill_units()
 
     def _ablate(self):
         name = self.current_layer()
@@ -238,3 +276,67 @@ class LayerViewerWidget(QWidget):
         channel = int(self.channel.value())
         channels = list(range(self.channels_of_current())) if channel < 0 else [channel]
         self.sigAblate.emit(name, channels, float(self.scale.value()))
+
+    # --- dissection: named units ------------------------------------------------------------
+    def set_dissection(self, report):
+        """report: a DissectionReport (or None to forget it). Its layers get a units table."""
+        self.dissection = report
+        self.units_part.blockSignals(True)
+        self.units_part.clear()
+        if report is not None:
+            self.units_part.addItem("best part", "")
+            for name in report.part_names:
+                self.units_part.addItem(name, name)
+        self.units_part.blockSignals(False)
+        self._fill_units()
+
+    def unit_label(self, layer: str, unit: int) -> str:
+        """'hair 0.41': the unit's best part and IoU ('' when the layer was not dissected)."""
+        if self.dissection is None or layer not in self.dissection.layers:
+            return ""
+        part, iou = self.dissection.unit_names(layer)[unit]
+        return f"{part} {iou:.2f}"
+
+    def _dissected_layer(self) -> str | None:
+        name = self.current_layer()
+        return name if self.dissection is not None and name in self.dissection.layers else None
+
+    def _fill_units(self, *_):
+        layer = self._dissected_layer()
+        self.units_box.setVisible(layer is not None)
+        if layer is None:
+            return
+        part = self.units_part.currentData() or ""
+        names = self.dissection.unit_names(layer)
+        if part:
+            order = [u for u, _ in self.dissection.top_units(layer, part, len(names))]
+            rows = [(u, part, float(self.dissection.layer_iou(layer)[u, self.dissection.part_names.index(part)]))
+                    for u in order]
+        else:
+            rows = sorted(((u, p, v) for u, (p, v) in enumerate(names)), key=lambda r: -r[2])
+        self.ablate_part_button.setEnabled(bool(part))
+        self.units_table.blockSignals(True)
+        self.units_table.setRowCount(len(rows))
+        for row, (unit, name, iou) in enumerate(rows):
+            for col, text in enumerate((str(unit), name, f"{iou:.2f}")):
+                self.units_table.setItem(row, col, QTableWidgetItem(text))
+        self.units_table.blockSignals(False)
+        channel = int(self.channel.value())
+        if channel >= 0 and channel < len(names):
+            self.status.setText(f"unit {channel}: {self.unit_label(layer, channel)}")
+
+    def _unit_clicked(self):
+        rows = self.units_table.selectionModel().selectedRows()
+        if not rows:
+            return
+        unit = int(self.units_table.item(rows[0].row(), 0).text())
+        self.channel.setValue(unit)  # shows that unit (valueChanged -> request_view)
+
+    def _ablate_part(self):
+        layer = self._dissected_layer()
+        part = self.units_part.currentData() or ""
+        if layer is None or not part:
+            return
+        units = [u for u, _ in self.dissection.top_units(layer, part, int(self.units_count.value()))]
+        self.status.setText(f"{part}: units {', '.join(map(str, units))} of {layer} switched off")
+        self.sigAblate.emit(layer, units, 0.0)
