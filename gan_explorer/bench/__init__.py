@@ -53,6 +53,7 @@ def run_benchmark(name: str, quick: bool = False, fixture=None) -> dict:
     )
     from gan_explorer.bench import watermark  # noqa: F401  (issue #30)
     from gan_explorer.bench import tuning  # noqa: F401  (issue #28)
+    from gan_explorer.bench import parts  # noqa: F401  (issue #29)
     from gan_explorer.bench import drag  # noqa: F401  (issue #27)
 
     if name not in _BENCHMARKS:

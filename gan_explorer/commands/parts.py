@@ -21,7 +21,7 @@ def _common(p) -> None:
                         "from projected procedural faces (models of the faces only)")
     p.add_argument("--train", type=int, default=16,
                    help="faces projected to train the classifier when no --classifier is given (default 16)")
-    p.add_argument("--projection-steps", type=int, default=100, help="projection steps per face (default 100)")
+    p.add_argument("--projection-steps", type=int, default=60, help="projection steps per face (default 60)")
     p.add_argument("--save-classifier", default=None, help="also save the classifier trained here (.npz)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
