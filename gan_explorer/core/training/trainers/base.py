@@ -92,9 +92,11 @@ class Trainer:
         optimizer.zero_grad(set_to_none=False)
         loss.backward()
         self.dist.average_gradients(params)
-        finite = bool(torch.isfinite(loss.detach()).all())
-        if finite:
-            finite = all(bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)
+        # One synchronising check for the loss and every gradient (a bool() per parameter cost
+        # about 1% of a StyleGAN step in small kernels and waits).
+        checks = [torch.isfinite(loss.detach()).all()]
+        checks += [torch.isfinite(p.grad).all() for p in params if p.grad is not None]
+        finite = bool(torch.stack(checks).all())
         if not self.dist.all_true(finite, self.device):
             optimizer.zero_grad(set_to_none=False)
             raise NonFiniteStep(phase)

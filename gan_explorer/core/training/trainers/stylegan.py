@@ -104,8 +104,10 @@ class StyleGANTrainer(Trainer):
             pl_lengths = pl_grads.square().sum(2).mean(1).sqrt()
             pl_mean = self.pl_mean.lerp(pl_lengths.mean().detach(), 0.01)
             pl_penalty = (pl_lengths - pl_mean).square().mean()
+            # Scaled by the interval: applied every G_REG_INTERVAL steps, it weighs as much as every step.
             loss = pl_penalty * self.options.pl_weight * G_REG_INTERVAL + fake[:, 0, 0, 0].mean() * 0
-            stats["Loss/G/pl_penalty"] = self.update(loss, self.opt_G, "Greg") / (self.options.pl_weight * G_REG_INTERVAL)
+            self.update(loss, self.opt_G, "Greg")
+            stats["Loss/G/pl_penalty"] = float(pl_penalty.detach())
             self.pl_mean.copy_(pl_mean.detach())
             timing["G_pl"], t0 = self._clock() - t0, self._clock()
 
