@@ -579,6 +579,16 @@ class Walk:
         self.click(panel.export_btn)
         assert self.answers.saved[".gif"].exists()
 
+    def channels_tab(self):
+        w = self.window
+        panel = w.channels_panel
+        if not w.tabs.isTabEnabled(w.tabs.indexOf(panel)):
+            return  # no StyleSpace (not a StyleGAN)
+        w.tabs.setCurrentWidget(panel)
+        self.choose_all(panel.part, keep="mouth")
+        self.long_job(panel.job)  # stopped: cancelled (a ranking renders every channel of a few images)
+        self.click(panel.bank.reset_btn)
+
     def reset_edits(self):
         w = self.window
         w.tabs.setCurrentWidget(w.w_panel)
@@ -834,6 +844,7 @@ def test_every_control_clicked(path, sync, make_window, qtbot, tmp_path, monkeyp
             walk.mixing_tab()
             walk.breed_tab()
             walk.interpolation_tab()
+            walk.channels_tab()
             walk.reset_edits()
         walk.pictures_tab()
         walk.understand()
