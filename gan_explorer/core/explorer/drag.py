@@ -76,25 +76,34 @@ class DragJob(Job):
         model = context.model
         ws = torch.as_tensor(np.asarray(self.ws, np.float32))[None].to(context.device)
         frames = []
-        with synthesis_edits(model, self.state):
+        state = self.state
+
+        def edits():
+            """The state's transform and in-synthesis edits, only while the drag computes: a slider's
+            render served by check() between steps must see the model as it is."""
+            if model.capabilities.has_transform:
+                model.set_transform(tuple(state.transform[:2]), state.transform[2])
+            return synthesis_edits(model, state)
+
+        with edits():
             dragger = Dragger(model, ws, self.handles, self.targets, self.mask,
-                              DragConfig(layers=self.layers, steps=self.steps), self.state.noise_mode,
-                              self.state.noise_seed)
-            while True:
-                if self.abandon.is_set():
-                    raise Cancelled("drag cancelled")
-                context.check()
+                              DragConfig(layers=self.layers, steps=self.steps), state.noise_mode, state.noise_seed)
+        while True:
+            if self.abandon.is_set():
+                raise Cancelled("drag cancelled")
+            context.check()
+            with edits():
                 step = dragger.step()
-                image = to_uint8(step.image)[0]
-                if self.record_path:
-                    frames.append(image)
-                info = DragStepInfo(step.index, tuple(map(tuple, step.handles.tolist())),
-                                    float(step.distances.max()), image)
-                if self.on_step is not None:
-                    context.session.deliver(self.on_step, info)
-                context.progress(step.index, self.steps, f"drag step {step.index}", preview=image)
-                if step.finished or self.stop.is_set():
-                    break
+            image = to_uint8(step.image)[0]
+            if self.record_path:
+                frames.append(image)
+            info = DragStepInfo(step.index, tuple(map(tuple, step.handles.tolist())),
+                                float(step.distances.max()), image)
+            if self.on_step is not None:
+                context.session.deliver(self.on_step, info)
+            context.progress(step.index, self.steps, f"drag step {step.index}", preview=image)
+            if step.finished or self.stop.is_set():
+                break
         edited = step.ws[0].cpu().numpy().astype(np.float32)
         recorded = ""
         if self.record_path:
@@ -241,7 +250,9 @@ class DragModel:
             self.viewer.request_render()  # the image of the unchanged latent again
             return
         outcome: DragOutcome = handle.result
-        self.latent.set_state(edited_state(handle.job.state, outcome.ws))  # one undo step
+        # One undo step; the noise and in-synthesis edits are the current ones (a change made while
+        # the drag ran is kept), the latent is the drag's.
+        self.latent.set_state(edited_state(self.latent.state, outcome.ws))
         text = f"Drag: {outcome.steps} steps" + (" (stopped)" if outcome.stopped else "")
         if outcome.recorded:
             text += f"; recorded {outcome.recorded}"

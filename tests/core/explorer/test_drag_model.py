@@ -86,3 +86,24 @@ def test_a_recorded_drag_writes_a_gif_with_its_provenance(opened, tmp_path):
     assert handle.ok and handle.result.recorded
     assert Image.open(tmp_path / "drag.gif").n_frames == 3
     assert '"ws"' in read_gif_comment(tmp_path / "drag.gif")
+
+
+def test_a_render_between_steps_of_a_bent_drag_sees_the_model_unbent(opened):
+    """Between steps the session serves waiting slider renders (OSC, another panel): the drag's
+    bends and S edits act only while it computes, never on those frames."""
+    from gan_explorer.core.explorer.requests import RenderRequest
+    from gan_explorer.core.explorer.state import LatentState
+
+    explorer, _ = opened
+    renderer = explorer.session.renderer
+    plain = renderer.render(RenderRequest(-1, LatentState(seed=5), renderer.model_token)).image
+    explorer.latent.change(bends=((1, "scale", (0.0,)),))
+    seen = []
+    explorer.drag.events.step.connect(
+        lambda _info: seen.append(renderer.render(RenderRequest(-1, LatentState(seed=5), renderer.model_token)).image))
+    explorer.drag.steps = 2
+    explorer.drag.click(8, 8)
+    explorer.drag.click(5, 8)
+    assert explorer.drag.start().ok
+    assert seen and all(np.array_equal(image, plain) for image in seen)
+    assert explorer.latent.state.bends    # the result keeps the bend it was dragged under
