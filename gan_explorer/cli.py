@@ -392,12 +392,6 @@ def cmd_generate(args):
         names = [f"seed{s:04d}" for s in seeds]
     edited = provenance.state if provenance is not None else LatentState()
     precision = _precision(args, model)
-    from gan_explorer.core.generate import cached_engine
-    from gan_explorer.core.synthesis_edits import has_synthesis_edits
-
-    # The window's exported graphs where it cached them (within 1e-4 of eager); a re-render of a
-    # picture (--latent) and an edit inside synthesis render eagerly, bit for bit as the window did.
-    engine = None if args.latent or has_synthesis_edits(edited) else cached_engine(model, precision)
     # Rendered a batch at a time; with --out-dir each image is written as it comes, so memory stays
     # that of one batch however many seeds were asked for.
     batch, kept = 8, []
@@ -406,7 +400,7 @@ def cmd_generate(args):
             ws_for_seeds(model, seeds[start:start + batch], args.truncation_psi, args.truncation_cutoff, c)
         with synthesis_edits(model, edited):  # a picture's S edits, bends, tuning or blend
             images = render_ws(model, chunk, noise_mode=args.noise_mode, noise_seed=args.noise_seed + start,
-                               precision=precision, engine=engine)
+                               precision=precision)
         if args.out_dir:
             for i, (name, image) in enumerate(zip(names[start:start + batch], images)):
                 info = _export_info(args, model, seeds[start + i] if seeds else None,

@@ -13,7 +13,11 @@ from gan_explorer.core.latent.ops import mix_styles
 
 
 MAX_SEEDS = 1024  # images one command renders unless --max-images allows more
-CPU_BATCH = 1  # images per synthesis call on the CPU (see render_ws)
+# Images per synthesis call on the CPU (const noise). Measured at 256 px (NVIDIA widths; one process
+# each, same hour, load ~24 on 2 cores, one run each): per image 0.88x / 0.54x / 0.34x the time of
+# the seed-by-seed textbook reference at batch 1 / 2 / 4, peak memory 634 / 760 / 914 MB against
+# its 622 MB; batch 8 peaked at 1.36 GB (the issue's figure).
+CPU_BATCH = 4
 SEED_LIMIT = 2**32  # NVIDIA's seeds are numpy RandomState seeds: 0 .. 2**32-1
 
 
@@ -105,49 +109,22 @@ def ws_for_seeds(model, seeds, truncation_psi=1.0, truncation_cutoff=None, c=Non
     return model.map(z, truncation_psi, truncation_cutoff, c=c.expand(len(z), -1) if c.ndim == 1 else c)
 
 
-def cached_engine(model, precision: str = "fp32"):
-    """The inference engine the window measured fastest for this model, where its graphs are
-    already in the cache (a one-shot command never exports them: that costs more than 16 frames
-    save); None otherwise: render eagerly. Its frames equal eager's within 1e-4."""
-    from gan_explorer.core.backends import graph
-
-    if precision != "fp32" or getattr(model, "family", None) != "stylegan" or model._device().type != "cpu":
-        return None
-    try:
-        folder = graph.cache_dir() / "graphs" / graph.graph_key(model)
-        choice = graph.read_small_json(folder / f"choice-{torch.get_num_threads()}threads.json")
-        if not isinstance(choice, dict) or choice.get("engine") not in graph.ENGINES \
-                or graph.graph_info(folder) is None:
-            return None
-        from gan_explorer.core.backends import open_renderer
-
-        renderer = open_renderer(model, "auto")
-    except (OSError, ValueError, RecursionError):  # no cached choice: render eagerly
-        return None
-    return renderer if renderer.name != "eager" else None
-
-
 @torch.no_grad()
 def render_ws(model, ws: torch.Tensor, noise_mode="const", batch_size=8, noise_seed=0,
-              precision: str = "fp32", engine=None) -> np.ndarray:
+              precision: str = "fp32") -> np.ndarray:
     """ws [n, num_ws, w_dim] -> NHWC uint8 images, rendered in batches; ``precision`` 'bf16'
-    autocasts the synthesis (resolve_precision first: it falls back where bf16 is not native);
-    ``engine`` (cached_engine's) renders instead of the model's eager forward."""
+    autocasts the synthesis (resolve_precision first: it falls back where bf16 is not native)."""
     from gan_explorer.core.backends.precision import precision_context
 
     device = model._device()
     generator = torch.Generator(device=device).manual_seed(noise_seed) if noise_mode == "random" else None
-    synthesize = engine.synthesize if engine is not None else model.synthesize
     if device.type == "cpu" and generator is None:  # random noise is drawn per batch: keep its order
-        # One image at a time on the CPU: a batch adds no throughput once the convolutions fill the
-        # cores, batch 1 takes the folded-kernel path, and the activations of 8 images at 256 px
-        # made the command peak at 1.4-2.2 GB against the seed-by-seed reference's 0.9 GB.
-        batch_size = CPU_BATCH
+        batch_size = min(batch_size, CPU_BATCH)
     out = []
     for i in range(0, len(ws), batch_size):
         with precision_context(precision, device.type):
-            out.append(to_uint8(synthesize(ws[i:i + batch_size].to(device), noise_mode=noise_mode,
-                                           noise_generator=generator)))
+            out.append(to_uint8(model.synthesize(ws[i:i + batch_size].to(device), noise_mode=noise_mode,
+                                                 noise_generator=generator)))
     return np.concatenate(out)
 
 
