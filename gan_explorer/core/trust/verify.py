@@ -83,10 +83,26 @@ def verify_file(path: str | os.PathLike) -> FileReport:
     pixels = _first_frame(path)
     detection = None
     if pixels is not None:
-        from gan_explorer.core.trust.watermark import detect
-
-        detection = detect(pixels)
+        detection = _detect_at_export_sizes(pixels)
     return FileReport(str(path), credentials, detection, _provenance_line(path, credentials))
+
+
+def _detect_at_export_sizes(pixels: np.ndarray):
+    """The mark as found in the picture, else in it scaled back to a size the app exports at (a
+    picture re-posted at another size: 256 px shown at 300 px): the short side at 256 or 512 px."""
+    from PIL import Image
+
+    from gan_explorer.core.trust.watermark import MIN_SIDE, detect
+
+    detection = detect(pixels)
+    height, width = pixels.shape[:2]
+    for side in (MIN_SIDE, 2 * MIN_SIDE):
+        if detection.found or min(height, width) == side:
+            continue
+        scale = side / min(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        detection = detect(np.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS)))
+    return detection
 
 
 def _first_frame(path: Path) -> np.ndarray | None:
