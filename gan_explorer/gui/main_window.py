@@ -36,6 +36,7 @@ from gan_explorer.core.explorer.pictures import LATENT_SUFFIXES, PICTURE_SUFFIXE
 from gan_explorer.gui.widgets.translate_panel import TranslatePanel
 from gan_explorer.gui.widgets.channels_panel import ChannelsPanel
 from gan_explorer.gui.widgets.understand import UnderstandPanel
+from gan_explorer.gui.widgets.verify_dialog import add_trust_actions
 from gan_explorer.core.explorer.parts import PartsModel
 from gan_explorer.resources import demo_models
 
@@ -278,6 +279,7 @@ class MainWindow(QMainWindow):
         self.open_latent_action = file_menu.addAction("Open la&tent…", self._open_latent_dialog)
         self.open_latent_action.setToolTip("A latent saved with Save latent (.npy / .json) or a PNG exported here")
         self.copy_action = file_menu.addAction("&Copy image", self.copy_image, QKeySequence.Copy)
+        add_trust_actions(self, file_menu)  # Verify pictures…, the watermark switch (issue #30)
         file_menu.addSeparator()
         file_menu.addAction("&Quit", self.close, QKeySequence.Quit)
         edit = self.menuBar().addMenu("&Edit")
