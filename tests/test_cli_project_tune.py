@@ -65,3 +65,21 @@ def test_project_tune_refuses_another_space_in_one_line(model_path, tmp_path, ca
                  str(tmp_path / "l.npy")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--tune starts from a W projection" in err and "\n" not in err
+
+
+def test_project_tune_a_folder_tunes_each_picture(model_path, tmp_path, one_thread, capsys):
+    from gan_explorer.core.data.faces import FacesDataset
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(FacesDataset(16, seed=1).image(i)).save(folder / f"p{i}.png")
+    assert main(["project", str(model_path), str(folder), "--tune", "--tune-steps", "2", "--steps", "2", "--loss",
+                 "l2", "--out", str(tmp_path / "latents"), "--out-image", str(tmp_path / "images"),
+                 "--no-progress"]) == 0
+    assert capsys.readouterr().out.count("tuned from a pivot") == 2
+    for i in range(2):
+        again = tmp_path / f"again{i}.png"
+        assert main(["generate", str(model_path), "--latent", str(tmp_path / "images" / f"p{i}.png"),
+                     "--out", str(again)]) == 0
+        assert np.array_equal(np.asarray(Image.open(again)), np.asarray(Image.open(tmp_path / "images" / f"p{i}.png")))

@@ -70,6 +70,16 @@ def _tqdm(total: int, desc: str, disable: bool):
     return tqdm(total=total, desc=desc, disable=disable, unit="step")
 
 
+def _bar_progress(bar):
+    """A `progress(step, total, loss, preview)` callback that moves `bar` (the loss every 10 steps)."""
+    def progress(step, total, loss, preview):
+        bar.n = step
+        if step % 10 == 0 or step == total:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            bar.refresh()
+    return progress
+
+
 def cmd_project(args):
     from gan_explorer.core.devices import resolve_device
     from gan_explorer.core.errors import ConfigError
@@ -191,12 +201,7 @@ def _project_folder(args, model, pictures):
         batch = slice(start, start + size)
         bar = _tqdm(args.steps, f"project {start + 1}-{min(start + size, len(pictures))}/{len(pictures)}",
                     args.no_progress)
-
-        def progress(step, total, loss, preview):
-            bar.n = step
-            if step % 10 == 0 or step == total:
-                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                bar.refresh()
+        progress = _bar_progress(bar)
         try:
             targets = torch.cat([load_target(p, model.img_resolution, model.img_channels) for p in pictures[batch]])
             result = project(model, targets, space=args.space, steps=args.steps, loss=args.loss,
@@ -339,14 +344,8 @@ def _tune(args, model, target, pivot, name: str):
     from gan_explorer.core.latent.tuning import save_tuning, tune
 
     bar = _tqdm(args.tune_steps, f"tune {name}"[:40], args.no_progress)
-
-    def progress(step, total, loss, preview):
-        bar.n = step
-        if step % 10 == 0 or step == total:
-            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-            bar.refresh()
     try:
-        result = tune(model, target, pivot, steps=args.tune_steps, seed=args.seed, progress=progress,
+        result = tune(model, target, pivot, steps=args.tune_steps, seed=args.seed, progress=_bar_progress(bar),
                       preview_every=0)
     finally:
         bar.close()
