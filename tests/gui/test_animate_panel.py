@@ -110,3 +110,25 @@ def test_a_partner_is_opened_and_a_stage_slider_blends(panel, qtbot, tmp_path):
     assert [s.value() for s in widget.stage_sliders] == [0, 0] + [100] * (len(widget.stage_sliders) - 2)
     qtbot.mouseClick(widget.clear_blend_btn, Qt.LeftButton)
     assert explorer.latent.state.blend == () and all(s.value() == 0 for s in widget.stage_sliders)
+
+
+def test_cancel_is_offered_only_while_an_export_runs_and_stops_it(panel, qtbot, tmp_path):
+    widget, explorer, _ = panel
+    widget.tabs.setCurrentIndex(1)
+    widget.loop_seconds.setValue(1.0)
+    widget.fps.setValue(6)
+    qtbot.mouseClick(widget.plan_loop_btn, Qt.LeftButton)
+    assert not widget.cancel_btn.isEnabled()
+    seen = []
+
+    def click_cancel_mid_export(handle):   # the button as a user sees it while frames are encoded
+        def on_progress(p):
+            seen.append(widget.cancel_btn.isEnabled())
+            if p.done == 2:
+                qtbot.mouseClick(widget.cancel_btn, Qt.LeftButton)
+        handle.on_progress(on_progress)
+    explorer.viewer.events.job_started.connect(click_cancel_mid_export)
+    handle = widget.export(tmp_path / "loop.gif")
+    assert seen[:2] == [True, True] and handle.cancelled
+    assert not (tmp_path / "loop.gif").exists() and not widget.cancel_btn.isEnabled()
+    assert "cancelled" in widget.status.text().lower()

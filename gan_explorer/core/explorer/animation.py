@@ -185,6 +185,7 @@ class AnimationModel:
         self.sound: SoundSummary | None = None
         self.plan: AnimationPlan | None = None
         self._preview = None
+        self.exporting = None       # the running export's handle
         viewer.events.model_opened.connect(lambda _info: self._forget_plan())
 
     def _forget_plan(self):
@@ -250,4 +251,16 @@ class AnimationModel:
         metadata = export_metadata(Path(info.path).name if info else "", info.content_hash if info else "",
                                    self.latent.state, None, command="window: animate", animation=animation)
         job = ExportAnimation(str(path), self.plan, self.latent.state, sound, metadata, size)
-        return self.viewer.submit(job)
+
+        def track(handle):  # known from the moment it starts (a synchronous session runs it in submit)
+            if handle.job is job:
+                self.exporting = handle
+        self.viewer.events.job_started.connect(track)
+        try:
+            return self.viewer.submit(job)
+        finally:
+            self.viewer.events.job_started.disconnect(track)
+
+    def cancel_export(self):
+        if self.exporting is not None and not self.exporting.finished:
+            self.exporting.cancel()

@@ -37,7 +37,6 @@ class AnimatePanel(QWidget):
     def __init__(self, animation, network, viewer, parent=None):
         super().__init__(parent)
         self.animation, self.network, self.viewer = animation, network, viewer
-        self.export_handle = None
         self.player = None          # QMediaPlayer, made on first Play (QtMultimedia may be missing)
         self.clock = QTimer(self)
         self.clock.timeout.connect(self._tick)
@@ -161,7 +160,9 @@ class AnimatePanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setToolTip("Stop the export: nothing is written")
         self.cancel_btn.setVisible(False)
+        self.cancel_btn.setEnabled(False)  # offered only while an export runs
         self.cancel_btn.clicked.connect(self.cancel_export)
         row.addWidget(self.export_btn)
         row.addWidget(self.progress, 1)
@@ -225,29 +226,30 @@ class AnimatePanel(QWidget):
             self.export(path)
 
     def export(self, path):
+        self._exporting(True)   # before the job starts: a synchronous session runs it within export()
         handle = self.animation.export(path)
         if handle is None:
+            self._exporting(False)
             return None
-        self.export_handle = handle
-        self.progress.setVisible(True)
-        self.cancel_btn.setVisible(True)
-        self.export_btn.setEnabled(False)
         return follow(self, handle, on_progress=self._export_progress, on_done=self._export_done)
+
+    def _exporting(self, running):
+        self.progress.setVisible(running)
+        self.cancel_btn.setVisible(running)
+        self.cancel_btn.setEnabled(running)
+        self.export_btn.setEnabled(not running)
 
     def _export_progress(self, progress):
         self.progress.setRange(0, progress.total)
         self.progress.setValue(progress.done)
 
     def _export_done(self, handle):
-        self.progress.setVisible(False)
-        self.cancel_btn.setVisible(False)
-        self.export_btn.setEnabled(True)
+        self._exporting(False)
         self.status.setText(f"wrote {Path(handle.result.path).name} ({handle.result.frames} frames)" if handle.ok
                             else handle.error or "export cancelled: nothing was written")
 
     def cancel_export(self):
-        if self.export_handle is not None:
-            self.export_handle.cancel()
+        self.animation.cancel_export()
 
     # --- blend ---------------------------------------------------------------------------------
     def _blend_tab(self):
