@@ -203,9 +203,16 @@ class MainWindow(QMainWindow):
         self.parts_dock.setWidget(VerticalScrollArea(self.parts_panel))
         self.addDockWidget(Qt.LeftDockWidgetArea, self.parts_dock)
         self.tabifyDockWidget(self.perform_dock, self.parts_dock)
+        # Sound-driven animation, loops, blends and bends: beside Perform (the right-hand tab bar is full).
+        self.animate_panel = AnimatePanel(self.explorer.animation, self.explorer.network, self.viewer)
+        self.animate_dock = QDockWidget("Animate", self)
+        self.animate_dock.setObjectName("animate_dock")
+        self.animate_dock.setWidget(VerticalScrollArea(self.animate_panel))
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.animate_dock)
+        self.tabifyDockWidget(self.perform_dock, self.animate_dock)
         self.latent_dock.raise_()
 
-        # A vertical tab bar: every tab stays visible on a 1366x768 screen.
+        # A vertical tab bar (it scrolls where the screen is too short for every tab).
         self.tabs = QTabWidget()
         self.tabs.setTabPosition(QTabWidget.West)
         self.tabs.setDocumentMode(True)
@@ -218,7 +225,6 @@ class MainWindow(QMainWindow):
         self.breed = BreedPanel(e.breeding, e.bookmarks, viewer)
         self.interpolation = InterpolationPanel(e.keyframes, viewer)
         self.translate_panel = TranslatePanel(e.pictures, viewer)
-        self.animate_panel = AnimatePanel(e.animation, e.network, viewer)
         self.channels_panel = ChannelsPanel(e.channels, latent, viewer)
         self.drag_panel = DragPanel(e.drag, viewer, self.view)  # point-based editing on the image view
         self._tab_needs = {}
@@ -235,9 +241,7 @@ class MainWindow(QMainWindow):
                 (self.channels_panel, "Channels", "style_space",
                  "StyleSpace channels that move one part of the face, each a slider"),
                 (self.translate_panel, "Pictures", "latent_or_translation",
-                 "Project or encode a picture into the latent space, or translate it"),
-                (self.animate_panel, "Animate", "latent",
-                 "A sound drives the picture; seamless loops; blend with another model; bend the network")):
+                 "Project or encode a picture into the latent space, or translate it")):
             index = self.tabs.addTab(panel, title)
             self.tabs.setTabToolTip(index, tip)
             self._tab_needs[index] = needs
@@ -289,7 +293,8 @@ class MainWindow(QMainWindow):
         self.reset_edits_action = edit.addAction("Reset &edits", lambda: self.latent.reset_edits())
         self.reset_edits_action.setToolTip("Remove every edit of the image (z, w, directions, library, mixing)")
         view = self.menuBar().addMenu("&View")
-        for dock in (self.latent_dock, self.understand_dock, self.slider_dock):
+        for dock in (self.latent_dock, self.understand_dock, self.perform_dock, self.animate_dock, self.parts_dock,
+                     self.slider_dock):
             view.addAction(dock.toggleViewAction())  # a dock closed with its x comes back from here
         view.addSeparator()
         self.smooth_action = view.addAction("Smooth scaling")
@@ -317,12 +322,6 @@ class MainWindow(QMainWindow):
                                       "(pip install 'gan-explorer[fast]') and faster than PyTorch on this machine")
         self.engine_action.setChecked(self.settings.value("engine", "eager") == "auto")
         self.engine_action.toggled.connect(self._set_engine)
-        self.bf16_action = device_menu.addAction("Full frames in bf16")  # previews use bf16 where faster anyway
-        self.bf16_action.setCheckable(True)
-        self.bf16_action.setToolTip("Render full frames in bf16 where the CPU computes it natively (AVX512-BF16 / "
-                                    "AMX): faster, within a few 8-bit levels of fp32; elsewhere fp32, said below")
-        self.bf16_action.toggled.connect(lambda on: self.viewer.set_engine(
-            "bf16" if on else "auto" if self.engine_action.isChecked() else "eager"))
         self.bf16_action = device_menu.addAction("Full frames in bf16")  # previews use bf16 where faster anyway
         self.bf16_action.setCheckable(True)
         self.bf16_action.setToolTip("Render full frames in bf16 where the CPU computes it natively (AVX512-BF16 / "

@@ -364,7 +364,7 @@ class Walk:
     def check_idle_controls(self, name):
         """Nothing runs now: no Cancel is offered, every job's own button is back."""
         w = self.window
-        for root in (w.slider_dock, w.understand_dock, w.latent_dock):
+        for root in (w.slider_dock, w.understand_dock, w.latent_dock, w.perform_dock, w.animate_dock, w.parts_dock):
             busy = [describe(b) for b in root.findChildren(QPushButton) if b.text() == "Cancel" and b.isEnabled()]
             assert not busy, f"after {name}: nothing runs, yet {busy} can be clicked"
         if w.viewer.explorable:  # (a button counts as enabled here even while its tab is disabled)
@@ -762,10 +762,13 @@ class Walk:
             self.drag(w.w_panel.bank.sliders[2], -60)
             for text in ("Undo", "Redo", "Reset edits", "Undo", "Undo", "Redo"):
                 self.trigger(actions[text])
-        for text in ("Latent", "Understand", "Sliders", "Smooth scaling", "Reopen the last model at start"):
+        for text in ("Latent", "Understand", "Perform", "Animate", "Parts", "Sliders", "Smooth scaling",
+                     "Reopen the last model at start"):
             self.trigger(actions[text])  # off, and on again
             self.trigger(actions[text])
         self.trigger(actions["CPU"])
+        self.trigger(actions["Full frames in bf16"])   # on (fp32 with a note where bf16 is not native), off
+        self.trigger(actions["Full frames in bf16"])
         self.trigger(actions["About"])
         self.trigger(actions["Show log"])
         self.trigger(actions["Guide"])

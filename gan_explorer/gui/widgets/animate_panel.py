@@ -355,6 +355,11 @@ class AnimatePanel(QWidget):
         stylegan = info.family in ("stylegan", "stylegan3")
         for w in (self.partner_btn, self.add_bend_btn, self.bend_layer, self.bend_op, self.bend_params):
             w.setEnabled(stylegan)
+        for w in (self.plan_sound_btn, self.plan_loop_btn):  # a translation model has no latent to walk
+            w.setEnabled(not info.is_translation)
+        for w in (self.time, self.play_btn, self.export_btn):   # the previous model's plan is gone
+            w.setEnabled(False)
+        self.play_btn.setChecked(False)
         self.network.list_layout()  # the stages and layers arrive as `layout`
 
     def _clear_stages(self):
