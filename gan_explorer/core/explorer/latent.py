@@ -2,7 +2,8 @@
 
 One model of the explorer (napari's Dims is the pattern): it holds the state, says when it changed
 (`events.changed`), and every control that shows a part of it reads it from here. An edit (a z or
-W slider, a found direction, a library direction, style mixing) belongs to the state: it is
+W slider, a found direction, a library direction, style mixing, a StyleSpace channel, a bend)
+belongs to the state: it is
 listed by `edits()`, marked by `edited`, undone with the state and removed by `reset_edits()`.
 
 What happens to edits when the image is replaced:
@@ -38,6 +39,10 @@ def edits_of(state: LatentState) -> list[Edit]:
         found.append(Edit(offset.key, label))
     if state.mix_seed >= 0 and state.mix_layers:
         found.append(Edit("mix", f"mix with seed {state.mix_seed}"))
+    for layer, channel, _ in state.s_edits:
+        found.append(Edit(f"s:{int(layer)}:{int(channel)}", f"channel {int(layer)}:{int(channel)}"))
+    for i, bend in enumerate(state.bends):
+        found.append(Edit(f"bend:{i}", f"bend {bend[1]} on layer {int(bend[0])}"))
     return found
 
 
@@ -131,9 +136,10 @@ class LatentModel:
         return bool(self.edits())
 
     def reset_edits(self) -> bool:
-        """Remove every edit (z, W, directions, library, mixing) as one undo step."""
+        """Remove every edit (z, W, directions, library, mixing, S channels, bends) as one undo step; the
+        network the image renders through (a tuning, a blend) stays."""
         return self.set_state(self.state.with_changes(z_edits=(), w_offsets=(), mix_seed=-1, mix_layers=(),
-                                                      mix_condition=()))
+                                                      mix_condition=(), s_edits=(), bends=()))
 
     # --- history ---------------------------------------------------------------------------------
     def end_gesture(self):

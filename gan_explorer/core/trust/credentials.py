@@ -76,11 +76,19 @@ def c2pa_module():
         spec = importlib.util.find_spec("c2pa")
         if spec is None:
             raise GanExplorerError("Content Credentials need the c2pa-python package (pip install c2pa-python)")
-        for folder in spec.submodule_search_locations or ():
-            candidate = Path(folder) / "libs" / _LIBRARY.get(sys.platform, "libc2pa_c.so")
-            if candidate.is_file():
-                os.environ["C2PA_LIBRARY_NAME"] = str(candidate.resolve())
-                break
+        name = _LIBRARY.get(sys.platform, "libc2pa_c.so")
+        candidates = [Path(folder) / "libs" / name for folder in spec.submodule_search_locations or ()]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:  # never let c2pa fall back to its search (the current folder first)
+            raise GanExplorerError(f"Content Credentials: c2pa's library {name} is not in the package's folder; "
+                                   f"reinstall c2pa-python")
+        import ctypes
+
+        try:  # loaded here by its path, so a failure is ours to report, not a reason to search elsewhere
+            ctypes.CDLL(str(found.resolve()))
+        except OSError as exc:
+            raise GanExplorerError(f"Content Credentials: c2pa's library {found} does not load ({exc})") from None
+        os.environ["C2PA_LIBRARY_NAME"] = str(found.resolve())
     import c2pa
 
     return c2pa

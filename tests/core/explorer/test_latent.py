@@ -165,3 +165,13 @@ def test_offsets_by_prefix():
     assert [e.key for e in latent.edits()] == ["lib:smile"]
     latent.undo()
     assert latent.offset_amounts("d:") == {"1": 2.0, "4": -1.0}
+
+
+def test_s_channel_edits_and_bends_are_edits_that_reset_removes_but_a_blend_stays(opened):
+    explorer, _ = opened
+    latent = explorer.latent
+    latent.change(s_edits=((0, 3, 1.5),), bends=((1, "scale", (2.0,)),), blend=("ab" * 32, 0.0))
+    labels = [e.label for e in latent.edits()]
+    assert labels == ["channel 0:3", "bend scale on layer 1"] and latent.edited
+    assert latent.reset_edits()
+    assert latent.state.s_edits == () and latent.state.bends == () and latent.state.blend == ("ab" * 32, 0.0)
