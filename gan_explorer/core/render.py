@@ -31,6 +31,8 @@ class RenderRequest:
     state: LatentState
     model_token: int = 0  # the model the request was made for; dropped after a switch
     preview: bool = False  # a cheap frame while a slider moves (where the family has one)
+    exact: bool = False    # an export: fp32 PyTorch (the cache is bit-exact), never an engine or bf16, so
+                           # `generate --latent picture.png` gives the same pixels
 
 
 @dataclass
@@ -135,7 +137,7 @@ class Renderer:
             return "cache" if share < 1 or other == "eager" and "cache" not in self.full_ms else other
         return "cache" if share * self.full_ms["cache"] <= self.full_ms[other] else other
 
-    def _synthesize(self, ws, state: LatentState, preview: bool):
+    def _synthesize(self, ws, state: LatentState, preview: bool, exact: bool = False):
         """The image tensor and the resolution it stopped at (None: the full image)."""
         from gan_explorer.core.backends.precision import precision_context
 
@@ -147,6 +149,10 @@ class Renderer:
             self.last_path = "eager"
             with synthesis_edits(model, state):
                 return model.synthesize(ws, noise_mode=state.noise_mode, noise_generator=generator), None
+        if exact:
+            self.last_path = "cache"
+            return self.cache.synthesize(ws, noise_mode=state.noise_mode, noise_seed=int(state.noise_seed),
+                                         precision="fp32"), None
         if preview:
             resolution, precision = self.planner.choose(self.last_full_ms)
             if resolution is not None:
@@ -192,7 +198,7 @@ class Renderer:
                 tx, ty, rot = state.transform
                 model.set_transform((tx, ty), rot)
             ws = ws_for_state(model, state)
-            image, resolution = self._synthesize(ws, state, request.preview)
+            image, resolution = self._synthesize(ws, state, request.preview, request.exact)
             result.image = to_uint8(image)[0]
             result.ws = ws[0].cpu().numpy()
             result.preview = resolution is not None

@@ -85,7 +85,7 @@ def render_states(context, states, total: int | None = None, offset: int = 0):
     images, ws = [], []
     for i, state in enumerate(states):
         context.check()
-        rendered = context.renderer.render(RenderRequest(-1, state, context.renderer.model_token))
+        rendered = context.renderer.render(RenderRequest(-1, state, context.renderer.model_token, exact=True))
         if rendered.error:
             raise GanExplorerError(rendered.error)
         images.append(rendered.image)
