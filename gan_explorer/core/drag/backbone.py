@@ -79,15 +79,20 @@ class HookBackbone(FeatureBackbone):
         return captured["x"], image.detach()
 
 
-def backbone_for(model) -> FeatureBackbone:
-    """The feature map a drag uses on `model`; ConfigError (one line) for a family that cannot drag."""
+def backbone_for(model, feature_resolution: int | None = None) -> FeatureBackbone:
+    """The feature map a drag uses on `model`; ConfigError (one line) for a family that cannot drag.
+    `feature_resolution` picks a StyleGAN2 block (None: half the image, at most 128; a quarter at <= 64 px)."""
     family = getattr(model, "family", type(model).__name__)
     resolution = int(getattr(getattr(model, "config", None), "img_resolution", 0) or 0)
     if family == "stylegan":
         blocks = model.synthesis.block_resolutions
         # Half the image size (DragGAN's middle block at 256 px), at most 128, never the last block
         # (its features are nearly RGB: they track colour, not parts).
-        wanted = min(resolution // 2, MAX_FEATURE_RESOLUTION)
+        # At 64 px and below the half-size block is nearly pixels too (it tracked skin texture and
+        # moved landmarks worse on the demo): a quarter of the image, where parts are features.
+        wanted = min(resolution // 2, MAX_FEATURE_RESOLUTION) if resolution > 64 else resolution // 4
+        if feature_resolution is not None:
+            wanted = feature_resolution
         chosen = max(r for r in blocks if r <= max(wanted, blocks[0]))
         return StyleGAN2Backbone(model, f"synthesis block {chosen}", chosen / resolution, 0.0, chosen)
     if family == "stylegan3":

@@ -35,7 +35,8 @@ MAX_STEPS = 100_000     # step budget limit
 
 @dataclass(frozen=True)
 class DragConfig:
-    layers: int = 6                         # first W+ rows optimised (DragGAN: 6); the rest stay fixed
+    layers: int = 3                         # first W+ rows optimised (DragGAN: 6; on the 64 px demo rows 4-6
+                                            # already reach colour, and 3 moved 5 landmarks best); the rest stay fixed
     steps: int = 200                        # step budget (optimisation steps)
     learning_rate: float = 5e-3             # Adam learning rate on the W+ rows (DragGAN: 2e-3; on the 64 px
                                             # demo that needed over 60 steps for 4 px, this about 30)
@@ -45,6 +46,9 @@ class DragConfig:
     mask_weight: float = 20.0               # lambda: how strongly features outside the mask keep their first values
     template_momentum: float = 0.0          # FreeDrag's adaptive template: share of the old template kept
                                             # each step is 1 - this (0: DragGAN's fixed template)
+    feature_resolution: int | None = None   # StyleGAN2 block whose features drive loss and tracking (None: half the
+                                            # image, a quarter at 64 px and below)
+    latent_weight: float = 0.0              # pull of the optimised W+ rows toward their start (L2), keeping the rest of the face
     tracking: bool = True                   # False: handles stay where they started (the no-tracking baseline)
 
     def check(self, num_ws: int) -> "DragConfig":
@@ -52,7 +56,7 @@ class DragConfig:
             raise ConfigError(f"--layers {shorten(self.layers, 20)}: must be from 1 to {num_ws} (the model's W+ rows)")
         if not isinstance(self.steps, int) or not 0 <= self.steps <= MAX_STEPS:
             raise ConfigError(f"--steps {shorten(self.steps, 20)}: must be from 0 to {MAX_STEPS}")
-        for name in ("learning_rate", "mask_weight"):
+        for name in ("learning_rate", "mask_weight", "latent_weight"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ConfigError(f"{name} {shorten(value, 20)}: must be a finite number >= 0")
@@ -62,9 +66,10 @@ class DragConfig:
 
     def radii(self, resolution: int) -> tuple[float, int, float]:
         """(r1, r2, stop distance) in image pixels. DragGAN's r1 = 3, r2 = 12 at 512 px, scaled with
-        the image but never below what still works at 64 px (a disc of 13 points, a 7 x 7 search)."""
-        r1 = self.supervision_radius if self.supervision_radius is not None else max(2.0, resolution * 3 / 512)
-        r2 = self.tracking_radius if self.tracking_radius is not None else max(3, round(resolution * 12 / 512))
+        the image but never below what moved parts best at 64 px (r1 5: a disc of 81 points that
+        covers a part, not a patch of skin; r2 6: a 13 x 13 search)."""
+        r1 = self.supervision_radius if self.supervision_radius is not None else max(5.0, resolution * 3 / 512)
+        r2 = self.tracking_radius if self.tracking_radius is not None else max(6, round(resolution * 12 / 512))
         stop = self.stop_distance if self.stop_distance is not None else max(1.0, resolution / 128)
         return float(r1), int(r2), float(stop)
 
@@ -146,7 +151,7 @@ class Dragger:
     def __init__(self, model, ws: torch.Tensor, handles, targets, mask=None, config: DragConfig = DragConfig(),
                  noise_mode: str = "const", noise_seed: int = 0, backbone: FeatureBackbone | None = None):
         self.model = model
-        self.backbone = backbone or backbone_for(model)
+        self.backbone = backbone or backbone_for(model, config.feature_resolution)
         self.resolution = int(model.config.img_resolution)
         self.config = config.check(int(model.num_ws))
         self.handles, self.targets = check_points(handles, targets, self.resolution)
@@ -236,6 +241,9 @@ class Dragger:
             loss = loss + (shifted - reference).abs().mean()
         if self.initial is not None:
             loss = loss + self.config.mask_weight * ((features - self.initial).abs() * self.outside).mean()
+        if self.config.latent_weight > 0:
+            start = self.ws_start[:, :self.config.layers]
+            loss = loss + self.config.latent_weight * (self.free - start).square().sum(dim=-1).mean()
         return loss
 
 

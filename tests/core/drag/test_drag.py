@@ -40,10 +40,13 @@ def test_a_handle_on_the_demo_model_moves_toward_its_target(demo, ws1):
     steps = []
     last = run_drag(demo, ws1, [handle], [target], config=DragConfig(steps=25), on_step=steps.append)
     start = np.linalg.norm(np.subtract(handle, target))
-    assert last.distances[0] < start - 1.5  # tracked at least 1.5 px closer (measured: 4 -> 1 px)
+    # Tracked at least 1 px closer (measured 4 -> 3 px: block 16 of the 64 px demo, the default, tracks
+    # in steps of whole pixels while a 4 px move is one feature pixel there).
+    assert last.distances[0] <= start - 1
     assert (last.image - steps[0].image).abs().mean() > 0.01  # the picture changed
     assert not torch.equal(last.ws, ws1)
-    torch.testing.assert_close(last.ws[:, 6:], ws1[:, 6:], rtol=0, atol=0)  # only the first 6 rows move
+    k = DragConfig().layers
+    torch.testing.assert_close(last.ws[:, k:], ws1[:, k:], rtol=0, atol=0)  # only the first k rows move
 
 
 def test_pixels_outside_the_mask_change_less_than_inside(demo, ws1):
@@ -52,10 +55,10 @@ def test_pixels_outside_the_mask_change_less_than_inside(demo, ws1):
     diffs = {}
     for name, m in (("free", None), ("masked", mask)):
         steps = []
-        last = run_drag(demo, ws1, [(24, 28)], [(20, 28)], mask=m, config=DragConfig(steps=12), on_step=steps.append)
+        last = run_drag(demo, ws1, [(24, 28)], [(20, 28)], mask=m, config=DragConfig(steps=20), on_step=steps.append)
         diffs[name] = (last.image - steps[0].image).abs().mean(dim=1)[0].numpy()
     inside, outside = diffs["masked"][mask > 0].mean(), diffs["masked"][mask == 0].mean()
-    # Measured on this model: outside / inside 0.25 with the mask; outside 0.002 masked vs 0.056 free.
+    # Measured on this model (20 steps): outside / inside 0.26 with the mask; outside 0.0005 masked vs 0.062 free.
     assert outside < 0.5 * inside
     assert outside < 0.2 * diffs["free"][mask == 0].mean()
 
@@ -110,3 +113,15 @@ def test_stylegan3_drags_through_a_middle_layer(tiny_options):
     steps = []
     last = run_drag(model, ws, [(8, 8)], [(4, 8)], config=DragConfig(steps=3, layers=3), on_step=steps.append)
     assert len(steps) == 4 and not torch.equal(last.ws, ws)
+
+
+def test_the_demo_drags_through_the_quarter_size_block_unless_told(demo):
+    # At 64 px the half-size block (32) is nearly pixels; the default reads block 16 (measured
+    # better on bench drag), and DragConfig(feature_resolution=...) picks another.
+    assert backbone_for(demo).describe == "synthesis block 16"
+    assert backbone_for(demo, 32).describe == "synthesis block 32"
+
+
+def test_negative_latent_weight_is_one_line(demo, ws1):
+    with pytest.raises(ConfigError, match="latent_weight -1.0: must be a finite number >= 0"):
+        Dragger(demo, ws1, [(1, 1)], [(2, 2)], config=DragConfig(latent_weight=-1.0))
