@@ -41,3 +41,27 @@ def test_verify_a_folder_from_the_file_menu(make_window, qtbot, tiny_model_file,
         window.save_image(str(folder / "unmarked.png"))
     assert read_picture_provenance(folder / "unmarked.png").raw["trust"]["watermark"]["embedded"] is False
     assert Image.open(folder / "unmarked.png").size == (16, 16)
+
+
+def test_files_are_checked_off_the_window_thread_and_a_failure_is_a_report(qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from gan_explorer.gui.widgets import verify_dialog
+
+    threads = []
+    real = verify_dialog.verify_file
+
+    def checking(path):
+        threads.append(threading.current_thread())
+        if str(path).endswith("b.png"):
+            raise OSError("the disk went away")
+        return real(path)
+    monkeypatch.setattr(verify_dialog, "verify_file", checking)
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"not a picture")
+    dialog = verify_dialog.VerifyDialog()
+    qtbot.addWidget(dialog)
+    dialog.verify([str(tmp_path)])
+    qtbot.waitUntil(lambda: not dialog.busy and bool(dialog.summary.text()), timeout=30000)
+    assert len(dialog.reports) == 2 and threading.main_thread() not in threads
+    assert "the disk went away" in dialog.report.toPlainText()

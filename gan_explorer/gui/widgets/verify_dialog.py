@@ -1,13 +1,16 @@
 """File > Verify pictures…: what `gan-explorer verify` says, in a window (issue #30); and the File
 menu's switch for the invisible watermark in exports.
 
-Files are checked one per event-loop turn (core/trust/verify.verify_file: no torch, a fraction of a
-second each), so the window stays responsive over a large folder and Cancel stops between files.
+Files are checked one at a time on a thread of the dialog's own (core/trust/verify.verify_file: no
+torch, but a large picture's hash and watermark search take a while), each report queued back to
+the window: the window stays responsive, and Cancel drops what is still to come.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from concurrent.futures import ThreadPoolExecutor
+
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout,
 )
@@ -27,8 +30,15 @@ WATERMARK_TIP = ("On: every picture and video exported (Save image, animations, 
 
 
 class VerifyDialog(QDialog):
+    sigReport = Signal(object, int)   # (a file's report, the run it belongs to), from the checking thread
+
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+        self._run = 0          # a cancelled run's late report is dropped
+        self._pending = False  # a file is being checked
+        self.sigReport.connect(self._reported)
+        self.destroyed.connect(lambda *_: self._pool.shutdown(wait=False, cancel_futures=True))
         self.setWindowTitle("Verify pictures")
         self.resize(720, 460)
         layout = QVBoxLayout(self)
@@ -82,27 +92,46 @@ class VerifyDialog(QDialog):
         self.progress.setRange(0, max(1, len(self._queue)))
         self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
-        QTimer.singleShot(0, self._next)
+        self._run += 1
+        self._next()
 
     def cancel(self) -> None:
         self._queue = []
+        self._run += 1
+        self._pending = False
         self._finish(cancelled=True)
 
     @property
     def busy(self) -> bool:
-        return bool(self._queue)
+        return bool(self._queue) or self._pending
 
     def _next(self):
         if not self._queue:
+            self._finish()
             return
-        report = verify_file(self._queue.pop(0))
+        self._pending = True
+        self._pool.submit(self._check, self._queue.pop(0), self._run)
+
+    def _check(self, path, run):
+        """On the checking thread: the report, or one saying why the file could not be checked."""
+        try:
+            report = verify_file(path)
+        except Exception as exc:  # a report still comes back, so the dialog never waits forever
+            from gan_explorer.core.errors import one_line
+            from gan_explorer.core.trust.credentials import Credentials
+            from gan_explorer.core.trust.verify import FileReport
+
+            report = FileReport(str(path), Credentials(False), None, "", one_line(exc))
+        self.sigReport.emit(report, run)
+
+    def _reported(self, report, run):
+        if run != self._run:
+            return
+        self._pending = False
         self.reports.append(report)
         self.report.appendPlainText("\n".join(report.lines()))
         self.progress.setValue(len(self.reports))
-        if self._queue:
-            QTimer.singleShot(0, self._next)
-        else:
-            self._finish()
+        self._next()
 
     def _finish(self, cancelled: bool = False):
         self.cancel_button.setEnabled(False)
