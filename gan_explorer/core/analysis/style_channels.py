@@ -91,9 +91,14 @@ def _pool(diff: torch.Tensor, resolution: int) -> torch.Tensor:
 @torch.no_grad()
 def effect_maps(model, ws: torch.Tensor, layers: list[int] | None = None, step: float = 1.0, batch: int = 64,
                 map_resolution: int = MAP_RESOLUTION, spread: list[np.ndarray] | None = None,
-                progress=None, should_stop=None) -> EffectMaps:
+                progress=None, should_stop=None, around=None) -> EffectMaps:
     """Each channel of `layers` (all style layers if None) moved by `step` spreads, on each image of ws
-    [n, num_ws, w_dim]; const noise, so the only change is the channel's."""
+    [n, num_ws, w_dim]; const noise, so the only change is the channel's. `around()`: a context
+    entered around each synthesis only (the state's transform, tuning, blend and bends), never around
+    `should_stop`, which may serve another render."""
+    import contextlib
+
+    around = around or contextlib.nullcontext
     all_layers = style_layers(model)
     chosen = list(range(len(all_layers))) if layers is None else sorted(set(int(k) for k in layers))
     for k in chosen:
@@ -107,7 +112,8 @@ def effect_maps(model, ws: torch.Tensor, layers: list[int] | None = None, step: 
     resolution = min(map_resolution, model.img_resolution)
     maps = np.zeros((len(ws), width, resolution, resolution), np.float16)
     for i in range(len(ws)):
-        base = model.synthesize(ws[i:i + 1], noise_mode="const")
+        with around():
+            base = model.synthesize(ws[i:i + 1], noise_mode="const")
         column = 0
         for k in chosen:
             channels = all_layers[k].channels
@@ -116,7 +122,7 @@ def effect_maps(model, ws: torch.Tensor, layers: list[int] | None = None, step: 
                 rows = torch.arange(start, min(start + batch, channels), device=device)
                 delta = torch.zeros(len(rows), channels, device=device)
                 delta[torch.arange(len(rows)), rows] = unit[rows]
-                with add_to_styles(model, {k: delta}):
+                with around(), add_to_styles(model, {k: delta}):
                     images = model.synthesize(ws[i:i + 1].expand(len(rows), -1, -1), noise_mode="const")
                 maps[i, column + start:column + start + len(rows)] = _pool(images - base, resolution).cpu().numpy()
                 steps.step(len(rows))

@@ -50,15 +50,27 @@ class RankChannels(Job):
         from gan_explorer.core.latent.region_edit import predicted_part_maps
         from gan_explorer.core.latent.ws import ws_for_state
 
+        from gan_explorer.core.synthesis_edits import synthesis_edits
+
         model = context.model
+        state = self.state
+
+        def around():
+            """The image as shown: its transform and network (tuning, blend, bends), only while drawing."""
+            if model.capabilities.has_transform:
+                model.set_transform(tuple(state.transform[:2]), state.transform[2])
+            return synthesis_edits(model, state)
+
         effects, part_maps = self.effects, self.part_maps
         if effects is None:
-            states = [self.state] + [self.state.base(seed=self.state.seed + k) for k in range(1, self.num_images)]
+            states = [state] + [state.base(seed=state.seed + k) for k in range(1, self.num_images)]
             with torch.no_grad():
                 ws = torch.cat([ws_for_state(model, s) for s in states])
                 if self.mask is None:
-                    part_maps = predicted_part_maps(model, model.synthesize(ws, noise_mode="const"))
-            effects = effect_maps(model, ws, **_hooks(context))
+                    with around():
+                        images = model.synthesize(ws, noise_mode="const")
+                    part_maps = predicted_part_maps(model, images)
+            effects = effect_maps(model, ws, around=around, **_hooks(context))
         if self.mask is not None:
             masks, region = np.asarray(self.mask, np.float32), "painted mask"
         else:

@@ -78,3 +78,32 @@ def test_examples_that_share_a_pushed_channel_rank_it_first(model):
     assert (top.layer, top.channel, top.sign) == (5, 3, 1.0)
     with pytest.raises(ConfigError, match="at least 2"):
         rank_by_examples(model, pushed[:1])
+
+
+def test_effect_maps_draw_inside_around_and_check_outside_it():
+    """The ranking job draws the image as shown (transform, tuning, blend, bends) only around its own
+    synthesis: a render served by should_stop never sees them."""
+    from contextlib import contextmanager
+
+    import torch
+
+    from gan_explorer.core.analysis.style_channels import effect_maps
+    from gan_explorer.core.io.models import open_model
+
+    model = open_model("resources/demo/stylegan-faces64.safetensors", device="cpu")
+    inside, entered, checked = [], [], []
+
+    @contextmanager
+    def around():
+        inside.append(True)
+        entered.append(True)
+        yield
+        inside.pop()
+
+    def should_stop():
+        checked.append(not inside)
+        return False
+
+    with torch.no_grad():
+        effect_maps(model, model.map(model.sample_z(1, 0)), layers=[0], around=around, should_stop=should_stop)
+    assert entered and checked and all(checked)
