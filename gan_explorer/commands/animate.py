@@ -13,9 +13,8 @@ MAX_SIZE = 4096
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("animate", help="a video driven by a sound file (--audio) or a seamless loop (--loop)")
-    from gan_explorer.cli import _add_model_args
-
-    _add_model_args(p)
+    p.add_argument("model", help="model file: .safetensors, NVIDIA .pkl or rosinality .pt")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--audio", default=None, metavar="SOUND",
                       help="a WAV, FLAC, MP3 or OGG file: the video lasts as long and carries it as its sound track")
@@ -40,16 +39,23 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_animate)
 
 
+def _show(value) -> str:
+    from gan_explorer.core.errors import escape_text
+
+    return escape_text(str(value), 400)
+
+
 def cmd_animate(args):
     import numpy as np
 
-    from gan_explorer.cli import _open, _show
     from gan_explorer.commands.map import tqdm_progress
     from gan_explorer.core.animation.animate import parse_mapping, render_frames, resolve_directions, sound_path_ws
     from gan_explorer.core.animation.audio import frame_count, read_sound, sound_features, write_wav
     from gan_explorer.core.animation.loops import loop_ws, seam_check
+    from gan_explorer.core.devices import resolve_device
     from gan_explorer.core.errors import ConfigError
     from gan_explorer.core.explorer.provenance import export_metadata
+    from gan_explorer.core.io.models import open_model
     from gan_explorer.core.generate import check_finite, parse_seeds, require_latent_model
     from gan_explorer.core.io.atomic import check_output_path
     from gan_explorer.core.io.identity import file_identity
@@ -69,7 +75,7 @@ def cmd_animate(args):
     keyframe_seeds = parse_seeds(args.keyframes, 64) if args.keyframes else []
     sound = read_sound(args.audio) if args.audio else None  # before the model: a bad file fails fast
 
-    model = _open(args)
+    model = open_model(args.model, device=resolve_device(args.device))
     require_latent_model(model)
     state = LatentState(seed=args.seed, truncation_psi=args.truncation_psi)
     if args.latent:

@@ -25,7 +25,8 @@ def register(subparsers) -> None:
                    help="where the handle given at the same position should go")
     p.add_argument("--mask", default=None,
                    help="a picture (any size, resized to the model's): light = may change, dark = held")
-    p.add_argument("--layers", type=int, default=6, help="first W+ rows optimised (default 6, as DragGAN)")
+    p.add_argument("--layers", type=int, default=None,
+                   help="first W+ rows optimised (default 3: DragGAN's 6 reach the demo's colour layers)")
     p.add_argument("--steps", type=int, default=200, help="step budget (default 200)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: DragConfig's)")
     p.add_argument("--truncation-psi", type=float, default=1.0, help="with --seed: pull w toward w_avg (1 = off)")
@@ -125,7 +126,7 @@ def cmd_drag(args):
     resolution = int(model.config.img_resolution)
     check_points(handles, targets, resolution)  # before the mask and the model's work
     mask = read_mask(args.mask, resolution) if args.mask else None
-    config = DragConfig(layers=args.layers, steps=args.steps)
+    config = DragConfig(layers=args.layers if args.layers is not None else DragConfig().layers, steps=args.steps)
     if args.lr is not None:
         config = replace(config, learning_rate=args.lr)
     config.check(int(model.num_ws))

@@ -126,7 +126,9 @@ class DragModel:
         self.handles: list[tuple[float, float]] = []
         self.targets: list[tuple[float, float] | None] = []
         self.mask: np.ndarray | None = None   # [res, res] float32, 1 = may change
-        self.layers = 6
+        from gan_explorer.core.drag import DragConfig
+
+        self.layers = DragConfig().layers   # the W+ rows a drag optimises (the Drag tab's box)
         self.steps = 200
         self.record_path = ""
         self.steps_per_second = 0.0

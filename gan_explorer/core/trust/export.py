@@ -84,4 +84,7 @@ def sign(path: str | os.PathLike, metadata: dict, title: str) -> None:
     """Content Credentials into the finished temporary `path` (a no-op for formats C2PA lacks)."""
     from gan_explorer.core.trust.credentials import sign_file
 
+    # A file name need not be text (bytes that are not UTF-8 arrive as lone surrogates), and the
+    # manifest's title is JSON: the name as text, undecodable bytes replaced.
+    title = os.fsencode(title).decode("utf-8", "replace") if isinstance(title, str) else str(title)
     sign_file(path, metadata, title, metadata.get("trust", {}).get("watermark", {}))

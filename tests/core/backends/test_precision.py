@@ -86,7 +86,9 @@ def test_planner_picks_the_largest_block_whose_measured_cost_fits():
     assert planner.choose(full_ms=150) == (8, "fp32")
     planner.record(16, "fp32", 60.0)  # running cost (400 + 60) / 2 is still over the budget
     assert planner.choose(full_ms=150) == (8, "fp32")
-    planner.record(16, "fp32", 20.0)
+    planner.record(16, "fp32", 20.0)  # (230 + 20) / 2 = 125: still over
+    assert planner.choose(full_ms=150) == (8, "fp32")
+    planner.record(16, "fp32", 20.0)  # (125 + 20) / 2 = 72.5: the 16 px block fits again
     assert planner.choose(full_ms=150) == (16, "fp32")
 
 
