@@ -18,8 +18,9 @@ def register(subparsers) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--audio", default=None, metavar="SOUND",
                       help="a WAV, FLAC, MP3 or OGG file: the video lasts as long and carries it as its sound track")
-    what.add_argument("--loop", default=None, choices=["z", "w", "keyframes"],
-                      help="a seamless loop: a great circle in z, a circle in w, or a closed spline through --keyframes")
+    what.add_argument("--loop", default=None, choices=["z", "w", "keyframes", "noise"],
+                      help="a seamless loop: a great circle in z, a circle in w, a closed spline through --keyframes, "
+                           "or (StyleGAN2) the face held while its noise flows")
     p.add_argument("--map", default="", metavar="FEATURE=TARGET,...",
                    help="with --audio: loudness, onsets, bass, mid or treble = a library direction's name, psi, "
                         "or (onsets only) keyframes; e.g. bass=smile,onsets=keyframes")
@@ -51,7 +52,7 @@ def cmd_animate(args):
     from gan_explorer.commands.map import tqdm_progress
     from gan_explorer.core.animation.animate import parse_mapping, render_frames, resolve_directions, sound_path_ws
     from gan_explorer.core.animation.audio import frame_count, read_sound, sound_features, write_wav
-    from gan_explorer.core.animation.loops import loop_ws, seam_check
+    from gan_explorer.core.animation.loops import loop_ws, noise_loop_frames, seam_check
     from gan_explorer.core.devices import resolve_device
     from gan_explorer.core.errors import ConfigError
     from gan_explorer.core.explorer.provenance import export_metadata
@@ -112,7 +113,8 @@ def cmd_animate(args):
     kept = []  # a loop keeps small copies of its frames for the seam check
 
     def frames():
-        for image in render_frames(model, ws, state):
+        drawn = noise_loop_frames(model, ws, state) if args.loop == "noise" else render_frames(model, ws, state)
+        for image in drawn:
             if args.loop and len(kept) < 100_000:
                 kept.append(image[::max(1, image.shape[0] // 64), ::max(1, image.shape[1] // 64)])
             yield image

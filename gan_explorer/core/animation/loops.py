@@ -9,6 +9,9 @@ first is the same size as every other step (`seam_check` measures it on the rend
   plane that the w of `seed + 2` spans with them; the state's own W edits ride along unchanged.
 - "keyframes": a closed Catmull-Rom spline through the keyframes' ws (every layer), which passes
   through each keyframe and turns smoothly at each, unlike segments of slerp.
+- "noise" (StyleGAN2): the latent holds still while every noise input walks a circle between two
+  noise images, cos(a)*A + sin(a)*B, which stays a standard normal image at every angle: hair
+  and skin texture flow while the face stays (`noise_loop_frames`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import torch
 from gan_explorer.core.errors import ConfigError
 from gan_explorer.core.latent.state import LatentState
 
-LOOP_SPACES = ("z", "w", "keyframes")
+LOOP_SPACES = ("z", "w", "keyframes", "noise")
 MAX_FRAMES = 100_000
 
 
@@ -74,6 +77,8 @@ def loop_ws(model, state: LatentState, space: str, frames: int, keyframes=()) ->
             raise ConfigError("a keyframe loop needs at least two keyframes")
         points = torch.cat([ws_for_state(model, k).double() for k in keyframes])  # [K, num_ws, w_dim]
         return closed_spline(points, frames).to(torch.float32)
+    if space == "noise":  # the latent holds; noise_loop_frames walks the noise
+        return ws_for_state(model, state).expand(frames, -1, -1).clone()
     raise ConfigError(f"loop space {space!r}: must be one of {', '.join(LOOP_SPACES)}")
 
 
@@ -110,3 +115,49 @@ def seam_check(images: np.ndarray) -> dict:
     seam = float(np.abs(images[-1] - images[0]).mean())
     return {"seam": seam, "step_min": float(steps.min()), "step_median": float(np.median(steps)),
             "step_max": float(steps.max()), "seamless": bool(seam <= steps.max())}
+
+
+def _noise_layers(model) -> list:
+    from gan_explorer.core.models.stylegan import SynthesisLayer
+
+    if getattr(model, "family", "") != "stylegan":
+        raise ConfigError(f"a noise loop needs a StyleGAN2 generator; the {getattr(model, 'family', '?')} family "
+                          f"has no per-layer noise inputs")
+    return [m for m in model.synthesis.modules() if isinstance(m, SynthesisLayer)]
+
+
+def noise_loop_frames(model, ws: torch.Tensor, state: LatentState, should_stop=lambda: False):
+    """Yield HWC uint8 frames of `ws` (one row per frame), frame k's noise at angle 2*pi*k/n between
+    two noise images per layer drawn from the state's noise seed (and the next), with the state's
+    in-synthesis edits."""
+    from gan_explorer.core.io.images import to_uint8
+    from gan_explorer.core.synthesis_edits import synthesis_edits
+
+    layers = _noise_layers(model)
+    device = model._device()
+    images_a, images_b = (torch.Generator().manual_seed(int(state.noise_seed) + k) for k in (0, 1))
+    first = [torch.randn(m.noise_const.shape, generator=images_a) for m in layers]
+    second = [torch.randn(m.noise_const.shape, generator=images_b) for m in layers]
+    angles = _angles(len(ws))
+    for k, angle in enumerate(angles.tolist()):
+        if should_stop():
+            return
+        handles = []
+        try:
+            for layer, a, b in zip(layers, first, second):
+                noise = (math.cos(angle) * a + math.sin(angle) * b).to(device)[None, None]
+                handles.append(layer.register_forward_pre_hook(_noise_input(noise)))
+            with torch.no_grad(), synthesis_edits(model, state):
+                image = model.synthesize(ws[k:k + 1].to(device), noise_mode="const")
+        finally:
+            for handle in handles:
+                handle.remove()
+        yield to_uint8(image)[0]
+
+
+def _noise_input(noise: torch.Tensor):
+    """A pre-hook giving a SynthesisLayer `noise` as its noise image (forward(x, w, mode, generator, noise))."""
+    def hook(_module, args):
+        padded = tuple(args) + (None,) * (5 - len(args))
+        return padded[:4] + (noise.expand(padded[0].shape[0], -1, -1, -1),)
+    return hook
