@@ -59,6 +59,7 @@ class Explorer:
         self.perform = PerformModel(self.viewer, self.latent, self.directions, self.keyframes, data_dir)
         self.animation = AnimationModel(self.viewer, self.latent, self.keyframes)
         self.network = NetworkModel(self.viewer, self.latent)
+        self.perform.follow_network(self.network)   # OSC /blend/<i> needs the partner it opened
         self.drag = DragModel(self.viewer, self.latent)  # point-based editing (DragGAN)
         self.drag.events.message.connect(self.viewer.events.message.emit)
         for model in (self.directions, self.bookmarks, self.keyframes, self.pictures, self.perform, self.animation,

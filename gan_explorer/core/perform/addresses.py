@@ -87,6 +87,8 @@ class Target:
     c_kind: str = ""                                  # a conditional model: "class" or "factors"
     c_names: tuple = ()                               # its class or factor names
     c_default: tuple = ()                             # the condition it renders with when given none
+    blend_partner: str = ""                           # the model opened to blend with (content hash)
+    blend_stages: int = 0                             # how many stages a blend weighs
 
     def find(self, names: dict, name: str):
         """`names[name]`, or the entry whose name with spaces as '_' is `name`."""
@@ -309,6 +311,40 @@ def _s_check(target, args, value):
     _edit_range(target, args, value)
 
 
+def _blend_weights(state, target) -> list[float]:
+    blend = state.blend
+    if not blend or blend[0] != target.blend_partner:
+        return [0.0] * target.blend_stages
+    weights = list(blend[1:])
+    return weights * target.blend_stages if len(weights) == 1 else weights
+
+
+def _blend(state, target, args, value):
+    weights = _blend_weights(state, target)
+    weights[args[0]] = min(max(float(value), 0.0), 1.0)
+    return state.with_changes(blend=(target.blend_partner, *weights) if any(weights) else ())
+
+
+def _blend_check(target, args, value):
+    if not target.blend_partner:
+        raise AddressError("range", "/blend: no second model is open (Animate > Blend > Blend with…)")
+    if not 0 <= args[0] < target.blend_stages:
+        raise AddressError("range", f"/blend/{args[0]}: this model blends stages 0 to {target.blend_stages - 1}")
+    if not math.isfinite(float(value)):
+        raise AddressError("range", f"/blend/{args[0]}: {value} is not a finite number")
+
+
+def _blend_change(before: LatentState, after: LatentState) -> str | None:
+    """MIDI learn: a blend slider moved (one stage's weight changed)."""
+    if before.blend == after.blend or before.with_changes(blend=after.blend) != after:
+        return None
+    count = max(len(before.blend), len(after.blend)) - 1
+    old = list(before.blend[1:]) + [0.0] * count
+    new = list(after.blend[1:]) + [0.0] * count
+    moved = [i for i in range(count) if old[i] != new[i]]
+    return f"/blend/{moved[0]}" if len(moved) == 1 else None
+
+
 def keyframe_state(target: Target, position: float) -> LatentState:
     """The state at `position` along the keyframes: a keyframe itself at a whole number, between
     two the lerp of their ws (W+) as an explicit latent on the earlier one's seed and settings."""
@@ -486,6 +522,8 @@ for _address in (
             cc_range=lambda t, a: (0.0, 1.0), check=_morph_check),
     Address("/reset", "remove every edit (Reset edits)", "none (or a number > 0.5)", _reset, kind="trigger",
             continuous=False),
+    Address("/blend/<i>", "a blend stage's weight (Animate > Blend, once a second model is open)",
+            "0 = this model, 1 = the other", _blend, cc_range=lambda t, a: (0.0, 1.0), check=_blend_check),
 ):
     register_address(_address)
 
@@ -498,6 +536,9 @@ def register_change_finder(finder) -> None:
     """A feature whose addresses act on state fields of its own (blend weights, bends) adds
     `finder(before, after) -> address or None`, so MIDI learn knows its sliders too."""
     _CHANGE_FINDERS.append(finder)
+
+
+register_change_finder(_blend_change)
 
 
 def address_of_change(before: LatentState, after: LatentState) -> str | None:

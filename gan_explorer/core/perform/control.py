@@ -408,5 +408,14 @@ class PerformModel:
                        for d in self.directions.library.directions}
         sigma = tuple(float(s) for s in info.w_std) if info.w_std is not None else ()
         presets = dict(self.presets.presets) if self.presets is not None else {}
+        network = getattr(self, "_network", None)
+        partner = network.partner.content_hash if network is not None and network.partner is not None else ""
+        stages = len(network.layout.stages) if network is not None and network.layout is not None else 0
         self.target = Target(info.z_dim, info.w_dim, info.num_ws, sigma, library, self._keyframes, presets,
-                             info.c_kind, tuple(info.c_names), tuple(info.c_default))
+                             info.c_kind, tuple(info.c_names), tuple(info.c_default), partner, stages)
+
+    def follow_network(self, network):
+        """Blend addresses act on the partner the network model opened (core/explorer/network.py)."""
+        self._network = network
+        network.events.partner_opened.connect(lambda _partner: self._rebuild_target())
+        network.events.layout.connect(lambda _layout: self._rebuild_target())

@@ -136,3 +136,34 @@ def test_a_feature_adds_an_address_and_learn_finds_its_slider(monkeypatch):
     assert address_of_change(LatentState(), LatentState(blend=(other, 0.5))) == "/blend/weight"
     with pytest.raises(ValueError):
         table.register_address(table.Address("/psi", "again", "", lambda s, t, a, v: s))
+
+
+def test_blend_addresses_act_on_the_partner_the_network_opened(tmp_path):
+    """OSC /blend/<i> sets one stage's weight toward the model opened with Blend with…; before one is
+    open, or past the last stage, the message is refused (and counted) in one line."""
+    import numpy as np
+
+    from gan_explorer.core.explorer.explorer import Explorer
+    from gan_explorer.core.explorer.session import ExplorerSession
+    from gan_explorer.core.io.checkpoint import load_model, save_model
+    from gan_explorer.core.io.identity import file_identity
+    from gan_explorer.core.perform.addresses import AddressError, address_of_change, match
+
+    demo = "resources/demo/stylegan-faces64.safetensors"
+    explorer = Explorer(ExplorerSession(sync=True), data_dir=tmp_path / "data")
+    explorer.viewer.open_model(demo)
+    entry, args = match("/blend/4")
+    with pytest.raises(AddressError, match="no second model is open"):
+        entry.check(explorer.perform.target, args, 1.0)
+    partner = save_model(load_model(demo), tmp_path / "relative.safetensors")
+    explorer.network.list_layout()
+    assert explorer.network.open_partner(partner).ok
+    target = explorer.perform.target
+    assert target.blend_partner == file_identity(partner) and target.blend_stages == 5
+    entry.check(target, args, 1.0)
+    state = entry.apply(explorer.latent.state, target, args, 1.0)
+    assert state.blend == (file_identity(partner), 0.0, 0.0, 0.0, 0.0, 1.0)
+    assert address_of_change(explorer.latent.state, state) == "/blend/4"     # MIDI learn finds the slider
+    with pytest.raises(AddressError, match="stages 0 to 4"):
+        entry.check(target, (7,), 1.0)
+    assert np.isfinite(entry.apply(state, target, (0,), 0.5).blend[1])
