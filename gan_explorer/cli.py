@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                "`gan-explorer --smoke-test [--screenshot PNG] [MODEL]` checks that the window works. "
                "The sub-commands listed above run without a window.")
     parser.add_argument("--version", action="version", version=f"gan-explorer {__version__}")
+    parser.add_argument("--no-watermark", action="store_true",
+                        help="exports of this run carry no invisible watermark (their provenance and Content "
+                             "Credentials say so); may stand anywhere on the line")
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("new", help="create a randomly initialised model")
@@ -653,6 +656,20 @@ def _wants_gui(argv) -> bool:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # --no-watermark, anywhere on the line: this run's exports carry no invisible mark (their
+    # provenance and Content Credentials say so); the choice ends with the run.
+    from gan_explorer.core.trust.settings import set_watermark_enabled
+
+    if "--no-watermark" in argv:
+        argv = [a for a in argv if a != "--no-watermark"]
+        set_watermark_enabled(False)
+    try:
+        return _main(argv)
+    finally:
+        set_watermark_enabled(None)
+
+
+def _main(argv) -> int:
     if _wants_gui(argv):
         from gan_explorer.gui.app import run_gui
 

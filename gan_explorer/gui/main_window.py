@@ -39,6 +39,7 @@ from gan_explorer.gui.widgets.understand import UnderstandPanel
 from gan_explorer.gui.widgets.verify_dialog import add_trust_actions
 from gan_explorer.core.explorer.parts import PartsModel
 from gan_explorer.resources import demo_models
+from gan_explorer.core.trust.settings import export_caption
 
 MODEL_FILTER = ("Models, exported pictures and latents (*.safetensors *.pkl *.pt *.pth *.png *.npy *.json);;"
                 "Models (*.safetensors *.pkl *.pt *.pth);;Pictures exported by gan_explorer (*.png);;"
@@ -534,7 +535,7 @@ class MainWindow(QMainWindow):
     # ----- saving ---------------------------------------------------------------------------
     def _save_image_dialog(self, scale: int = 1):
         suffix = f"_x{scale}" if scale > 1 else ""
-        path, _ = QFileDialog.getSaveFileName(self, "Save image", f"seed{self.state.seed:04d}{suffix}.png",
+        path, _ = QFileDialog.getSaveFileName(self, export_caption("Save image"), f"seed{self.state.seed:04d}{suffix}.png",
                                               "PNG (*.png)")
         if path:
             self.save_image(path, scale)

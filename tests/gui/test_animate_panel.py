@@ -132,3 +132,21 @@ def test_cancel_is_offered_only_while_an_export_runs_and_stops_it(panel, qtbot, 
     assert seen[:2] == [True, True] and handle.cancelled
     assert not (tmp_path / "loop.gif").exists() and not widget.cancel_btn.isEnabled()
     assert "cancelled" in widget.status.text().lower()
+
+
+def test_the_export_dialog_says_whether_the_watermark_is_on(panel, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from gan_explorer.core.trust.settings import set_watermark_enabled
+
+    widget, _, _ = panel
+    captions = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda parent, caption, *a, **k: (captions.append(caption), ("", ""))[1]))
+    try:
+        for on in (True, False):
+            set_watermark_enabled(on)
+            widget._ask_export()
+    finally:
+        set_watermark_enabled(None)
+    assert "invisible watermark on" in captions[0] and "invisible watermark off" in captions[1]

@@ -23,3 +23,9 @@ def set_watermark_enabled(enabled: bool | None) -> None:
     """The user's choice for the exports that follow; None: back to the environment's."""
     global _choice
     _choice = None if enabled is None else bool(enabled)
+
+
+def export_caption(title: str) -> str:
+    """A save dialog's title that says whether the export will carry the invisible watermark."""
+    state = "on" if watermark_enabled() else "off"
+    return f"{title} (invisible watermark {state}: File > Invisible watermark in exports)"

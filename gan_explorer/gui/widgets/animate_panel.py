@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_explorer.gui.session_bridge import follow, subscribe
+from gan_explorer.core.trust.settings import export_caption
 
 SOUND_FILTER = "Sound (*.wav *.flac *.mp3 *.ogg *.oga)"
 VIDEO_FILTER = "MP4 video (*.mp4);;GIF (*.gif)"
@@ -221,7 +222,7 @@ class AnimatePanel(QWidget):
         self.animation.preview_at(self.position)
 
     def _ask_export(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export video", "animation.mp4", VIDEO_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, export_caption("Export video"), "animation.mp4", VIDEO_FILTER)
         if path:
             self.export(path)
 

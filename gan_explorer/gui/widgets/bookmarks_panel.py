@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from gan_explorer.gui.session_bridge import subscribe
+from gan_explorer.core.trust.settings import export_caption
 
 
 def thumbnail_png(image, size: int = 64) -> bytes:
@@ -84,7 +85,7 @@ class BookmarksPanel(QWidget):
     def _sheet_dialog(self):
         from PySide6.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getSaveFileName(self, "Export bookmark sheet", "bookmarks.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, export_caption("Export bookmark sheet"), "bookmarks.png", "PNG (*.png)")
         if path:
             self.bookmarks.export_sheet(path)
 

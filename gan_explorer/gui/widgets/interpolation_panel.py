@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from gan_explorer.gui.session_bridge import follow, subscribe
 from gan_explorer.gui.widgets.image_view import array_to_qimage
+from gan_explorer.core.trust.settings import export_caption
 
 EXPORT_SIZES = (("model resolution", None), ("256 px", 256), ("512 px", 512), ("1024 px", 1024))
 
@@ -135,7 +136,7 @@ class InterpolationPanel(QWidget):
         return self._start(path)
 
     def _export_dialog(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export animation", "interpolation.gif",
+        path, _ = QFileDialog.getSaveFileName(self, export_caption("Export animation"), "interpolation.gif",
                                               "GIF (*.gif);;MP4 (*.mp4);;PNG frames (a folder name)")
         if path:
             self.export(path)

@@ -60,3 +60,25 @@ def test_a_copy_reposted_at_another_size_is_found(tmp_path, demo, watermark_on):
         Image.open(path).convert("RGB").resize((size, size), Image.BICUBIC).save(copy, quality=85)
         report = verify_file(copy)
         assert report.watermark.found and report.watermark.model_prefix == demo.identity[:6], size
+
+
+def test_no_watermark_on_the_command_line_turns_the_mark_off_for_that_run_only(tmp_path, monkeypatch):
+    """`--no-watermark` anywhere on the line: the export says it carries no mark; the next run has it."""
+    import json
+
+    from PIL import Image
+
+    from gan_explorer.cli import main
+    from gan_explorer.core.trust.settings import watermark_enabled
+
+    monkeypatch.setenv("GAN_EXPLORER_WATERMARK", "on")
+    demo = "resources/demo/stylegan-faces64.safetensors"
+
+    def mark_of(path):
+        return json.loads(Image.open(path).text["gan_explorer"])["trust"]["watermark"]["embedded"]
+
+    assert main(["generate", demo, "--device", "cpu", "--seeds", "1", "--out", str(tmp_path / "off.png"),
+                 "--no-watermark"]) == 0
+    assert mark_of(tmp_path / "off.png") is False and watermark_enabled()
+    assert main(["generate", demo, "--device", "cpu", "--seeds", "1", "--out", str(tmp_path / "on.png")]) == 0
+    assert mark_of(tmp_path / "on.png") is True
